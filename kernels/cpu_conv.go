@@ -1,0 +1,196 @@
+package kernels
+
+func (cpuBackend) Conv1dCausal(dst, x, w, bias *Tensor, act Activation) {
+	host("Conv1dCausal", dst, x, w, bias)
+	if x.Rank() != 3 || !SameShape(dst, x) || w.Rank() != 2 || w.Dim(0) != x.Dim(1) ||
+		(bias != nil && (bias.Rank() != 1 || bias.Dim(0) != x.Dim(1))) {
+		panicf("Conv1dCausal", "x %v, w %v, bias %v, dst %v: want x, dst (Bt, D, L), w (D, K), bias (D)", shp(x), shp(w), shp(bias), shp(dst))
+	}
+	d, l, k := x.Dim(1), x.Dim(2), w.Dim(1)
+	rows := x.Dim(0) * d
+	Parallel(rows, rowGrain(l*k), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			c := r % d
+			wr := w.Data[c*k : c*k+k]
+			var b float32
+			if bias != nil {
+				b = bias.Data[c]
+			}
+			xr := x.Data[r*l : r*l+l]
+			or := dst.Data[r*l : r*l+l]
+			for t := range or {
+				var s float32
+				for j, wv := range wr {
+					if i := t - k + 1 + j; i >= 0 {
+						s += wv * xr[i]
+					}
+				}
+				or[t] = actf(act, s+b)
+			}
+		}
+	})
+}
+
+func (cpuBackend) Conv1dStep(dst, state, x, w, bias *Tensor, act Activation) {
+	host("Conv1dStep", dst, state, x, w, bias)
+	if state.Rank() != 3 || x.Rank() != 2 || !SameShape(dst, x) || x.Dim(0) != state.Dim(0) || x.Dim(1) != state.Dim(1) ||
+		w.Rank() != 2 || w.Dim(0) != state.Dim(1) || w.Dim(1) != state.Dim(2) ||
+		(bias != nil && (bias.Rank() != 1 || bias.Dim(0) != state.Dim(1))) {
+		panicf("Conv1dStep", "state %v, x %v, w %v, bias %v, dst %v: want state (Bt, D, K), x, dst (Bt, D), w (D, K), bias (D)",
+			shp(state), shp(x), shp(w), shp(bias), shp(dst))
+	}
+	d, k := state.Dim(1), state.Dim(2)
+	for r := range x.Len() {
+		c := r % d
+		st := state.Data[r*k : r*k+k]
+		if k > 0 {
+			copy(st, st[1:])
+			st[k-1] = x.Data[r]
+		}
+		var s float32
+		for j, wv := range w.Data[c*k : c*k+k] {
+			s += wv * st[j]
+		}
+		if bias != nil {
+			s += bias.Data[c]
+		}
+		dst.Data[r] = actf(act, s)
+	}
+}
+
+// conv2dColBudget bounds the im2col scratch (floats) of one Conv2d call; the
+// output is produced in bands of rows that fit it.
+const conv2dColBudget = 1 << 22
+
+func (cpuBackend) Conv2d(dst, x, w, bias *Tensor, p Conv2dParams) {
+	host("Conv2d", dst, x, w, bias)
+	sh, sw, g := max(p.StrideH, 1), max(p.StrideW, 1), max(p.Groups, 1)
+	if x.Rank() != 4 || w.Rank() != 4 || dst.Rank() != 4 || p.PadH < 0 || p.PadW < 0 {
+		panicf("Conv2d", "x %v, w %v, dst %v, %+v: want NCHW x, w (Cout, Cin/Groups, KH, KW)", shp(x), shp(w), shp(dst), p)
+	}
+	bt, cin, h, wd := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
+	cout, cig, kh, kw := w.Dim(0), w.Dim(1), w.Dim(2), w.Dim(3)
+	oh, ow := (h+2*p.PadH-kh)/sh+1, (wd+2*p.PadW-kw)/sw+1
+	if cin%g != 0 || cout%g != 0 || cig != cin/g || h+2*p.PadH < kh || wd+2*p.PadW < kw ||
+		dst.Dim(0) != bt || dst.Dim(1) != cout || dst.Dim(2) != oh || dst.Dim(3) != ow ||
+		(bias != nil && (bias.Rank() != 1 || bias.Dim(0) != cout)) {
+		panicf("Conv2d", "x %v, w %v, bias %v, dst %v, %+v: want dst [%d %d %d %d]", shp(x), shp(w), shp(bias), shp(dst), p, bt, cout, oh, ow)
+	}
+	if bt == 0 || cout == 0 || oh == 0 || ow == 0 {
+		return
+	}
+	if g == cin && g == cout {
+		conv2dDepthwise(dst, x, w, bias, sh, sw, p.PadH, p.PadW)
+		return
+	}
+	cog := cout / g
+	kc := cig * kh * kw // rows of the column matrix
+	plane := oh * ow
+	pointwise := kh == 1 && kw == 1 && sh == 1 && sw == 1 && p.PadH == 0 && p.PadW == 0
+	band := max(1, min(oh, conv2dColBudget/max(kc*ow, 1))) // output rows per im2col band
+	var col *[]float32
+	if !pointwise {
+		col = getScratch(kc * band * ow)
+		defer putScratch(col)
+	}
+	for b := range bt {
+		for gi := range g {
+			xg := x.Data[(b*cin+gi*cig)*h*wd : (b*cin+(gi+1)*cig)*h*wd]
+			wg := w.Data[gi*cog*kc : (gi+1)*cog*kc]
+			og := dst.Data[(b*cout+gi*cog)*plane : (b*cout+(gi+1)*cog)*plane]
+			if pointwise {
+				Sgemm(false, false, cog, plane, kc, 1, wg, kc, xg, plane, 0, og, plane)
+				continue
+			}
+			for r0 := 0; r0 < oh; r0 += band {
+				r1 := min(oh, r0+band)
+				nc := (r1 - r0) * ow
+				cm := (*col)[:kc*nc]
+				im2col(cm, xg, cig, h, wd, kh, kw, sh, sw, p.PadH, p.PadW, r0, r1, ow)
+				Sgemm(false, false, cog, nc, kc, 1, wg, kc, cm, nc, 0, og[r0*ow:], plane)
+			}
+		}
+	}
+	if bias != nil {
+		Parallel(bt*cout, rowGrain(plane), func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				bv := bias.Data[r%cout]
+				o := dst.Data[r*plane : (r+1)*plane]
+				for i := range o {
+					o[i] += bv
+				}
+			}
+		})
+	}
+}
+
+// im2col fills col (kc × (r1−r0)·ow), row (c, i, j) of kernel offsets and
+// column (oy, ox) of output pixels in rows [r0, r1), from x (c, h, w).
+func im2col(col, x []float32, c, h, w, kh, kw, sh, sw, ph, pw, r0, r1, ow int) {
+	nc := (r1 - r0) * ow
+	Parallel(c*kh*kw, max(1, elemGrain/max(nc, 1)), func(lo, hi int) {
+		for row := lo; row < hi; row++ {
+			ci, i, j := row/(kh*kw), row/kw%kh, row%kw
+			dstRow := col[row*nc : (row+1)*nc]
+			xc := x[ci*h*w : (ci+1)*h*w]
+			p := 0
+			for oy := r0; oy < r1; oy++ {
+				iy := oy*sh - ph + i
+				if iy < 0 || iy >= h {
+					clear(dstRow[p : p+ow])
+					p += ow
+					continue
+				}
+				xr := xc[iy*w : (iy+1)*w]
+				for ox := range ow {
+					ix := ox*sw - pw + j
+					if ix >= 0 && ix < w {
+						dstRow[p] = xr[ix]
+					} else {
+						dstRow[p] = 0
+					}
+					p++
+				}
+			}
+		}
+	})
+}
+
+// conv2dDepthwise is the direct loop for groups == Cin == Cout.
+func conv2dDepthwise(dst, x, w, bias *Tensor, sh, sw, ph, pw int) {
+	c, h, wd := x.Dim(1), x.Dim(2), x.Dim(3)
+	kh, kw := w.Dim(2), w.Dim(3)
+	oh, ow := dst.Dim(2), dst.Dim(3)
+	Parallel(x.Dim(0)*c, rowGrain(oh*ow*kh*kw), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			ch := r % c
+			xc := x.Data[r*h*wd : (r+1)*h*wd]
+			wc := w.Data[ch*kh*kw : (ch+1)*kh*kw]
+			oc := dst.Data[r*oh*ow : (r+1)*oh*ow]
+			var bv float32
+			if bias != nil {
+				bv = bias.Data[ch]
+			}
+			for oy := range oh {
+				orow := oc[oy*ow : (oy+1)*ow]
+				for ox := range orow {
+					var s float32
+					for i := range kh {
+						iy := oy*sh - ph + i
+						if iy < 0 || iy >= h {
+							continue
+						}
+						xr := xc[iy*wd : (iy+1)*wd]
+						wr := wc[i*kw : (i+1)*kw]
+						for j, wv := range wr {
+							if ix := ox*sw - pw + j; ix >= 0 && ix < wd {
+								s += wv * xr[ix]
+							}
+						}
+					}
+					orow[ox] = s + bv
+				}
+			}
+		}
+	})
+}

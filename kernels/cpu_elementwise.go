@@ -1,0 +1,146 @@
+package kernels
+
+import "math"
+
+func (cpuBackend) Unary(dst, x *Tensor, act Activation) {
+	host("Unary", dst, x)
+	if dst.Len() != x.Len() {
+		panicf("Unary", "x %v, dst %v: element counts differ", shp(x), shp(dst))
+	}
+	if act < ActNone || act > ActNegExp {
+		panicf("Unary", "unknown activation %d", int(act))
+	}
+	grain := elemGrain
+	if act != ActNone && act != ActReLU {
+		grain = elemGrain / 16 // transcendental: worth splitting sooner
+	}
+	Parallel(x.Len(), grain, func(lo, hi int) {
+		applyAct(dst.Data[lo:hi], x.Data[lo:hi], act)
+	})
+}
+
+// checkSuffix panics unless b's shape is a trailing suffix of a's and dst is
+// shaped as a.
+func checkSuffix(op string, dst, a, b *Tensor) {
+	ok := SameShape(dst, a) && b.Rank() <= a.Rank() && EqualShape(b.shape, a.shape[a.Rank()-b.Rank():])
+	if !ok {
+		panicf(op, "a %v, b %v, dst %v: b must be a trailing suffix of a's shape and dst shaped as a", shp(a), shp(b), shp(dst))
+	}
+}
+
+func (cpuBackend) Add(dst, a, b *Tensor) {
+	host("Add", dst, a, b)
+	checkSuffix("Add", dst, a, b)
+	binaryOp(dst.Data, a.Data, b.Data, false)
+}
+
+func (cpuBackend) Mul(dst, a, b *Tensor) {
+	host("Mul", dst, a, b)
+	checkSuffix("Mul", dst, a, b)
+	binaryOp(dst.Data, a.Data, b.Data, true)
+}
+
+// binaryOp computes dst = a + b or a · b with b repeated over a.
+func binaryOp(dst, a, b []float32, mul bool) {
+	nb := len(b)
+	if nb == 0 {
+		return
+	}
+	rows := len(a) / nb
+	Parallel(rows, rowGrain(nb), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			ar := a[r*nb : (r+1)*nb]
+			or := dst[r*nb : (r+1)*nb]
+			if mul {
+				for i, v := range b {
+					or[i] = ar[i] * v
+				}
+			} else {
+				for i, v := range b {
+					or[i] = ar[i] + v
+				}
+			}
+		}
+	})
+}
+
+func (cpuBackend) Scale(dst, x *Tensor, s float32) {
+	host("Scale", dst, x)
+	if dst.Len() != x.Len() {
+		panicf("Scale", "x %v, dst %v: element counts differ", shp(x), shp(dst))
+	}
+	Parallel(x.Len(), elemGrain, func(lo, hi int) {
+		o := dst.Data[lo:hi]
+		for i, v := range x.Data[lo:hi] {
+			o[i] = s * v
+		}
+	})
+}
+
+func (cpuBackend) Softmax(dst, x *Tensor) {
+	host("Softmax", dst, x)
+	if x.Rank() < 1 || !SameShape(dst, x) {
+		panicf("Softmax", "x %v, dst %v: want dst shaped as x", shp(x), shp(dst))
+	}
+	n := x.Dim(-1)
+	if n == 0 {
+		return
+	}
+	Parallel(x.Len()/n, rowGrain(n*8), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr := x.Data[r*n : (r+1)*n]
+			or := dst.Data[r*n : (r+1)*n]
+			m := float32(math.Inf(-1))
+			for _, v := range xr {
+				m = max(m, v)
+			}
+			var s float64
+			for i, v := range xr {
+				e := expf(v - m)
+				or[i] = e
+				s += float64(e)
+			}
+			inv := float32(1 / s)
+			for i := range or {
+				or[i] *= inv
+			}
+		}
+	})
+}
+
+func (cpuBackend) Mean(dst, x *Tensor, axis int) {
+	host("Mean", dst, x)
+	r := x.Rank()
+	if axis < 0 {
+		axis += r
+	}
+	if axis < 0 || axis >= r {
+		panicf("Mean", "axis %d out of range for x %v", axis, shp(x))
+	}
+	want := append(append([]int(nil), x.shape[:axis]...), x.shape[axis+1:]...)
+	if !EqualShape(dst.shape, want) {
+		panicf("Mean", "x %v, axis %d, dst %v: want dst %v", shp(x), axis, shp(dst), want)
+	}
+	n := x.shape[axis]
+	inner := 1
+	for _, d := range x.shape[axis+1:] {
+		inner *= d
+	}
+	outer := dst.Len() / max(inner, 1)
+	if inner == 0 || outer == 0 {
+		return
+	}
+	inv := 1 / float64(n)
+	Parallel(outer, rowGrain(n*inner), func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			od := dst.Data[o*inner : (o+1)*inner]
+			for i := range od {
+				var s float64
+				for a := range n {
+					s += float64(x.Data[(o*n+a)*inner+i])
+				}
+				od[i] = float32(s * inv)
+			}
+		}
+	})
+}

@@ -1,0 +1,184 @@
+package kernels
+
+func (cpuBackend) Copy(dst, src *Tensor) {
+	host("Copy", dst, src)
+	if dst.Len() != src.Len() {
+		panicf("Copy", "src %v, dst %v: element counts differ", shp(src), shp(dst))
+	}
+	Parallel(src.Len(), elemGrain*4, func(lo, hi int) { copy(dst.Data[lo:hi], src.Data[lo:hi]) })
+}
+
+// maxFastRank is the rank up to which layout ops keep their index arrays on
+// the stack.
+const maxFastRank = 8
+
+func (cpuBackend) Permute(dst, src *Tensor, perm ...int) {
+	host("Permute", dst, src)
+	r := src.Rank()
+	ok := len(perm) == r && dst.Rank() == r
+	var seen [64]bool
+	for i := 0; ok && i < r; i++ {
+		p := perm[i]
+		if p < 0 || p >= r || r > len(seen) || seen[p] || dst.shape[i] != src.shape[p] {
+			ok = false
+			break
+		}
+		seen[p] = true
+	}
+	if !ok {
+		panicf("Permute", "src %v, perm %v, dst %v: want dst.Dim(i) = src.Dim(perm[i])", shp(src), perm, shp(dst))
+	}
+	if src.Len() == 0 {
+		return
+	}
+	if r <= 1 {
+		copy(dst.Data, src.Data)
+		return
+	}
+	// Source strides in dst axis order.
+	sstr := make([]int, r)
+	acc := 1
+	for i := r - 1; i >= 0; i-- {
+		for j, p := range perm {
+			if p == i {
+				sstr[j] = acc
+			}
+		}
+		acc *= src.shape[i]
+	}
+	last := dst.shape[r-1]
+	ls := sstr[r-1]
+	rows := dst.Len() / last
+	Parallel(rows, rowGrain(last), func(lo, hi int) {
+		var idxBuf [maxFastRank]int
+		idx := idxBuf[:]
+		if r > maxFastRank {
+			idx = make([]int, r)
+		}
+		// Decompose row lo into dst indices over axes 0..r-2.
+		off := 0
+		rem := lo
+		for a := r - 2; a >= 0; a-- {
+			idx[a] = rem % dst.shape[a]
+			rem /= dst.shape[a]
+			off += idx[a] * sstr[a]
+		}
+		for row := lo; row < hi; row++ {
+			o := dst.Data[row*last : (row+1)*last]
+			if ls == 1 {
+				copy(o, src.Data[off:off+last])
+			} else {
+				s := off
+				for i := range o {
+					o[i] = src.Data[s]
+					s += ls
+				}
+			}
+			for a := r - 2; a >= 0; a-- {
+				idx[a]++
+				off += sstr[a]
+				if idx[a] < dst.shape[a] {
+					break
+				}
+				off -= idx[a] * sstr[a]
+				idx[a] = 0
+			}
+		}
+	})
+}
+
+func (cpuBackend) Flip(dst, src *Tensor, axis int) {
+	host("Flip", dst, src)
+	r := src.Rank()
+	if axis < 0 {
+		axis += r
+	}
+	if axis < 0 || axis >= r || !SameShape(dst, src) {
+		panicf("Flip", "src %v, axis %d, dst %v: want dst shaped as src and a valid axis", shp(src), axis, shp(dst))
+	}
+	n := src.shape[axis]
+	inner := 1
+	for _, d := range src.shape[axis+1:] {
+		inner *= d
+	}
+	if n == 0 || inner == 0 {
+		return
+	}
+	outer := src.Len() / (n * inner)
+	Parallel(outer*n, rowGrain(inner), func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			o, a := j/n, j%n
+			copy(dst.Data[(o*n+n-1-a)*inner:(o*n+n-a)*inner], src.Data[j*inner:(j+1)*inner])
+		}
+	})
+}
+
+func (cpuBackend) CopyBox(dst *Tensor, dstOff []int, src *Tensor, srcOff []int, size []int) {
+	host("CopyBox", dst, src)
+	r := src.Rank()
+	ok := dst.Rank() == r && len(dstOff) == r && len(srcOff) == r && len(size) == r
+	for i := 0; ok && i < r; i++ {
+		if size[i] < 0 || dstOff[i] < 0 || srcOff[i] < 0 || dstOff[i]+size[i] > dst.shape[i] || srcOff[i]+size[i] > src.shape[i] {
+			ok = false
+		}
+	}
+	if !ok {
+		panicf("CopyBox", "src %v at %v, dst %v at %v, size %v: box out of range or rank mismatch", shp(src), srcOff, shp(dst), dstOff, size)
+	}
+	total := 1
+	for _, s := range size {
+		total *= s
+	}
+	if total == 0 {
+		return
+	}
+	if r == 0 {
+		dst.Data[0] = src.Data[0]
+		return
+	}
+	// Strides.
+	dstr := make([]int, r)
+	sstr := make([]int, r)
+	da, sa := 1, 1
+	for i := r - 1; i >= 0; i-- {
+		dstr[i], sstr[i] = da, sa
+		da *= dst.shape[i]
+		sa *= src.shape[i]
+	}
+	d0, s0 := 0, 0
+	for i := range r {
+		d0 += dstOff[i] * dstr[i]
+		s0 += srcOff[i] * sstr[i]
+	}
+	last := size[r-1]
+	rows := total / last
+	Parallel(rows, rowGrain(last), func(lo, hi int) {
+		var idxBuf [maxFastRank]int
+		idx := idxBuf[:]
+		if r > maxFastRank {
+			idx = make([]int, r)
+		}
+		do, so := d0, s0
+		rem := lo
+		for a := r - 2; a >= 0; a-- {
+			idx[a] = rem % size[a]
+			rem /= size[a]
+			do += idx[a] * dstr[a]
+			so += idx[a] * sstr[a]
+		}
+		for row := lo; row < hi; row++ {
+			copy(dst.Data[do:do+last], src.Data[so:so+last])
+			for a := r - 2; a >= 0; a-- {
+				idx[a]++
+				do += dstr[a]
+				so += sstr[a]
+				if idx[a] < size[a] {
+					break
+				}
+				do -= idx[a] * dstr[a]
+				so -= idx[a] * sstr[a]
+				idx[a] = 0
+			}
+		}
+	})
+}

@@ -1,0 +1,95 @@
+package kernels
+
+func (cpuBackend) Linear(dst, x, w, bias *Tensor) {
+	host("Linear", dst, x, w, bias)
+	if x.Rank() < 1 || w.Rank() != 2 || dst.Rank() != x.Rank() {
+		panicf("Linear", "x %v, w %v, dst %v: want x (..., K), w (N, K), dst (..., N)", shp(x), shp(w), shp(dst))
+	}
+	n, k := w.Dim(0), w.Dim(1)
+	ok := x.Dim(-1) == k && dst.Dim(-1) == n && EqualShape(x.shape[:x.Rank()-1], dst.shape[:dst.Rank()-1])
+	if bias != nil && (bias.Rank() != 1 || bias.Dim(0) != n) {
+		ok = false
+	}
+	if !ok {
+		panicf("Linear", "x %v, w %v, bias %v, dst %v: want x (..., K), w (N, K), bias (N), dst (..., N)", shp(x), shp(w), shp(bias), shp(dst))
+	}
+	m := 1
+	if k > 0 {
+		m = x.Len() / k
+	} else {
+		m = dst.Len() / max(n, 1)
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		clear(dst.Data)
+	} else {
+		Sgemm(false, true, m, n, k, 1, x.Data, k, w.Data, k, 0, dst.Data, n)
+	}
+	if bias != nil {
+		addRowBias(dst.Data, bias.Data, m, n)
+	}
+}
+
+// addRowBias adds bias (n) to every row of the m×n matrix c.
+func addRowBias(c, bias []float32, m, n int) {
+	Parallel(m, rowGrain(n), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := c[i*n : i*n+n]
+			for j, b := range bias[:n] {
+				row[j] += b
+			}
+		}
+	})
+}
+
+func (cpuBackend) MatMul(dst, a, b *Tensor, transA, transB bool) {
+	host("MatMul", dst, a, b)
+	bad := func() {
+		panicf("MatMul", "a %v (transA %v), b %v (transB %v), dst %v", shp(a), transA, shp(b), transB, shp(dst))
+	}
+	if a.Rank() < 2 || a.Rank() > 3 || b.Rank() < 2 || b.Rank() > 3 || dst.Rank() < 2 || dst.Rank() > 3 {
+		bad()
+	}
+	batch := 1
+	if dst.Rank() == 3 {
+		batch = dst.Dim(0)
+	}
+	for _, t := range []*Tensor{a, b} {
+		if t.Rank() == 3 && (dst.Rank() != 3 || t.Dim(0) != batch) {
+			bad()
+		}
+	}
+	ar, ac := a.Dim(-2), a.Dim(-1)
+	br, bc := b.Dim(-2), b.Dim(-1)
+	m, k := ar, ac
+	if transA {
+		m, k = ac, ar
+	}
+	kb, n := br, bc
+	if transB {
+		kb, n = bc, br
+	}
+	if kb != k || dst.Dim(-2) != m || dst.Dim(-1) != n {
+		bad()
+	}
+	aStride, bStride := 0, 0
+	if a.Rank() == 3 {
+		aStride = ar * ac
+	}
+	if b.Rank() == 3 {
+		bStride = br * bc
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	for i := 0; i < batch; i++ {
+		c := dst.Data[i*m*n : (i+1)*m*n]
+		if k == 0 {
+			clear(c)
+			continue
+		}
+		Sgemm(transA, transB, m, n, k, 1, a.Data[i*aStride:i*aStride+ar*ac], ac, b.Data[i*bStride:i*bStride+br*bc], bc, 0, c, n)
+	}
+}

@@ -1,0 +1,132 @@
+package kernels
+
+import "math"
+
+func (cpuBackend) RMSNorm(dst, x, w *Tensor, eps float32) {
+	host("RMSNorm", dst, x, w)
+	if x.Rank() < 1 || !SameShape(dst, x) || w == nil || w.Rank() != 1 || w.Dim(0) != x.Dim(-1) {
+		panicf("RMSNorm", "x %v, w %v, dst %v: want w (%d) and dst shaped as x", shp(x), shp(w), shp(dst), x.Dim(-1))
+	}
+	n := x.Dim(-1)
+	if n == 0 {
+		return
+	}
+	rows := x.Len() / n
+	Parallel(rows, rowGrain(n), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr := x.Data[r*n : (r+1)*n]
+			or := dst.Data[r*n : (r+1)*n]
+			var ss float64
+			for _, v := range xr {
+				ss += float64(v) * float64(v)
+			}
+			rstd := float32(1 / math.Sqrt(ss/float64(n)+float64(eps)))
+			for i, v := range xr {
+				or[i] = v * rstd * w.Data[i]
+			}
+		}
+	})
+}
+
+func (cpuBackend) LayerNorm(dst, x, w, b *Tensor, eps float32) {
+	host("LayerNorm", dst, x, w, b)
+	if x.Rank() < 1 || !SameShape(dst, x) || (w != nil && (w.Rank() != 1 || w.Dim(0) != x.Dim(-1))) ||
+		(b != nil && (b.Rank() != 1 || b.Dim(0) != x.Dim(-1))) {
+		panicf("LayerNorm", "x %v, w %v, b %v, dst %v: want w, b (%d) and dst shaped as x", shp(x), shp(w), shp(b), shp(dst), x.Dim(-1))
+	}
+	n := x.Dim(-1)
+	if n == 0 {
+		return
+	}
+	rows := x.Len() / n
+	Parallel(rows, rowGrain(n), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr := x.Data[r*n : (r+1)*n]
+			or := dst.Data[r*n : (r+1)*n]
+			var s float64
+			for _, v := range xr {
+				s += float64(v)
+			}
+			mean := s / float64(n)
+			var vs float64
+			for _, v := range xr {
+				d := float64(v) - mean
+				vs += d * d
+			}
+			rstd := float32(1 / math.Sqrt(vs/float64(n)+float64(eps)))
+			m := float32(mean)
+			for i, v := range xr {
+				y := (v - m) * rstd
+				if w != nil {
+					y *= w.Data[i]
+				}
+				if b != nil {
+					y += b.Data[i]
+				}
+				or[i] = y
+			}
+		}
+	})
+}
+
+// ln2dBlock is the number of pixels LayerNorm2d normalises together (its
+// per-pixel statistics live on the stack).
+const ln2dBlock = 64
+
+func (cpuBackend) LayerNorm2d(dst, x, w, b *Tensor, eps float32) {
+	host("LayerNorm2d", dst, x, w, b)
+	if x.Rank() != 4 || !SameShape(dst, x) || (w != nil && (w.Rank() != 1 || w.Dim(0) != x.Dim(1))) ||
+		(b != nil && (b.Rank() != 1 || b.Dim(0) != x.Dim(1))) {
+		panicf("LayerNorm2d", "x %v, w %v, b %v, dst %v: want x, dst (Bt, C, H, W), w, b (C)", shp(x), shp(w), shp(b), shp(dst))
+	}
+	c, hw := x.Dim(1), x.Dim(2)*x.Dim(3)
+	if c == 0 || hw == 0 {
+		return
+	}
+	blocks := (hw + ln2dBlock - 1) / ln2dBlock
+	Parallel(x.Dim(0)*blocks, rowGrain(c*ln2dBlock), func(lo, hi int) {
+		var mean, rstd [ln2dBlock]float64
+		for job := lo; job < hi; job++ {
+			bi, p0 := job/blocks, job%blocks*ln2dBlock
+			np := min(ln2dBlock, hw-p0)
+			base := bi * c * hw
+			for i := range np {
+				mean[i], rstd[i] = 0, 0
+			}
+			for ci := range c {
+				row := x.Data[base+ci*hw+p0 : base+ci*hw+p0+np]
+				for i, v := range row {
+					mean[i] += float64(v)
+				}
+			}
+			for i := range np {
+				mean[i] /= float64(c)
+			}
+			for ci := range c {
+				row := x.Data[base+ci*hw+p0 : base+ci*hw+p0+np]
+				for i, v := range row {
+					d := float64(v) - mean[i]
+					rstd[i] += d * d
+				}
+			}
+			for i := range np {
+				rstd[i] = 1 / math.Sqrt(rstd[i]/float64(c)+float64(eps))
+			}
+			for ci := range c {
+				off := base + ci*hw + p0
+				row := x.Data[off : off+np]
+				out := dst.Data[off : off+np]
+				wv, bv := float32(1), float32(0)
+				if w != nil {
+					wv = w.Data[ci]
+				}
+				if b != nil {
+					bv = b.Data[ci]
+				}
+				for i, v := range row {
+					out[i] = (v-float32(mean[i]))*float32(rstd[i])*wv + bv
+				}
+			}
+		}
+	})
+}

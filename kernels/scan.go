@@ -1,0 +1,209 @@
+package kernels
+
+// Scan scratch held on each worker's stack: B and C chunks (time-major) and
+// the running states of a block of channels. Larger N falls back to the heap.
+const (
+	scanChunkCap = 4096 // floats per B or C chunk: T = scanChunkCap / N steps
+	scanStateCap = 2048 // floats of state: a block of scanStateCap / N channels
+)
+
+// bcLayout describes how SelectiveScan reads B or C.
+type bcLayout struct {
+	varying bool // (Bt, G, N, L) rather than (D, N)
+	g       int  // groups (1 for a 3-D tensor)
+	per     int  // channels per group, D / G
+}
+
+func scanBCLayout(op, name string, t *Tensor, bt, d, n, l int) bcLayout {
+	switch {
+	case t == nil:
+	case t.Rank() == 2 && t.Dim(0) == d && t.Dim(1) == n:
+		return bcLayout{}
+	case t.Rank() == 3 && t.Dim(0) == bt && t.Dim(1) == n && t.Dim(2) == l:
+		return bcLayout{varying: true, g: 1, per: d}
+	case t.Rank() == 4 && t.Dim(0) == bt && t.Dim(1) > 0 && d%t.Dim(1) == 0 && t.Dim(2) == n && t.Dim(3) == l:
+		return bcLayout{varying: true, g: t.Dim(1), per: d / t.Dim(1)}
+	}
+	panicf(op, "%s %v: want (D, N) = (%d, %d), (Bt, N, L) = (%d, %d, %d) or (Bt, G, N, L) with G dividing %d",
+		name, shp(t), d, n, bt, n, l, d)
+	return bcLayout{}
+}
+
+func (cpuBackend) SelectiveScan(a *ScanArgs) {
+	const op = "SelectiveScan"
+	host(op, a.U, a.Delta, a.A, a.B, a.C, a.D, a.Z, a.DeltaBias, a.Out, a.LastState)
+	if a.U == nil || a.U.Rank() != 3 || a.Delta == nil || !SameShape(a.Delta, a.U) || a.Out == nil || !SameShape(a.Out, a.U) ||
+		a.A == nil || a.A.Rank() != 2 || a.A.Dim(0) != a.U.Dim(1) {
+		panicf(op, "u %v, delta %v, A %v, out %v: want u, delta, out (Bt, D, L) and A (D, N)", shp(a.U), shp(a.Delta), shp(a.A), shp(a.Out))
+	}
+	bt, d, l := a.U.Dim(0), a.U.Dim(1), a.U.Dim(2)
+	n := a.A.Dim(1)
+	lb := scanBCLayout(op, "B", a.B, bt, d, n, l)
+	lc := scanBCLayout(op, "C", a.C, bt, d, n, l)
+	if (a.Z != nil && !SameShape(a.Z, a.U)) || (a.D != nil && (a.D.Rank() != 1 || a.D.Dim(0) != d)) ||
+		(a.DeltaBias != nil && (a.DeltaBias.Rank() != 1 || a.DeltaBias.Dim(0) != d)) ||
+		(a.LastState != nil && (a.LastState.Rank() != 3 || a.LastState.Dim(0) != bt || a.LastState.Dim(1) != d || a.LastState.Dim(2) != n)) {
+		panicf(op, "u %v, z %v, D %v, delta_bias %v, last_state %v: want z (Bt, D, L), D and delta_bias (D), last_state (Bt, D, N)",
+			shp(a.U), shp(a.Z), shp(a.D), shp(a.DeltaBias), shp(a.LastState))
+	}
+	if bt*d == 0 {
+		return
+	}
+	if l == 0 {
+		if a.LastState != nil {
+			clear(a.LastState.Data)
+		}
+		return
+	}
+	grain := max(1, (1<<16)/max(l*max(n, 1), 1))
+	Parallel(bt*d, grain, func(lo, hi int) { scanRange(a, lb, lc, bt, d, l, n, lo, hi) })
+}
+
+// scanRange runs channels [lo, hi) of the flattened (Bt, D) range. Channels
+// sharing the same B and C rows are processed as a block, chunk by chunk of
+// time, so that each chunk of B/C is transposed once per block.
+func scanRange(a *ScanArgs, lb, lc bcLayout, bt, d, l, n, lo, hi int) {
+	var bStack, cStack [scanChunkCap]float32
+	var hStack [scanStateCap]float32
+	bbuf, cbuf, hbuf := bStack[:], cStack[:], hStack[:]
+	if n > scanChunkCap {
+		bbuf, cbuf = make([]float32, n), make([]float32, n)
+	}
+	if n > scanStateCap {
+		hbuf = make([]float32, n)
+	}
+	chunk := max(1, min(l, len(bbuf)/max(n, 1)))
+	block := max(1, len(hbuf)/max(n, 1))
+	u, delta := a.U.Data, a.Delta.Data
+	var z []float32
+	if a.Z != nil {
+		z = a.Z.Data
+	}
+	for ch := lo; ch < hi; {
+		b, d0 := ch/d, ch%d
+		end := min(hi, (b+1)*d, ch+block)
+		if lb.varying {
+			end = min(end, b*d+(d0/lb.per+1)*lb.per)
+		}
+		if lc.varying {
+			end = min(end, b*d+(d0/lc.per+1)*lc.per)
+		}
+		var h []float32
+		if a.LastState != nil {
+			h = a.LastState.Data[ch*n : end*n]
+		} else {
+			h = hbuf[:(end-ch)*n]
+		}
+		clear(h)
+		for t0 := 0; t0 < l; t0 += chunk {
+			t1 := min(l, t0+chunk)
+			if lb.varying {
+				transposeChunk(bbuf, a.B.Data, ((b*lb.g+d0/lb.per)*n)*l, n, l, t0, t1)
+			}
+			if lc.varying {
+				transposeChunk(cbuf, a.C.Data, ((b*lc.g+d0/lc.per)*n)*l, n, l, t0, t1)
+			}
+			for c := ch; c < end; c++ {
+				dc := c % d
+				bs, bStride := bbuf, n
+				if !lb.varying {
+					bs, bStride = a.B.Data[dc*n:(dc+1)*n], 0
+				}
+				cs, cStride := cbuf, n
+				if !lc.varying {
+					cs, cStride = a.C.Data[dc*n:(dc+1)*n], 0
+				}
+				var dSkip, dBias float32
+				if a.D != nil {
+					dSkip = a.D.Data[dc]
+				}
+				if a.DeltaBias != nil {
+					dBias = a.DeltaBias.Data[dc]
+				}
+				row := c*l + t0
+				var zr []float32
+				if z != nil {
+					zr = z[row : row+t1-t0]
+				}
+				scanChannel(h[(c-ch)*n:(c-ch+1)*n], a.A.Data[dc*n:(dc+1)*n], u[row:row+t1-t0], delta[row:row+t1-t0], zr,
+					a.Out.Data[row:row+t1-t0], bs, cs, bStride, cStride, dSkip, dBias, a.D != nil, a.DeltaSoftplus)
+			}
+		}
+		ch = end
+	}
+}
+
+// transposeChunk writes columns [t0, t1) of the (n, l) matrix at src[base:]
+// time-major into dst: dst[(t−t0)·n + i] = src[base + i·l + t].
+func transposeChunk(dst, src []float32, base, n, l, t0, t1 int) {
+	for i := range n {
+		row := src[base+i*l+t0 : base+i*l+t1]
+		for t, v := range row {
+			dst[t*n+i] = v
+		}
+	}
+}
+
+func (cpuBackend) SelectiveStateUpdate(a *StepArgs) {
+	const op = "SelectiveStateUpdate"
+	host(op, a.State, a.X, a.DT, a.A, a.B, a.C, a.D, a.Z, a.DTBias, a.Out)
+	if a.State == nil || a.State.Rank() != 3 || a.X == nil || a.X.Rank() != 2 || a.X.Dim(0) != a.State.Dim(0) || a.X.Dim(1) != a.State.Dim(1) ||
+		a.DT == nil || !SameShape(a.DT, a.X) || a.Out == nil || !SameShape(a.Out, a.X) ||
+		a.A == nil || a.A.Rank() != 2 || a.A.Dim(0) != a.State.Dim(1) || a.A.Dim(1) != a.State.Dim(2) {
+		panicf(op, "state %v, x %v, dt %v, A %v, out %v: want state (Bt, D, N), x, dt, out (Bt, D), A (D, N)",
+			shp(a.State), shp(a.X), shp(a.DT), shp(a.A), shp(a.Out))
+	}
+	bt, d, n := a.State.Dim(0), a.State.Dim(1), a.State.Dim(2)
+	gb := stepBCGroups(op, "B", a.B, bt, d, n)
+	gc := stepBCGroups(op, "C", a.C, bt, d, n)
+	if (a.Z != nil && !SameShape(a.Z, a.X)) || (a.D != nil && (a.D.Rank() != 1 || a.D.Dim(0) != d)) ||
+		(a.DTBias != nil && (a.DTBias.Rank() != 1 || a.DTBias.Dim(0) != d)) {
+		panicf(op, "x %v, z %v, D %v, dt_bias %v: want z (Bt, D), D and dt_bias (D)", shp(a.X), shp(a.Z), shp(a.D), shp(a.DTBias))
+	}
+	Parallel(bt*d, rowGrain(n*16), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			b, c := r/d, r%d
+			dt := a.DT.Data[r]
+			if a.DTBias != nil {
+				dt += a.DTBias.Data[c]
+			}
+			if a.DTSoftplus {
+				dt = softplusf(dt)
+			}
+			x := a.X.Data[r]
+			st := a.State.Data[r*n : (r+1)*n]
+			ar := a.A.Data[c*n : (c+1)*n]
+			bo := (b*gb + c/(d/gb)) * n
+			co := (b*gc + c/(d/gc)) * n
+			br := a.B.Data[bo : bo+n]
+			cr := a.C.Data[co : co+n]
+			var y float32
+			for i := range st {
+				s := st[i]*expf(ar[i]*dt) + br[i]*dt*x
+				st[i] = s
+				y += s * cr[i]
+			}
+			if a.D != nil {
+				y += x * a.D.Data[c]
+			}
+			if a.Z != nil {
+				y *= siluf(a.Z.Data[r])
+			}
+			a.Out.Data[r] = y
+		}
+	})
+}
+
+// stepBCGroups validates B or C of SelectiveStateUpdate and returns its
+// number of groups.
+func stepBCGroups(op, name string, t *Tensor, bt, d, n int) int {
+	switch {
+	case t == nil:
+	case t.Rank() == 2 && t.Dim(0) == bt && t.Dim(1) == n:
+		return 1
+	case t.Rank() == 3 && t.Dim(0) == bt && t.Dim(1) > 0 && d%t.Dim(1) == 0 && t.Dim(2) == n:
+		return t.Dim(1)
+	}
+	panicf(op, "%s %v: want (Bt, N) = (%d, %d) or (Bt, G, N) with G dividing %d", name, shp(t), bt, n, d)
+	return 0
+}
