@@ -1,6 +1,9 @@
 package kernels
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // Float is the element type of the differentiable ops below: float32 for
 // training, float64 for gradient checks against finite differences.
@@ -189,8 +192,9 @@ type ScanChannel[T Float] struct {
 
 // Forward computes the channel's output into out (length L) exactly as
 // selective_scan_ref, and when hs is non-nil stores every state h_t in
-// hs[t·N:(t+1)·N] for the backward pass.
-func (s *ScanChannel[T]) Forward(out, hs []T) {
+// hs[t·N:(t+1)·N] for the backward pass, and when das is non-nil the decay
+// factors exp(Δ_t·A) in das[t·N:(t+1)·N].
+func (s *ScanChannel[T]) Forward(out, hs, das []T) {
 	l, n := s.L, s.N
 	var hbuf [64]T
 	h := hbuf[:0]
@@ -207,7 +211,11 @@ func (s *ScanChannel[T]) Forward(out, hs []T) {
 		u := s.U[t]
 		var y T
 		for i := 0; i < n; i++ {
-			h[i] = T(math.Exp(float64(dt*s.A[i])))*h[i] + dt*s.B[i*l+t]*u
+			a := expT(dt * s.A[i])
+			if das != nil {
+				das[t*n+i] = a
+			}
+			h[i] = a*h[i] + dt*s.B[i*l+t]*u
 			y += h[i] * s.C[i*l+t]
 		}
 		if hs != nil {
@@ -231,8 +239,9 @@ type ScanChannelGrad[T Float] struct {
 }
 
 // Backward back-propagates dout (length L) through Forward, using the states
-// hs saved by Forward (L·N values) and scratch dh of length N.
-func (s *ScanChannel[T]) Backward(g *ScanChannelGrad[T], dout, hs, dh []T) {
+// hs and decay factors das saved by Forward (L·N values each) and scratch dh
+// of length N.
+func (s *ScanChannel[T]) Backward(g *ScanChannelGrad[T], dout, hs, das, dh []T) {
 	l, n := s.L, s.N
 	for i := range dh[:n] {
 		dh[i] = 0
@@ -263,7 +272,7 @@ func (s *ScanChannel[T]) Backward(g *ScanChannelGrad[T], dout, hs, dh []T) {
 			g.DC[i*l+t] += gy * ht[i]
 			dh[i] += gy * s.C[i*l+t]
 			// h_t = a·h_{t−1} + dt·B·u, a = exp(dt·A)
-			a := T(math.Exp(float64(dt * s.A[i])))
+			a := das[t*n+i]
 			var hprev T
 			if t > 0 {
 				hprev = hs[(t-1)*n+i]
@@ -282,4 +291,49 @@ func (s *ScanChannel[T]) Backward(g *ScanChannelGrad[T], dout, hs, dh []T) {
 		g.DDelta[t] = ddt
 		*g.DDeltaBias += ddt
 	}
+}
+
+// expT is exp for Float: float64 uses math.Exp (gradient checks); float32
+// uses a range-reduced polynomial accurate to about 2 ulp, several times
+// faster than converting through float64.
+func expT[T Float](x T) T {
+	if unsafe.Sizeof(x) == 8 {
+		return T(math.Exp(float64(x)))
+	}
+	return T(expf32(float32(x)))
+}
+
+// expf32 computes e^x in float32: x = k·ln2 + r with |r| ≤ ln2/2, a degree-6
+// polynomial for e^r, and 2^k applied to the exponent bits.
+func expf32(x float32) float32 {
+	switch {
+	case x > 88.72283:
+		return float32(math.Inf(1))
+	case x < -103.97208:
+		return 0
+	case x != x:
+		return x
+	}
+	const (
+		log2e = 1.44269504088896341
+		ln2hi = 0.693359375
+		ln2lo = -2.12194440e-4
+	)
+	k := float32(math.Floor(float64(x*log2e + 0.5)))
+	r := x - k*ln2hi - k*ln2lo
+	p := float32(1.0 / 720)
+	p = p*r + 1.0/120
+	p = p*r + 1.0/24
+	p = p*r + 1.0/6
+	p = p*r + 0.5
+	p = p*r + 1
+	p = p*r + 1
+	ki := int32(k)
+	if ki > 127 {
+		return p * 2 * math.Float32frombits(uint32(ki-1+127)<<23)
+	}
+	if ki < -126 { // subnormal result: scale in two steps
+		return p * math.Float32frombits(uint32(ki+126+127)<<23) * math.Float32frombits(1<<23)
+	}
+	return p * math.Float32frombits(uint32(ki+127)<<23)
 }

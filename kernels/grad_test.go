@@ -114,14 +114,15 @@ func TestScanChannelGrad(t *testing.T) {
 		}
 		proj := randSlice(r, l, 1)
 		out, hs := make([]float64, l), make([]float64, l*n)
-		loss := func() float64 { s.Forward(out, nil); return dot(out, proj) }
-		s.Forward(out, hs)
+		loss := func() float64 { s.Forward(out, nil, nil); return dot(out, proj) }
+		das := make([]float64, l*n)
+		s.Forward(out, hs, das)
 		var dD, dBias float64
 		g := &ScanChannelGrad[float64]{
 			DU: make([]float64, l), DDelta: make([]float64, l), DZ: make([]float64, l),
 			DA: make([]float64, n), DB: make([]float64, n*l), DC: make([]float64, n*l), DD: &dD, DDeltaBias: &dBias,
 		}
-		s.Backward(g, proj, hs, make([]float64, n))
+		s.Backward(g, proj, hs, das, make([]float64, n))
 		fdCheck(t, "du", s.U, g.DU, loss)
 		fdCheck(t, "ddelta", s.Delta, g.DDelta, loss)
 		fdCheck(t, "dA", s.A, g.DA, loss)
@@ -134,5 +135,25 @@ func TestScanChannelGrad(t *testing.T) {
 		fdCheck(t, "dD", dv, []float64{dD}, func() float64 { s.D = dv[0]; return loss() })
 		bias := []float64{s.DeltaBias}
 		fdCheck(t, "ddelta_bias", bias, []float64{dBias}, func() float64 { s.DeltaBias = bias[0]; return loss() })
+	}
+}
+
+func TestExpf32(t *testing.T) {
+	worst := 0.0
+	for x := float32(-103); x < 88.7; x += 0.00731 {
+		want := math.Exp(float64(x))
+		got := float64(expf32(x))
+		rel := math.Abs(got-want) / want
+		if want < 1.2e-38 { // subnormal range: absolute check
+			rel = math.Abs(got-want) / 1.2e-38
+		}
+		worst = math.Max(worst, rel)
+	}
+	if worst > 5e-7 {
+		t.Fatalf("expf32 worst relative error %.3g", worst)
+	}
+	t.Logf("expf32 worst relative error %.3g", worst)
+	if expf32(-200) != 0 || !math.IsInf(float64(expf32(100)), 1) {
+		t.Fatal("expf32 limits")
 	}
 }

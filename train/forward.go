@@ -13,7 +13,7 @@ type branchCache[T Float] struct {
 	xdbl                []T // (L, R+2N)
 	bm, cm              []T // (N, L)
 	a                   []T // (E, N) = −exp(A_log)
-	hs                  []T // (E, L, N) states
+	hs, das             []T // (E, L, N) states and decay factors
 }
 
 type layerCache[T Float] struct {
@@ -50,7 +50,7 @@ func newSample[T Float](c Config) *sample[T] {
 		lc.res, lc.nrm, lc.xz, lc.y, lc.h, lc.rstd = mk(L*C), mk(L*C), mk(L*2*E), mk(E*L), mk(L*C), mk(L)
 		for b := range lc.br {
 			lc.br[b] = branchCache[T]{x: mk(E * L), z: mk(E * L), xc: mk(E * L), xs: mk(E * L), dt: mk(E * L), y: mk(E * L),
-				xdbl: mk(L * (R + 2*N)), bm: mk(N * L), cm: mk(N * L), a: mk(E * N), hs: mk(E * L * N)}
+				xdbl: mk(L * (R + 2*N)), bm: mk(N * L), cm: mk(N * L), a: mk(E * N), hs: mk(E * L * N), das: mk(E * L * N)}
 		}
 	}
 	s.g, s.dh, s.dn, s.dxz = mk(L*C), mk(L*C), mk(L*C), mk(L*2*E)
@@ -172,7 +172,7 @@ func (s *sample[T]) mixerForward(p *Params[T], i int, lc *layerCache[T]) {
 		for e := 0; e < E; e++ {
 			sc := kernels.ScanChannel[T]{U: bc.xs[e*L : (e+1)*L], Delta: bc.dt[e*L : (e+1)*L], Z: bc.z[e*L : (e+1)*L],
 				B: bc.bm, C: bc.cm, A: bc.a[e*N : (e+1)*N], D: dd[e], DeltaBias: bias[e], Softplus: true, L: L, N: N}
-			sc.Forward(bc.y[e*L:(e+1)*L], bc.hs[e*L*N:(e+1)*L*N])
+			sc.Forward(bc.y[e*L:(e+1)*L], bc.hs[e*L*N:(e+1)*L*N], bc.das[e*L*N:(e+1)*L*N])
 		}
 	}
 	f, bw := lc.br[0].y, lc.br[1].y
@@ -274,7 +274,7 @@ func (s *sample[T]) mixerBackward(p, grad *Params[T], i int, lc *layerCache[T]) 
 			clear(da)
 			g := kernels.ScanChannelGrad[T]{DU: s.dxs[e*L : (e+1)*L], DDelta: s.ddt[e*L : (e+1)*L], DZ: s.dz[e*L : (e+1)*L],
 				DA: da, DB: s.dbm, DC: s.dcm, DD: &gD[e], DDeltaBias: &gBias[e]}
-			sc.Backward(&g, dyb[e*L:(e+1)*L], bc.hs[e*L*N:(e+1)*L*N], s.dflip[:N])
+			sc.Backward(&g, dyb[e*L:(e+1)*L], bc.hs[e*L*N:(e+1)*L*N], bc.das[e*L*N:(e+1)*L*N], s.dflip[:N])
 			// A = −exp(A_log) ⇒ dA_log = dA·A
 			for n := 0; n < N; n++ {
 				gA[e*N+n] += da[n] * bc.a[e*N+n]
