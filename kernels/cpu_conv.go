@@ -59,8 +59,9 @@ func (cpuBackend) Conv1dStep(dst, state, x, w, bias *Tensor, act Activation) {
 }
 
 // conv2dColBudget bounds the im2col scratch (floats) of one Conv2d call; the
-// output is produced in bands of rows that fit it.
-const conv2dColBudget = 1 << 22
+// output is produced in bands of rows that fit it (a variable so that tests
+// can exercise the banding).
+var conv2dColBudget = 1 << 22
 
 func (cpuBackend) Conv2d(dst, x, w, bias *Tensor, p Conv2dParams) {
 	host("Conv2d", dst, x, w, bias)
