@@ -75,4 +75,3 @@ func TestForwardMatchesOfficialVim(t *testing.T) {
 		t.Fatalf("max abs diff %.3g > 1e-4", worst)
 	}
 }
-
