@@ -285,10 +285,10 @@ func TestConv2d(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	be := CPU()
 	cases := []struct {
-		name               string
-		bt, cin, h, w      int
-		cout, kh, kw       int
-		p                  Conv2dParams
+		name              string
+		bt, cin, h, w     int
+		cout, kh, kw      int
+		p                 Conv2dParams
 		bias, smallBudget bool
 	}{
 		{"patch16", 1, 3, 32, 48, 8, 16, 16, Conv2dParams{StrideH: 16, StrideW: 16}, true, false},
