@@ -1,6 +1,13 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"unsafe"
+
+	"github.com/gomamba/gomamba/kernels/internal/asm"
+)
 
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices, where
 // op(X) is X or Xᵀ. op(A) is m×k, op(B) is k×n, C is m×n; lda, ldb and ldc
@@ -15,9 +22,184 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		return
 	}
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	Parallel(m, max(1, 16384/max(n*k/64, 1)), func(lo, hi int) {
-		sgemmRef(transA, transB, hi-lo, n, k, alpha, a[rowOff(transA, lo, lda):], lda, b, ldb, beta, c[lo*ldc:], ldc)
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	if m*n*k <= gemmTiny {
+		sgemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	pm, pn := gemmGrid(m, n, k, runtime.GOMAXPROCS(0))
+	if pm*pn == 1 {
+		sgemmPacked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	mt, nt := ceilDiv(m, asm.MR), ceilDiv(n, asm.NR)
+	Parallel(pm*pn, 1, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			ti, tj := t/pn, t%pn
+			i0, i1 := min(ti*mt/pm*asm.MR, m), min((ti+1)*mt/pm*asm.MR, m)
+			j0, j1 := min(tj*nt/pn*asm.NR, n), min((tj+1)*nt/pn*asm.NR, n)
+			if i0 == i1 || j0 == j1 {
+				continue
+			}
+			sgemmPacked(transA, transB, i1-i0, j1-j0, k, alpha,
+				a[rowOff(transA, i0, lda):], lda, b[colOff(transB, j0, ldb):], ldb,
+				beta, c[i0*ldc+j0:], ldc)
+		}
 	})
+}
+
+// Blocking of the packed SGEMM (GotoBLAS loop order jc → pc → ic → jr → ir):
+// a kc×NR panel of B (16 KiB at kc = 256) stays in L1 while MR×kc panels of
+// A stream from an mc×kc block (≤ 144 KiB) held in L2; the kc×nc block of B
+// lives in L3.
+const (
+	gemmMC = 144  // rows of A per packed block, a multiple of asm.MR
+	gemmKC = 256  // largest depth of a packed block
+	gemmNC = 3072 // columns of B per packed block, a multiple of asm.NR
+	// gemmTiny is the m·n·k at or below which the reference loop is
+	// cheaper than packing.
+	gemmTiny = 512
+	// gemmMinFlops is the least work (2·m·n·k) given to one goroutine.
+	gemmMinFlops = 1 << 20
+)
+
+// gemmGrid splits C into pm×pn blocks, one per goroutine: as many as
+// GOMAXPROCS and the work allow, shaped to minimise the busiest block's
+// tiles plus its packing (each block packs its own rows of A and columns of
+// B).
+func gemmGrid(m, n, k, procs int) (pm, pn int) {
+	mt, nt := ceilDiv(m, asm.MR), ceilDiv(n, asm.NR)
+	t := min(procs, max(1, 2*m*n*k/gemmMinFlops), mt*nt)
+	pm, pn = 1, 1
+	best := -1
+	for t > 0 {
+		for i := 1; i <= t; i++ {
+			if t%i != 0 || i > mt || t/i > nt {
+				continue
+			}
+			// Per unit of depth: MR·NR FMAs per tile of the busiest
+			// block, and about 5 FMAs' time per packed row or column.
+			cost := ceilDiv(mt, i)*ceilDiv(nt, t/i)*asm.MR*asm.NR + 5*(ceilDiv(m, i)+ceilDiv(n, t/i))
+			if best < 0 || cost < best {
+				pm, pn, best = i, t/i, cost
+			}
+		}
+		if pm*pn == t {
+			return pm, pn
+		}
+		t-- // no factorisation fits (a prime t larger than mt and nt)
+	}
+	return pm, pn
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// gemmBuf holds one goroutine's pack buffers; they are reused through
+// gemmPool, so steady-state calls do not allocate.
+type gemmBuf struct {
+	a, b []float32
+	tile [asm.MR * asm.NR]float32
+}
+
+var gemmPool = sync.Pool{New: func() any { return new(gemmBuf) }}
+
+// aligned returns a 64-byte aligned slice of n floats from *buf, growing it
+// when needed.
+func aligned(buf *[]float32, n int) []float32 {
+	if cap(*buf) < n+16 {
+		*buf = make([]float32, n+16)
+	}
+	s := (*buf)[:cap(*buf)]
+	off := int(uintptr(unsafe.Pointer(&s[0])) % 64 / 4)
+	if off != 0 {
+		off = 16 - off
+	}
+	return s[off : off+n]
+}
+
+// sgemmPacked runs the blocked algorithm on one goroutine. A and B are
+// packed into panels (kernels/internal/asm) and the micro-kernel computes
+// MR×NR tiles of C; edge tiles go through a scratch tile.
+func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	const mr, nr = asm.MR, asm.NR
+	buf := gemmPool.Get().(*gemmBuf)
+	defer gemmPool.Put(buf)
+	// Depth blocks of equal size (a multiple of 8 for the packers).
+	kcStep := ceilDiv(ceilDiv(k, ceilDiv(k, gemmKC)), 8) * 8
+	ncMax := min(gemmNC, ceilDiv(n, nr)*nr)
+	mcMax := min(gemmMC, ceilDiv(m, mr)*mr)
+	bp := aligned(&buf.b, ncMax*min(kcStep, k))
+	ap := aligned(&buf.a, mcMax*min(kcStep, k)+asm.PackPad)
+	tile := buf.tile[:]
+	for jc := 0; jc < n; jc += gemmNC {
+		nc := min(gemmNC, n-jc)
+		for pc := 0; pc < k; pc += kcStep {
+			kc := min(kcStep, k-pc)
+			var bOff int
+			if transB {
+				bOff = jc*ldb + pc
+			} else {
+				bOff = pc*ldb + jc
+			}
+			asm.PackB(bp, b[bOff:], ldb, transB, nc, kc)
+			be := beta
+			if pc > 0 {
+				be = 1
+			}
+			for ic := 0; ic < m; ic += gemmMC {
+				mc := min(gemmMC, m-ic)
+				var aOff int
+				if transA {
+					aOff = pc*lda + ic
+				} else {
+					aOff = ic*lda + pc
+				}
+				asm.PackA(ap, a[aOff:], lda, transA, mc, kc)
+				for jr := 0; jr < nc; jr += nr {
+					w := min(nr, nc-jr)
+					bpan := bp[jr*kc : (jr+nr)*kc]
+					for ir := 0; ir < mc; ir += mr {
+						h := min(mr, mc-ir)
+						apan := ap[ir*kc : (ir+mr)*kc]
+						ci := (ic+ir)*ldc + jc + jr
+						if h == mr && w == nr {
+							asm.Kernel(kc, apan, bpan, c[ci:], ldc, alpha, be)
+							continue
+						}
+						asm.Kernel(kc, apan, bpan, tile, nr, alpha, 0)
+						for i := 0; i < h; i++ {
+							row := c[ci+i*ldc : ci+i*ldc+w]
+							t := tile[i*nr : i*nr+w]
+							if be == 0 {
+								copy(row, t)
+								continue
+							}
+							for j, v := range t {
+								row[j] = v + be*row[j]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// scaleC computes C = beta·C (C = 0 when beta is 0, NaNs included).
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+		} else if beta != 1 {
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
 }
 
 func rowOff(trans bool, row, ld int) int {
@@ -25,6 +207,13 @@ func rowOff(trans bool, row, ld int) int {
 		return row // column `row` of the stored k×m matrix
 	}
 	return row * ld
+}
+
+func colOff(trans bool, col, ld int) int {
+	if trans {
+		return col * ld // row `col` of the stored n×k matrix
+	}
+	return col
 }
 
 func checkGemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {

@@ -1,0 +1,104 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// benchGemmShapes are the linear layers of vim-tiny (197 tokens, d_model
+// 192, d_inner 384), a VMamba-tiny stage and square 1024, as M×N×K of
+// C = A·Bᵀ.
+var benchGemmShapes = [][3]int{
+	{197, 768, 192}, {197, 192, 384}, {4096, 384, 192}, {1024, 1536, 384}, {1024, 1024, 1024},
+}
+
+// anchorsRun returns the path of ../shared/anchors/run beside the repository
+// ($GOMAMBA_ANCHORS overrides the folder), or "" when it is absent.
+func anchorsRun() string {
+	dir := os.Getenv("GOMAMBA_ANCHORS")
+	if dir == "" {
+		_, file, _, _ := runtime.Caller(0)
+		dir = filepath.Join(filepath.Dir(file), "..", "..", "shared", "anchors")
+	}
+	p := filepath.Join(dir, "run")
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
+}
+
+var (
+	anchorMu    sync.Mutex
+	anchorCache = map[string]float64{}
+)
+
+// anchorFigure runs the anchor program once per argument list and returns the
+// number after key= in its output (GFLOP/s or elements/s), or 0 with a note
+// when the anchor is unavailable.
+func anchorFigure(b *testing.B, key string, args ...string) float64 {
+	anchorMu.Lock()
+	defer anchorMu.Unlock()
+	id := strings.Join(args, " ")
+	if v, ok := anchorCache[id]; ok {
+		return v
+	}
+	run := anchorsRun()
+	if run == "" {
+		b.Logf("anchor column skipped: ../shared/anchors/run not found (set GOMAMBA_ANCHORS)")
+		anchorCache[id] = 0
+		return 0
+	}
+	out, err := exec.Command(run, args...).CombinedOutput()
+	v := 0.0
+	if m := regexp.MustCompile(key + `=([0-9.e+-]+)`).FindSubmatch(out); err == nil && m != nil {
+		v, _ = strconv.ParseFloat(string(m[1]), 64)
+	} else {
+		b.Logf("anchor %s failed: %v\n%s", id, err, out)
+	}
+	anchorCache[id] = v
+	return v
+}
+
+// BenchmarkSgemm measures Sgemm on the linear-layer layout (transB) and on
+// NN, on 1 and 2 threads, and reports OpenBLAS's figure for the same shape
+// and thread count from the anchor program, run in the same process
+// (anchor-GFLOP/s, and ratio = ours/anchor). The anchor is NT only; NN rows
+// repeat its NT figure for reference.
+func BenchmarkSgemm(b *testing.B) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, s := range benchGemmShapes {
+		m, n, k := s[0], s[1], s[2]
+		a, bm, c := randF32(r, m*k), randF32(r, n*k), make([]float32, m*n)
+		for _, layout := range []string{"NT", "NN"} {
+			for _, threads := range []int{1, 2} {
+				name := fmt.Sprintf("%dx%dx%d/%s/threads=%d", m, n, k, layout, threads)
+				b.Run(name, func(b *testing.B) {
+					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(threads))
+					transB, ldb := true, k
+					if layout == "NN" {
+						transB, ldb = false, n
+					}
+					for b.Loop() {
+						Sgemm(false, transB, m, n, k, 1, a, k, bm, ldb, 0, c, n)
+					}
+					ours := 2 * float64(m) * float64(n) * float64(k) * float64(b.N) / b.Elapsed().Seconds() / 1e9
+					b.ReportMetric(ours, "GFLOP/s")
+					b.ReportMetric(0, "ns/op")
+					if anchor := anchorFigure(b, "gflops", "sgemm", strconv.Itoa(m), strconv.Itoa(n), strconv.Itoa(k), "--threads", strconv.Itoa(threads)); anchor > 0 {
+						b.ReportMetric(anchor, "anchor-GFLOP/s")
+						b.ReportMetric(ours/anchor, "ratio")
+					}
+				})
+			}
+		}
+	}
+}

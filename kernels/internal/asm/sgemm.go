@@ -1,0 +1,176 @@
+package asm
+
+import "fmt"
+
+// Register-tile and packing geometry of the SGEMM micro-kernel.
+const (
+	// MR is the number of rows of C that Kernel computes (the height of a
+	// packed A panel).
+	MR = 6
+	// NR is the number of columns of C that Kernel computes (the width of a
+	// packed B panel).
+	NR = 16
+	// PackPad is the slack, in floats, that PackA may write past the last
+	// packed panel; A pack buffers must be this much longer than the data.
+	PackPad = 8
+)
+
+// Kernel computes the MR×NR tile c[i*ldc+j] = alpha·Σ_p a[p*MR+i]·b[p*NR+j]
+// + beta·c[i*ldc+j] for i < MR, j < NR, p < kc, where a is a packed A panel
+// and b a packed B panel. With beta == 0, c is not read. The sum is
+// accumulated in p order with fused multiply-adds.
+func Kernel(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+	if kc < 0 || len(a) < kc*MR || len(b) < kc*NR || ldc < NR || len(c) < (MR-1)*ldc+NR {
+		panic(fmt.Sprintf("asm: Kernel bad operands: kc=%d len(a)=%d len(b)=%d ldc=%d len(c)=%d", kc, len(a), len(b), ldc, len(c)))
+	}
+	kernel(kc, a, b, c, ldc, alpha, beta)
+}
+
+// KernelGo is the pure-Go twin of Kernel and its definition.
+func KernelGo(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+	var acc [MR * NR]float32
+	for p := 0; p < kc; p++ {
+		ap := a[p*MR : p*MR+MR : p*MR+MR]
+		bp := b[p*NR : p*NR+NR : p*NR+NR]
+		for i, av := range ap {
+			row := acc[i*NR : i*NR+NR : i*NR+NR]
+			for j, bv := range bp {
+				row[j] += av * bv
+			}
+		}
+	}
+	for i := 0; i < MR; i++ {
+		row := c[i*ldc : i*ldc+NR : i*ldc+NR]
+		for j := range row {
+			if beta == 0 {
+				row[j] = alpha * acc[i*NR+j]
+			} else {
+				row[j] = alpha*acc[i*NR+j] + beta*row[j]
+			}
+		}
+	}
+}
+
+// PackA packs rows×kc of op(A) into consecutive MR-row panels of dst: panel
+// q holds dst[q*MR*kc + p*MR + i] = op(A)(q*MR+i, p), zero for rows past the
+// end. op(A)(i, p) is a[i*lda+p], or a[p*lda+i] when trans is set. dst needs
+// ceil(rows/MR)*MR*kc + PackPad floats.
+func PackA(dst, a []float32, lda int, trans bool, rows, kc int) {
+	panels := (rows + MR - 1) / MR
+	if len(dst) < panels*MR*kc+PackPad {
+		panic(fmt.Sprintf("asm: PackA dst too short: %d < %d", len(dst), panels*MR*kc+PackPad))
+	}
+	for q := 0; q < panels; q++ {
+		r := min(MR, rows-q*MR)
+		d := dst[q*MR*kc:]
+		if trans {
+			packATGo(d, a[q*MR:], lda, r, kc)
+		} else {
+			packAN(d, a[q*MR*lda:], lda, r, kc)
+		}
+	}
+}
+
+// PackB packs kc×cols of op(B) into consecutive NR-column panels of dst:
+// panel q holds dst[q*NR*kc + p*NR + j] = op(B)(p, q*NR+j), zero for columns
+// past the end. op(B)(p, j) is b[p*ldb+j], or b[j*ldb+p] when trans is set.
+// dst needs ceil(cols/NR)*NR*kc floats.
+func PackB(dst, b []float32, ldb int, trans bool, cols, kc int) {
+	panels := (cols + NR - 1) / NR
+	if len(dst) < panels*NR*kc {
+		panic(fmt.Sprintf("asm: PackB dst too short: %d < %d", len(dst), panels*NR*kc))
+	}
+	for q := 0; q < panels; q++ {
+		c := min(NR, cols-q*NR)
+		d := dst[q*NR*kc:]
+		if trans {
+			packBT(d, b[q*NR*ldb:], ldb, c, kc)
+		} else {
+			packBNGo(d, b[q*NR:], ldb, c, kc)
+		}
+	}
+}
+
+// PackAGo is the pure-Go twin of PackA.
+func PackAGo(dst, a []float32, lda int, trans bool, rows, kc int) {
+	panels := (rows + MR - 1) / MR
+	for q := 0; q < panels; q++ {
+		r := min(MR, rows-q*MR)
+		if trans {
+			packATGo(dst[q*MR*kc:], a[q*MR:], lda, r, kc)
+		} else {
+			packANGo(dst[q*MR*kc:], a[q*MR*lda:], lda, r, kc, 0)
+		}
+	}
+}
+
+// PackBGo is the pure-Go twin of PackB.
+func PackBGo(dst, b []float32, ldb int, trans bool, cols, kc int) {
+	panels := (cols + NR - 1) / NR
+	for q := 0; q < panels; q++ {
+		c := min(NR, cols-q*NR)
+		if trans {
+			packBTGo(dst[q*NR*kc:], b[q*NR*ldb:], ldb, c, kc, 0)
+		} else {
+			packBNGo(dst[q*NR*kc:], b[q*NR:], ldb, c, kc)
+		}
+	}
+}
+
+// packANGo packs columns p0..kc-1 of r ≤ MR rows (a[i*lda+p]).
+func packANGo(dst, a []float32, lda, r, kc, p0 int) {
+	for i := 0; i < MR; i++ {
+		if i >= r {
+			for p := p0; p < kc; p++ {
+				dst[p*MR+i] = 0
+			}
+			continue
+		}
+		row := a[i*lda : i*lda+kc]
+		for p := p0; p < kc; p++ {
+			dst[p*MR+i] = row[p]
+		}
+	}
+}
+
+// packATGo packs r ≤ MR columns of the stored matrix (a[p*lda+i]).
+func packATGo(dst, a []float32, lda, r, kc int) {
+	for p := 0; p < kc; p++ {
+		d := dst[p*MR : p*MR+MR : p*MR+MR]
+		s := a[p*lda : p*lda+r]
+		copy(d, s)
+		clear(d[r:])
+	}
+}
+
+// packBTGo packs columns p0..kc-1 of c ≤ NR rows of the stored matrix
+// (b[j*ldb+p]).
+func packBTGo(dst, b []float32, ldb, c, kc, p0 int) {
+	for j := 0; j < NR; j++ {
+		if j >= c {
+			for p := p0; p < kc; p++ {
+				dst[p*NR+j] = 0
+			}
+			continue
+		}
+		row := b[j*ldb : j*ldb+kc]
+		for p := p0; p < kc; p++ {
+			dst[p*NR+j] = row[p]
+		}
+	}
+}
+
+// packBNGo packs c ≤ NR columns of kc rows (b[p*ldb+j]).
+func packBNGo(dst, b []float32, ldb, c, kc int) {
+	if c == NR {
+		for p := 0; p < kc; p++ {
+			*(*[NR]float32)(dst[p*NR:]) = *(*[NR]float32)(b[p*ldb:])
+		}
+		return
+	}
+	for p := 0; p < kc; p++ {
+		d := dst[p*NR : p*NR+NR : p*NR+NR]
+		copy(d, b[p*ldb:p*ldb+c])
+		clear(d[c:])
+	}
+}

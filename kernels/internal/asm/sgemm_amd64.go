@@ -1,0 +1,54 @@
+//go:build amd64 && !noasm
+
+package asm
+
+import "golang.org/x/sys/cpu"
+
+// haveSIMD reports CPU support for the amd64 kernels (AVX2 and FMA; x/sys/cpu
+// also checks that the OS saves the YMM registers).
+var haveSIMD = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+var useSIMD = haveSIMD && !noasmEnv()
+
+//go:noescape
+func kernel6x16AVX2(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func packBT16AVX2(n8 int, src *float32, ld int, dst *float32)
+
+//go:noescape
+func packAN6AVX2(n8 int, src *float32, ld int, dst *float32)
+
+func kernel(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+	if useSIMD && kc > 0 {
+		kernel6x16AVX2(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
+		return
+	}
+	KernelGo(kc, a, b, c, ldc, alpha, beta)
+}
+
+// packAN packs r ≤ MR rows; full panels go through the AVX2 transposer,
+// which may write PackPad floats past the panel (PackA's contract).
+func packAN(dst, a []float32, lda, r, kc int) {
+	n8 := kc / 8
+	if !useSIMD || r < MR || n8 == 0 {
+		packANGo(dst, a, lda, r, kc, 0)
+		return
+	}
+	_ = a[(MR-1)*lda+kc-1]
+	_ = dst[MR*kc+PackPad-1]
+	packAN6AVX2(n8, &a[0], lda, &dst[0])
+	packANGo(dst, a, lda, r, kc, 8*n8)
+}
+
+func packBT(dst, b []float32, ldb, c, kc int) {
+	n8 := kc / 8
+	if !useSIMD || c < NR || n8 == 0 {
+		packBTGo(dst, b, ldb, c, kc, 0)
+		return
+	}
+	_ = b[(NR-1)*ldb+kc-1]
+	_ = dst[NR*kc-1]
+	packBT16AVX2(n8, &b[0], ldb, &dst[0])
+	packBTGo(dst, b, ldb, c, kc, 8*n8)
+}

@@ -1,0 +1,15 @@
+//go:build !amd64 || noasm
+
+package asm
+
+const haveSIMD = false
+
+var useSIMD = false
+
+func kernel(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+	KernelGo(kc, a, b, c, ldc, alpha, beta)
+}
+
+func packAN(dst, a []float32, lda, r, kc int) { packANGo(dst, a, lda, r, kc, 0) }
+
+func packBT(dst, b []float32, ldb, c, kc int) { packBTGo(dst, b, ldb, c, kc, 0) }

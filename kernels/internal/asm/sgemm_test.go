@@ -1,0 +1,187 @@
+package asm
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+const guard = float32(-7777.5)
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = r.Float32()*2 - 1
+	}
+	return s
+}
+
+// guarded returns a slice of n floats with guard values on both sides in a
+// larger backing array, and the backing array.
+func guarded(n int) (s, all []float32) {
+	all = make([]float32, n+32)
+	for i := range all {
+		all[i] = guard
+	}
+	return all[16 : 16+n : 16+n], all
+}
+
+func checkGuards(t *testing.T, all []float32, n int) {
+	t.Helper()
+	for i := 0; i < 16; i++ {
+		if all[i] != guard || all[16+n+i] != guard {
+			t.Fatalf("write outside the slice: before[%d]=%v after[%d]=%v", i, all[i], i, all[16+n+i])
+		}
+	}
+}
+
+// bothWays runs f with the SIMD kernels on and off.
+func bothWays(t *testing.T, f func(t *testing.T)) {
+	for _, on := range []bool{true, false} {
+		name := "simd"
+		if !on {
+			name = "go"
+		}
+		t.Run(name, func(t *testing.T) {
+			prev := SetEnabled(on)
+			defer SetEnabled(prev)
+			if on && !Enabled() {
+				t.Skip("no SIMD kernels on this CPU/build")
+			}
+			f(t)
+		})
+	}
+}
+
+func TestKernelMatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	cases := []struct {
+		kc          int
+		alpha, beta float32
+		ldc         int
+	}{
+		{0, 1, 0, NR}, {1, 1, 0, NR}, {3, 0.5, 1, 17}, {7, 1, -0.25, NR}, {8, 2, 0, 40},
+		{17, 1, 1, NR}, {64, -1, 0.5, 33}, {255, 1, 0, NR}, {256, 0.3, 2, 100},
+	}
+	for _, tc := range cases {
+		a := randSlice(r, tc.kc*MR)
+		b := randSlice(r, tc.kc*NR)
+		n := (MR-1)*tc.ldc + NR
+		c0 := randSlice(r, n)
+		if tc.beta == 0 {
+			c0[1] = float32(math.NaN()) // must not propagate when beta == 0
+		}
+		want := append([]float32(nil), c0...)
+		KernelGo(tc.kc, a, b, want, tc.ldc, tc.alpha, tc.beta)
+		bothWays(t, func(t *testing.T) {
+			got, all := guarded(n)
+			copy(got, c0)
+			Kernel(tc.kc, a, b, got, tc.ldc, tc.alpha, tc.beta)
+			checkGuards(t, all, n)
+			for i := 0; i < MR; i++ {
+				for j := 0; j < tc.ldc && i*tc.ldc+j < n; j++ {
+					g, w := got[i*tc.ldc+j], want[i*tc.ldc+j]
+					if j >= NR {
+						if g != c0[i*tc.ldc+j] {
+							t.Fatalf("kc=%d: wrote outside the tile at (%d,%d)", tc.kc, i, j)
+						}
+						continue
+					}
+					if tc.beta == 0 && (i*tc.ldc+j == 1) && math.IsNaN(float64(g)) {
+						t.Fatalf("kc=%d: NaN in C propagated with beta=0", tc.kc)
+					}
+					tol := 1e-5 * float64(1+tc.kc)
+					if d := math.Abs(float64(g - w)); d > tol || g != g {
+						t.Fatalf("kc=%d alpha=%v beta=%v: c[%d,%d] = %v, twin %v", tc.kc, tc.alpha, tc.beta, i, j, g, w)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestPackMatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, trans := range []bool{false, true} {
+		for _, rows := range []int{1, 5, 6, 7, 12, 16, 17, 31, 33} {
+			for _, kc := range []int{1, 7, 8, 9, 16, 63, 64, 67} {
+				cases := []struct {
+					name   string
+					panel  int
+					pack   func(dst, s []float32, ld int, tr bool, n, kc int)
+					twin   func(dst, s []float32, ld int, tr bool, n, kc int)
+					extras int
+				}{
+					{"A", MR, PackA, PackAGo, PackPad},
+					{"B", NR, PackB, PackBGo, 0},
+				}
+				for _, pc := range cases {
+					// A untransposed and B transposed are stored n×kc; the
+					// other two kc×n.
+					ld, nrow := kc+3, rows
+					if trans == (pc.name == "A") {
+						ld, nrow = rows+5, kc
+					}
+					src := randSlice(r, (nrow-1)*ld+ld)
+					size := (rows+pc.panel-1)/pc.panel*pc.panel*kc + pc.extras
+					want := make([]float32, size)
+					pc.twin(want, src, ld, trans, rows, kc)
+					bothWays(t, func(t *testing.T) {
+						got, all := guarded(size)
+						pc.pack(got, src, ld, trans, rows, kc)
+						checkGuards(t, all, size)
+						for i := 0; i < size-pc.extras; i++ {
+							if got[i] != want[i] {
+								t.Fatalf("Pack%s trans=%v rows=%d kc=%d: [%d] = %v, twin %v", pc.name, trans, rows, kc, i, got[i], want[i])
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkKernel(b *testing.B) {
+	const kc = 256
+	r := rand.New(rand.NewPCG(5, 6))
+	a, bb, c := randSlice(r, kc*MR), randSlice(r, kc*NR), make([]float32, MR*NR)
+	for _, on := range []bool{true, false} {
+		name := "simd"
+		if !on {
+			name = "go"
+		}
+		b.Run(name, func(b *testing.B) {
+			prev := SetEnabled(on)
+			defer SetEnabled(prev)
+			for b.Loop() {
+				Kernel(kc, a, bb, c, NR, 1, 0)
+			}
+			b.ReportMetric(2*MR*NR*kc*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+func BenchmarkPack(b *testing.B) {
+	const rows, kc = 192, 256
+	r := rand.New(rand.NewPCG(7, 8))
+	src := randSlice(r, rows*kc)
+	dst := make([]float32, rows*kc+PackPad)
+	for _, tc := range []struct {
+		name string
+		f    func(dst, s []float32, ld int, tr bool, n, kc int)
+	}{{"A", PackA}, {"B", PackB}} {
+		for _, tr := range []bool{false, true} {
+			b.Run(tc.name+map[bool]string{false: "N", true: "T"}[tr], func(b *testing.B) {
+				b.SetBytes(rows * kc * 4)
+				ld := kc // A untransposed and B transposed are rows×kc
+				if tr == (tc.name == "A") {
+					ld = rows
+				}
+				for b.Loop() {
+					tc.f(dst, src, ld, tr, rows, kc)
+				}
+			})
+		}
+	}
+}
