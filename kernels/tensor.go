@@ -184,3 +184,11 @@ func checkShape(shape []int) int {
 	}
 	return n
 }
+
+// NewDevice returns a tensor of the given shape whose storage is buf, for
+// device backends (Data stays nil). It panics on a negative or oversized
+// shape.
+func NewDevice(buf DeviceBuffer, shape ...int) *Tensor {
+	checkShape(shape)
+	return &Tensor{shape: append([]int(nil), shape...), Dev: buf}
+}
