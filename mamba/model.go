@@ -39,56 +39,80 @@ type Model struct {
 	NormF *kernels.Tensor
 
 	be       kernels.Backend
-	host     map[string]*kernels.Tensor // checkpoint-shaped host tensors by HF key
 	mu       sync.Mutex
 	ws       *Workspace
 	prepared bool
 }
 
-// New returns a model of the given configuration with zero weights in host
-// memory. Fill them through HostTensors, then call Prepare before use.
-func New(cfg Config) (*Model, error) {
+// slot is one weight of the model: its transformers name, its checkpoint
+// shape and where it lives.
+type slot struct {
+	name  string
+	shape []int
+	dst   **kernels.Tensor
+}
+
+// newModel returns the model skeleton of cfg without weights.
+func newModel(cfg Config) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if n := cfg.Params(); n > kernels.MaxTensorElements {
 		return nil, fmt.Errorf("mamba: config has %d parameters, more than this build supports", n)
 	}
+	m := &Model{Config: cfg, Blocks: make([]Block, cfg.NLayer), ws: NewWorkspace()}
+	for i := range m.Blocks {
+		m.Blocks[i].Mixer.DTRank, m.Blocks[i].Mixer.DState = cfg.Rank(), cfg.DState
+	}
+	return m, nil
+}
+
+// slots lists every weight with its transformers (LayoutHF) name and
+// checkpoint shape (conv1d.weight is (d_inner, 1, d_conv) there).
+func (m *Model) slots() []slot {
+	cfg := m.Config
 	d, e, n, r, k, v := cfg.DModel, cfg.Inner(), cfg.DState, cfg.Rank(), cfg.DConv, cfg.PaddedVocab()
-	m := &Model{Config: cfg, host: map[string]*kernels.Tensor{}, ws: NewWorkspace()}
-	add := func(name string, shape ...int) *kernels.Tensor {
-		t := kernels.New(shape...)
-		m.host[name] = t
-		return t
-	}
-	m.Embedding = add("backbone.embeddings.weight", v, d)
-	m.Head = m.Embedding
+	out := []slot{{"backbone.embeddings.weight", []int{v, d}, &m.Embedding}}
 	if !cfg.TieEmbeddings {
-		m.Head = add("lm_head.weight", v, d)
+		out = append(out, slot{"lm_head.weight", []int{v, d}, &m.Head})
 	}
-	m.NormF = add("backbone.norm_f.weight", d)
-	m.Blocks = make([]Block, cfg.NLayer)
+	out = append(out, slot{"backbone.norm_f.weight", []int{d}, &m.NormF})
 	for i := range m.Blocks {
 		p := fmt.Sprintf("backbone.layers.%d.", i)
 		b := &m.Blocks[i]
-		b.Norm = add(p+"norm.weight", d)
 		mx := &b.Mixer
-		mx.InProj = add(p+"mixer.in_proj.weight", 2*e, d)
-		mx.OutProj = add(p+"mixer.out_proj.weight", d, e)
+		add := func(name string, dst **kernels.Tensor, shape ...int) {
+			out = append(out, slot{p + name, shape, dst})
+		}
+		add("norm.weight", &b.Norm, d)
+		add("mixer.in_proj.weight", &mx.InProj, 2*e, d)
 		if cfg.Bias {
-			mx.InProjB = add(p+"mixer.in_proj.bias", 2*e)
-			mx.OutProjB = add(p+"mixer.out_proj.bias", d)
+			add("mixer.in_proj.bias", &mx.InProjB, 2*e)
+			add("mixer.out_proj.bias", &mx.OutProjB, d)
 		}
-		mx.ConvW = add(p+"mixer.conv1d.weight", e, 1, k).Reshape(e, k)
+		add("mixer.conv1d.weight", &mx.ConvW, e, 1, k)
 		if cfg.ConvBias {
-			mx.ConvB = add(p+"mixer.conv1d.bias", e)
+			add("mixer.conv1d.bias", &mx.ConvB, e)
 		}
-		mx.XProj = add(p+"mixer.x_proj.weight", r+2*n, e)
-		mx.DTProjW = add(p+"mixer.dt_proj.weight", e, r)
-		mx.DTProjB = add(p+"mixer.dt_proj.bias", e)
-		mx.ALog = add(p+"mixer.A_log", e, n)
-		mx.D = add(p+"mixer.D", e)
-		mx.DTRank, mx.DState = r, n
+		add("mixer.x_proj.weight", &mx.XProj, r+2*n, e)
+		add("mixer.dt_proj.weight", &mx.DTProjW, e, r)
+		add("mixer.dt_proj.bias", &mx.DTProjB, e)
+		add("mixer.A_log", &mx.ALog, e, n)
+		add("mixer.D", &mx.D, e)
+		add("mixer.out_proj.weight", &mx.OutProj, d, e)
+	}
+	return out
+}
+
+// New returns a model of the given configuration with zero weights in host
+// memory. Fill them through HostTensors, then call Prepare before use.
+func New(cfg Config) (*Model, error) {
+	m, err := newModel(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range m.slots() {
+		*s.dst = kernels.New(s.shape...)
 	}
 	return m, nil
 }
@@ -101,7 +125,11 @@ func (m *Model) HostTensors() map[string]*kernels.Tensor {
 	if m.prepared {
 		return nil
 	}
-	return m.host
+	out := map[string]*kernels.Tensor{}
+	for _, s := range m.slots() {
+		out[s.name] = *s.dst
+	}
+	return out
 }
 
 // Prepare moves the weights into be's memory, precomputes A = −exp(A_log)
@@ -110,27 +138,24 @@ func (m *Model) Prepare(be kernels.Backend) error {
 	if m.prepared {
 		return fmt.Errorf("mamba: model already prepared for %s", m.be.Name())
 	}
-	up := func(t *kernels.Tensor) *kernels.Tensor {
+	for _, s := range m.slots() {
+		t := *s.dst
 		if t == nil {
-			return nil
+			return fmt.Errorf("mamba: weight %s not set", s.name)
 		}
-		return be.FromHost(t)
+		if !kernels.EqualShape(t.Shape(), s.shape) {
+			return fmt.Errorf("mamba: weight %s has shape %v, want %v", s.name, t.Shape(), s.shape)
+		}
 	}
-	tied := m.Head == m.Embedding
-	m.Embedding = up(m.Embedding)
-	if tied {
+	for _, s := range m.slots() {
+		*s.dst = be.FromHost(*s.dst)
+	}
+	if m.Config.TieEmbeddings {
 		m.Head = m.Embedding
-	} else {
-		m.Head = up(m.Head)
 	}
-	m.NormF = up(m.NormF)
 	for i := range m.Blocks {
-		b := &m.Blocks[i]
-		b.Norm = up(b.Norm)
-		mx := &b.Mixer
-		for _, p := range []**kernels.Tensor{&mx.InProj, &mx.InProjB, &mx.OutProj, &mx.OutProjB, &mx.ConvW, &mx.ConvB, &mx.XProj, &mx.DTProjW, &mx.DTProjB, &mx.ALog, &mx.D} {
-			*p = up(*p)
-		}
+		mx := &m.Blocks[i].Mixer
+		mx.ConvW = mx.ConvW.Reshape(mx.ConvW.Dim(0), mx.ConvW.Dim(2))
 		mx.A = NegExpA(be, mx.ALog)
 		if err := mx.Check(); err != nil {
 			return fmt.Errorf("mamba: layer %d: %w", i, err)
@@ -139,7 +164,7 @@ func (m *Model) Prepare(be kernels.Backend) error {
 	if err := be.Sync(); err != nil {
 		return fmt.Errorf("mamba: prepare on %s: %w", be.Name(), err)
 	}
-	m.be, m.host, m.prepared = be, nil, true
+	m.be, m.prepared = be, true
 	return nil
 }
 
