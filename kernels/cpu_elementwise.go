@@ -14,6 +14,10 @@ func (cpuBackend) Unary(dst, x *Tensor, act Activation) {
 	if act != ActNone && act != ActReLU {
 		grain = elemGrain / 16 // transcendental: worth splitting sooner
 	}
+	if serialWork(x.Len(), grain) {
+		applyAct(dst.Data, x.Data, act)
+		return
+	}
 	Parallel(x.Len(), grain, func(lo, hi int) {
 		applyAct(dst.Data[lo:hi], x.Data[lo:hi], act)
 	})
@@ -47,21 +51,28 @@ func binaryOp(dst, a, b []float32, mul bool) {
 		return
 	}
 	rows := len(a) / nb
-	Parallel(rows, rowGrain(nb), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			ar := a[r*nb : (r+1)*nb]
-			or := dst[r*nb : (r+1)*nb]
-			if mul {
-				for i, v := range b {
-					or[i] = ar[i] * v
-				}
-			} else {
-				for i, v := range b {
-					or[i] = ar[i] + v
-				}
+	if serialWork(rows, rowGrain(nb)) {
+		binaryRows(dst, a, b, mul, 0, rows)
+		return
+	}
+	Parallel(rows, rowGrain(nb), func(lo, hi int) { binaryRows(dst, a, b, mul, lo, hi) })
+}
+
+func binaryRows(dst, a, b []float32, mul bool, lo, hi int) {
+	nb := len(b)
+	for r := lo; r < hi; r++ {
+		ar := a[r*nb : (r+1)*nb]
+		or := dst[r*nb : (r+1)*nb]
+		if mul {
+			for i, v := range b {
+				or[i] = ar[i] * v
+			}
+		} else {
+			for i, v := range b {
+				or[i] = ar[i] + v
 			}
 		}
-	})
+	}
 }
 
 func (cpuBackend) Scale(dst, x *Tensor, s float32) {
@@ -69,12 +80,18 @@ func (cpuBackend) Scale(dst, x *Tensor, s float32) {
 	if dst.Len() != x.Len() {
 		panicf("Scale", "x %v, dst %v: element counts differ", shp(x), shp(dst))
 	}
-	Parallel(x.Len(), elemGrain, func(lo, hi int) {
-		o := dst.Data[lo:hi]
-		for i, v := range x.Data[lo:hi] {
-			o[i] = s * v
-		}
-	})
+	if serialWork(x.Len(), elemGrain) {
+		scaleSlice(dst.Data, x.Data, s)
+		return
+	}
+	Parallel(x.Len(), elemGrain, func(lo, hi int) { scaleSlice(dst.Data[lo:hi], x.Data[lo:hi], s) })
+}
+
+func scaleSlice(dst, x []float32, s float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = s * v
+	}
 }
 
 func (cpuBackend) Softmax(dst, x *Tensor) {
@@ -86,26 +103,33 @@ func (cpuBackend) Softmax(dst, x *Tensor) {
 	if n == 0 {
 		return
 	}
-	Parallel(x.Len()/n, rowGrain(n*8), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			xr := x.Data[r*n : (r+1)*n]
-			or := dst.Data[r*n : (r+1)*n]
-			m := float32(math.Inf(-1))
-			for _, v := range xr {
-				m = max(m, v)
-			}
-			var s float64
-			for i, v := range xr {
-				e := expf(v - m)
-				or[i] = e
-				s += float64(e)
-			}
-			inv := float32(1 / s)
-			for i := range or {
-				or[i] *= inv
-			}
+	rows := x.Len() / n
+	if serialWork(rows, rowGrain(n*8)) {
+		softmaxRows(dst.Data, x.Data, n, 0, rows)
+		return
+	}
+	Parallel(rows, rowGrain(n*8), func(lo, hi int) { softmaxRows(dst.Data, x.Data, n, lo, hi) })
+}
+
+func softmaxRows(dst, x []float32, n, lo, hi int) {
+	for r := lo; r < hi; r++ {
+		xr := x[r*n : (r+1)*n]
+		or := dst[r*n : (r+1)*n]
+		m := float32(math.Inf(-1))
+		for _, v := range xr {
+			m = max(m, v)
 		}
-	})
+		var s float64
+		for i, v := range xr {
+			e := expf(v - m)
+			or[i] = e
+			s += float64(e)
+		}
+		inv := float32(1 / s)
+		for i := range or {
+			or[i] *= inv
+		}
+	}
 }
 
 func (cpuBackend) Mean(dst, x *Tensor, axis int) {

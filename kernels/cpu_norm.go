@@ -12,20 +12,27 @@ func (cpuBackend) RMSNorm(dst, x, w *Tensor, eps float32) {
 		return
 	}
 	rows := x.Len() / n
-	Parallel(rows, rowGrain(n), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			xr := x.Data[r*n : (r+1)*n]
-			or := dst.Data[r*n : (r+1)*n]
-			var ss float64
-			for _, v := range xr {
-				ss += float64(v) * float64(v)
-			}
-			rstd := float32(1 / math.Sqrt(ss/float64(n)+float64(eps)))
-			for i, v := range xr {
-				or[i] = v * rstd * w.Data[i]
-			}
+	if serialWork(rows, rowGrain(n)) {
+		rmsRows(dst.Data, x.Data, w.Data, eps, 0, rows)
+		return
+	}
+	Parallel(rows, rowGrain(n), func(lo, hi int) { rmsRows(dst.Data, x.Data, w.Data, eps, lo, hi) })
+}
+
+func rmsRows(dst, x, w []float32, eps float32, lo, hi int) {
+	n := len(w)
+	for r := lo; r < hi; r++ {
+		xr := x[r*n : (r+1)*n]
+		or := dst[r*n : (r+1)*n]
+		var ss float64
+		for _, v := range xr {
+			ss += float64(v) * float64(v)
 		}
-	})
+		rstd := float32(1 / math.Sqrt(ss/float64(n)+float64(eps)))
+		for i, v := range xr {
+			or[i] = v * rstd * w[i]
+		}
+	}
 }
 
 func (cpuBackend) LayerNorm(dst, x, w, b *Tensor, eps float32) {
@@ -39,34 +46,41 @@ func (cpuBackend) LayerNorm(dst, x, w, b *Tensor, eps float32) {
 		return
 	}
 	rows := x.Len() / n
-	Parallel(rows, rowGrain(n), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			xr := x.Data[r*n : (r+1)*n]
-			or := dst.Data[r*n : (r+1)*n]
-			var s float64
-			for _, v := range xr {
-				s += float64(v)
-			}
-			mean := s / float64(n)
-			var vs float64
-			for _, v := range xr {
-				d := float64(v) - mean
-				vs += d * d
-			}
-			rstd := float32(1 / math.Sqrt(vs/float64(n)+float64(eps)))
-			m := float32(mean)
-			for i, v := range xr {
-				y := (v - m) * rstd
-				if w != nil {
-					y *= w.Data[i]
-				}
-				if b != nil {
-					y += b.Data[i]
-				}
-				or[i] = y
-			}
+	if serialWork(rows, rowGrain(n)) {
+		lnRows(dst, x, w, b, eps, 0, rows)
+		return
+	}
+	Parallel(rows, rowGrain(n), func(lo, hi int) { lnRows(dst, x, w, b, eps, lo, hi) })
+}
+
+func lnRows(dst, x, w, b *Tensor, eps float32, lo, hi int) {
+	n := x.Dim(-1)
+	for r := lo; r < hi; r++ {
+		xr := x.Data[r*n : (r+1)*n]
+		or := dst.Data[r*n : (r+1)*n]
+		var s float64
+		for _, v := range xr {
+			s += float64(v)
 		}
-	})
+		mean := s / float64(n)
+		var vs float64
+		for _, v := range xr {
+			d := float64(v) - mean
+			vs += d * d
+		}
+		rstd := float32(1 / math.Sqrt(vs/float64(n)+float64(eps)))
+		m := float32(mean)
+		for i, v := range xr {
+			y := (v - m) * rstd
+			if w != nil {
+				y *= w.Data[i]
+			}
+			if b != nil {
+				y += b.Data[i]
+			}
+			or[i] = y
+		}
+	}
 }
 
 // ln2dBlock is the number of pixels LayerNorm2d normalises together (its

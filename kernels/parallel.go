@@ -12,13 +12,7 @@ func Parallel(n, grain int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
-	if grain < 1 {
-		grain = 1
-	}
-	workers := runtime.GOMAXPROCS(0)
-	if chunks := (n + grain - 1) / grain; chunks < workers {
-		workers = chunks
-	}
+	workers := parallelWorkers(n, grain)
 	if workers <= 1 {
 		fn(0, n)
 		return
@@ -35,3 +29,15 @@ func Parallel(n, grain int, fn func(lo, hi int)) {
 	}
 	wg.Wait()
 }
+
+// parallelWorkers is the number of goroutines Parallel(n, grain, ·) uses.
+func parallelWorkers(n, grain int) int {
+	grain = max(grain, 1)
+	return min(runtime.GOMAXPROCS(0), (n+grain-1)/grain)
+}
+
+// serialWork reports whether Parallel(n, grain, ·) would run inline. Hot
+// ops test it first and call their loop directly, so that the closure handed
+// to Parallel (which escapes to the heap) is only made on the parallel path:
+// small calls then allocate nothing.
+func serialWork(n, grain int) bool { return parallelWorkers(n, grain) <= 1 }

@@ -56,13 +56,17 @@ func (cpuBackend) SelectiveScan(a *ScanArgs) {
 		return
 	}
 	grain := max(1, (1<<16)/max(l*max(n, 1), 1))
-	Parallel(bt*d, grain, func(lo, hi int) { scanRange(a, lb, lc, bt, d, l, n, lo, hi) })
+	if serialWork(bt*d, grain) {
+		scanRange(a, lb, lc, d, l, n, 0, bt*d)
+		return
+	}
+	Parallel(bt*d, grain, func(lo, hi int) { scanRange(a, lb, lc, d, l, n, lo, hi) })
 }
 
 // scanRange runs channels [lo, hi) of the flattened (Bt, D) range. Channels
 // sharing the same B and C rows are processed as a block, chunk by chunk of
 // time, so that each chunk of B/C is transposed once per block.
-func scanRange(a *ScanArgs, lb, lc bcLayout, bt, d, l, n, lo, hi int) {
+func scanRange(a *ScanArgs, lb, lc bcLayout, d, l, n, lo, hi int) {
 	var bStack, cStack [scanChunkCap]float32
 	var hStack [scanStateCap]float32
 	bbuf, cbuf, hbuf := bStack[:], cStack[:], hStack[:]
@@ -160,38 +164,45 @@ func (cpuBackend) SelectiveStateUpdate(a *StepArgs) {
 		(a.DTBias != nil && (a.DTBias.Rank() != 1 || a.DTBias.Dim(0) != d)) {
 		panicf(op, "x %v, z %v, D %v, dt_bias %v: want z (Bt, D), D and dt_bias (D)", shp(a.X), shp(a.Z), shp(a.D), shp(a.DTBias))
 	}
-	Parallel(bt*d, rowGrain(n*16), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			b, c := r/d, r%d
-			dt := a.DT.Data[r]
-			if a.DTBias != nil {
-				dt += a.DTBias.Data[c]
-			}
-			if a.DTSoftplus {
-				dt = softplusf(dt)
-			}
-			x := a.X.Data[r]
-			st := a.State.Data[r*n : (r+1)*n]
-			ar := a.A.Data[c*n : (c+1)*n]
-			bo := (b*gb + c/(d/gb)) * n
-			co := (b*gc + c/(d/gc)) * n
-			br := a.B.Data[bo : bo+n]
-			cr := a.C.Data[co : co+n]
-			var y float32
-			for i := range st {
-				s := st[i]*expf(ar[i]*dt) + br[i]*dt*x
-				st[i] = s
-				y += s * cr[i]
-			}
-			if a.D != nil {
-				y += x * a.D.Data[c]
-			}
-			if a.Z != nil {
-				y *= siluf(a.Z.Data[r])
-			}
-			a.Out.Data[r] = y
+	if serialWork(bt*d, rowGrain(n*16)) {
+		stepRange(a, gb, gc, d, n, 0, bt*d)
+		return
+	}
+	Parallel(bt*d, rowGrain(n*16), func(lo, hi int) { stepRange(a, gb, gc, d, n, lo, hi) })
+}
+
+// stepRange updates channels [lo, hi) of the flattened (Bt, D) range.
+func stepRange(a *StepArgs, gb, gc, d, n, lo, hi int) {
+	for r := lo; r < hi; r++ {
+		b, c := r/d, r%d
+		dt := a.DT.Data[r]
+		if a.DTBias != nil {
+			dt += a.DTBias.Data[c]
 		}
-	})
+		if a.DTSoftplus {
+			dt = softplusf(dt)
+		}
+		x := a.X.Data[r]
+		st := a.State.Data[r*n : (r+1)*n]
+		ar := a.A.Data[c*n : (c+1)*n]
+		bo := (b*gb + c/(d/gb)) * n
+		co := (b*gc + c/(d/gc)) * n
+		br := a.B.Data[bo : bo+n]
+		cr := a.C.Data[co : co+n]
+		var y float32
+		for i := range st {
+			s := st[i]*expf(ar[i]*dt) + br[i]*dt*x
+			st[i] = s
+			y += s * cr[i]
+		}
+		if a.D != nil {
+			y += x * a.D.Data[c]
+		}
+		if a.Z != nil {
+			y *= siluf(a.Z.Data[r])
+		}
+		a.Out.Data[r] = y
+	}
 }
 
 // stepBCGroups validates B or C of SelectiveStateUpdate and returns its
