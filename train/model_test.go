@@ -54,3 +54,14 @@ func TestModelGradient(t *testing.T) {
 		t.Logf("%-34s %5d values, worst abs error %.2g", spec.Name, len(v), worst)
 	}
 }
+
+func TestPlotHistory(t *testing.T) {
+	path := t.TempDir() + "/curve.png"
+	hist := []Progress{{Epoch: 1, Loss: 0.9, Acc: 0.7, TestAcc: 0.8, TestLoss: 0.6}, {Epoch: 2, Loss: 0.5, Acc: 0.85, TestAcc: 0.86, TestLoss: 0.4}}
+	if err := PlotHistory(path, hist); err != nil {
+		t.Fatal(err)
+	}
+	if err := PlotHistory(path, nil); err == nil {
+		t.Fatal("empty history must be an error")
+	}
+}
