@@ -1,0 +1,351 @@
+package vim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/gomamba/gomamba/heads"
+	"github.com/gomamba/gomamba/kernels"
+	"github.com/gomamba/gomamba/mamba"
+	"github.com/gomamba/gomamba/patch"
+)
+
+// Model is a VisionMamba network with its weights resident on one backend.
+//
+// A Model is immutable after construction apart from an internal cache of
+// position embeddings per input grid (mutex-guarded) and a pool of scratch
+// workspaces, so it is safe for concurrent use: every call brings its own
+// activations; concurrent calls on one backend simply share its cores.
+type Model struct {
+	cfg Config
+	be  kernels.Backend
+
+	embed   patch.Embed
+	cls     []*kernels.Tensor // NumTokens() tensors of (C): one, or head and tail
+	posHost []float32         // native position table (rows × C), host copy for resizing
+	posRows int
+	pos     *kernels.Tensor // native table on be (rows, C)
+	layers  []Block
+	normF   norm
+	head    *heads.Linear // nil when NumClasses == 0
+
+	posCache patch.Cache[*kernels.Tensor]
+	wsPool   sync.Pool
+}
+
+// Block is one Vim layer: Add → norm → bidirectional Mamba (v2) mixer.
+type Block struct {
+	Norm  norm
+	Mixer BiMixer
+}
+
+// norm is RMSNorm (B nil) or LayerNorm.
+type norm struct {
+	W, B      *kernels.Tensor
+	eps       float32
+	layerNorm bool
+}
+
+func (n *norm) forward(be kernels.Backend, dst, x *kernels.Tensor) {
+	if n.layerNorm {
+		be.LayerNorm(dst, x, n.W, n.B, n.eps)
+		return
+	}
+	be.RMSNorm(dst, x, n.W, n.eps)
+}
+
+// BiMixer is Vim's bimamba "v2" mixer: a shared in_proj and out_proj around
+// two Mamba branches, the second running on the time-reversed sequence with
+// its own (_b) parameters; out = out_proj((y_f + flip(y_b))/2).
+type BiMixer struct {
+	InProj  *kernels.Tensor // (2E, C)
+	OutProj *kernels.Tensor // (C, E)
+	Fwd     mamba.Branch
+	Bwd     mamba.Branch
+	// DivideOut halves y_f + flip(y_b) (if_divide_out).
+	DivideOut bool
+}
+
+// Forward runs the mixer on h (Bt, L, C) into out (Bt, L, C) using scratch
+// from ws (names prefixed "vim.").
+func (m *BiMixer) Forward(be kernels.Backend, ws *mamba.Workspace, out, h *kernels.Tensor) {
+	bt, l := h.Dim(0), h.Dim(1)
+	e := m.Fwd.Inner()
+	zero := []int{0, 0, 0}
+	xz := ws.Get(be, "vim.xz", bt, 2*e, l)
+	be.MatMul(xz, m.InProj, h, false, true) // (2E, C)·hᵀ per batch
+	x := ws.Get(be, "vim.x", bt, e, l)
+	z := ws.Get(be, "vim.z", bt, e, l)
+	be.CopyBox(x, zero, xz, zero, []int{bt, e, l})
+	be.CopyBox(z, zero, xz, []int{0, e, 0}, []int{bt, e, l})
+
+	yf := ws.Get(be, "vim.yf", bt, e, l)
+	m.Fwd.Forward(be, ws, yf, x, z)
+
+	// Backward direction: flip x and z in time, run the _b branch, flip back.
+	xb := ws.Get(be, "vim.xb", bt, e, l)
+	zb := ws.Get(be, "vim.zb", bt, e, l)
+	be.Flip(xb, x, 2)
+	be.Flip(zb, z, 2)
+	yb := ws.Get(be, "vim.yb", bt, e, l)
+	m.Bwd.Forward(be, ws, yb, xb, zb)
+	be.Flip(x, yb, 2) // reuse x as flip(y_b)
+	be.Add(yf, yf, x)
+	if m.DivideOut {
+		be.Scale(yf, yf, 0.5)
+	}
+	be.MatMul(out, yf, m.OutProj, true, true) // yᵀ (L, E) · out_projᵀ (E, C)
+}
+
+// Config returns the model's configuration.
+func (m *Model) Config() Config { return m.cfg }
+
+// Backend returns the backend holding the weights.
+func (m *Model) Backend() kernels.Backend { return m.be }
+
+// Dim returns the token width C.
+func (m *Model) Dim() int { return m.cfg.EmbedDim }
+
+func (m *Model) workspace() *mamba.Workspace {
+	if ws, ok := m.wsPool.Get().(*mamba.Workspace); ok {
+		return ws
+	}
+	return mamba.NewWorkspace()
+}
+
+// clsIndex returns the positions of the cls tokens in a sequence of M patch
+// tokens, and where patch tokens start/split.
+func (m *Model) clsIndex(patches int) []int {
+	switch m.cfg.Cls {
+	case ClsMiddle:
+		return []int{patches / 2}
+	case ClsHead:
+		return []int{0}
+	case ClsDouble:
+		return []int{0, patches + 1}
+	}
+	return nil
+}
+
+// posFor returns the position table for a gh×gw grid on the model's backend:
+// the stored table for the native grid, otherwise the official Vim
+// fine-tune interpolation of it (patch.ResizeVim), cached per grid.
+func (m *Model) posFor(gh, gw int) (*kernels.Tensor, error) {
+	g := m.cfg.Grid()
+	if gh == g && gw == g {
+		return m.pos, nil
+	}
+	return m.posCache.Get(gh, gw, func() (*kernels.Tensor, error) {
+		c := m.cfg.EmbedDim
+		nt := m.cfg.Cls.NumTokens()
+		tab, err := patch.ResizeVim(m.posHost, m.posRows, c, nt, gh, gw)
+		if err != nil {
+			return nil, fmt.Errorf("vim: position embedding for a %dx%d grid: %w", gh, gw, err)
+		}
+		return m.be.FromHost(kernels.MustFromSlice(tab, nt+gh*gw, c)), nil
+	})
+}
+
+// run is the trunk: it embeds x (Bt, Cin, H, W), adds cls tokens and
+// positions, runs the blocks and the final norm. visit, if non-nil, sees
+// each block's mixer output and residual stream (before the next add).
+// It returns the final normalised tokens (Bt, L, C).
+func (m *Model) run(ctx context.Context, ws *mamba.Workspace, x *kernels.Tensor, visit func(i int, hidden, residual *kernels.Tensor) error) (out *kernels.Tensor, gh, gw int, err error) {
+	be := m.be
+	if x.Rank() != 4 || x.Dim(1) != m.cfg.Channels {
+		return nil, 0, 0, fmt.Errorf("vim: input %v, want (batch, %d, H, W)", x.Shape(), m.cfg.Channels)
+	}
+	tokens, gh, gw, err := m.embed.Tokens(be, x)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("vim: %w", err)
+	}
+	defer be.Free(tokens)
+	bt, c := x.Dim(0), m.cfg.EmbedDim
+	np := gh * gw
+	nt := m.cfg.Cls.NumTokens()
+	l := np + nt
+
+	// Sequence assembly: patches with cls token(s) inserted.
+	residual := ws.Get(be, "vim.residual", bt, l, c)
+	cls := m.clsIndex(np)
+	src := 0 // next patch token to copy
+	dst := 0
+	for k, at := range cls {
+		if n := at - dst; n > 0 {
+			be.CopyBox(residual, []int{0, dst, 0}, tokens, []int{0, src, 0}, []int{bt, n, c})
+			src += n
+			dst += n
+		}
+		for b := range bt {
+			be.CopyBox(residual, []int{b, at, 0}, m.cls[k].Reshape(1, 1, c), []int{0, 0, 0}, []int{1, 1, c})
+		}
+		dst++
+	}
+	if n := l - dst; n > 0 {
+		be.CopyBox(residual, []int{0, dst, 0}, tokens, []int{0, src, 0}, []int{bt, n, c})
+	}
+	pos, err := m.posFor(gh, gw)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	be.Add(residual, residual, pos)
+
+	// Blocks: residual += hidden (first block: residual = embedded input);
+	// hidden = mixer(norm(residual)).
+	hidden := ws.Get(be, "vim.hidden", bt, l, c)
+	normed := ws.Get(be, "vim.normed", bt, l, c)
+	for i := range m.layers {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, 0, err
+		}
+		if i > 0 {
+			be.Add(residual, residual, hidden)
+		}
+		blk := &m.layers[i]
+		blk.Norm.forward(be, normed, residual)
+		blk.Mixer.Forward(be, ws, hidden, normed)
+		if visit != nil {
+			if err := visit(i, hidden, residual); err != nil {
+				return nil, 0, 0, err
+			}
+		}
+	}
+	be.Add(residual, residual, hidden)
+	m.normF.forward(be, normed, residual)
+	return normed, gh, gw, nil
+}
+
+func (m *Model) pooling(patches int) heads.Pooling {
+	switch m.cfg.Cls {
+	case ClsNone:
+		if m.cfg.FinalPool == "mean" {
+			return heads.Pooling{Kind: heads.PoolMean}
+		}
+		return heads.Pooling{Kind: heads.PoolLast}
+	default:
+		return heads.Pooling{Kind: heads.PoolTokens, Index: m.clsIndex(patches)}
+	}
+}
+
+// Forward runs the network on x (Bt, Channels, H, W), a normalised image
+// batch in the backend's memory, and returns the pooled features (Bt, C)
+// (the official forward_features: the cls token for the released flags) and
+// the logits (Bt, NumClasses), nil when the model has no head. Any H, W of
+// at least one patch is accepted: the position embedding is interpolated to
+// the grid with the official fine-tune rule and cached per grid.
+func (m *Model) Forward(ctx context.Context, x *kernels.Tensor) (features, logits *kernels.Tensor, err error) {
+	ws := m.workspace()
+	defer m.wsPool.Put(ws)
+	out, gh, gw, err := m.run(ctx, ws, x, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	bt := x.Dim(0)
+	features = m.be.New(bt, m.cfg.EmbedDim)
+	if err := heads.Pool(m.be, features, out, m.pooling(gh*gw)); err != nil {
+		return nil, nil, fmt.Errorf("vim: %w", err)
+	}
+	if m.head != nil {
+		logits = m.be.New(bt, m.head.Classes())
+		m.head.Forward(m.be, logits, features)
+	}
+	return features, logits, nil
+}
+
+// FeatureSource chooses which per-block tensor DenseFeatures returns.
+type FeatureSource int
+
+// Feature sources.
+const (
+	// MixerOutput is the block's mixer output (hustvl/Vim seg backbone's
+	// default, use_residual_as_feature=False).
+	MixerOutput FeatureSource = iota
+	// ResidualStream is the residual stream after the block (its input plus
+	// its mixer output).
+	ResidualStream
+)
+
+// DenseFeatures runs the trunk on x and returns, for each block index in
+// blocks (0-based; negative counts from the end), its token map with the cls
+// token(s) removed, reshaped to (Bt, C, Gh, Gw) (row-major patch grid). The
+// trunk stops after the last requested block.
+func (m *Model) DenseFeatures(ctx context.Context, x *kernels.Tensor, blocks []int, src FeatureSource) ([]*kernels.Tensor, error) {
+	want := make(map[int][]int) // block → output slots
+	last := -1
+	for k, b := range blocks {
+		if b < 0 {
+			b += m.cfg.Depth
+		}
+		if b < 0 || b >= m.cfg.Depth {
+			return nil, fmt.Errorf("vim: feature block %d out of range (depth %d)", blocks[k], m.cfg.Depth)
+		}
+		want[b] = append(want[b], k)
+		last = max(last, b)
+	}
+	if len(blocks) == 0 {
+		return nil, nil
+	}
+	if x.Rank() != 4 {
+		return nil, fmt.Errorf("vim: input %v, want (batch, %d, H, W)", x.Shape(), m.cfg.Channels)
+	}
+	gh, gw, err := m.embed.Grid(x.Dim(2), x.Dim(3))
+	if err != nil {
+		return nil, fmt.Errorf("vim: %w", err)
+	}
+	ws := m.workspace()
+	defer m.wsPool.Put(ws)
+	out := make([]*kernels.Tensor, len(blocks))
+	errStop := errors.New("stop")
+	_, _, _, err = m.run(ctx, ws, x, func(i int, hidden, residual *kernels.Tensor) error {
+		slots, ok := want[i]
+		if !ok {
+			return nil
+		}
+		t := hidden
+		if src == ResidualStream {
+			t = ws.Get(m.be, "vim.feat.sum", hidden.Shape()...)
+			m.be.Add(t, residual, hidden)
+		}
+		fm := m.tokenMap(ws, t, gh, gw)
+		for j, s := range slots {
+			if j == 0 {
+				out[s] = fm
+			} else {
+				out[s] = m.be.New(fm.Shape()...)
+				m.be.Copy(out[s], fm)
+			}
+		}
+		if i == last {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && err != errStop {
+		return nil, err
+	}
+	return out, nil
+}
+
+// tokenMap drops the cls tokens of t (Bt, L, C) and returns (Bt, C, gh, gw).
+func (m *Model) tokenMap(ws *mamba.Workspace, t *kernels.Tensor, gh, gw int) *kernels.Tensor {
+	be := m.be
+	bt, c := t.Dim(0), t.Dim(2)
+	np := gh * gw
+	tok := ws.Get(be, "vim.feat.tokens", bt, np, c)
+	dst, src := 0, 0
+	for _, at := range m.clsIndex(np) {
+		if n := at - src; n > 0 {
+			be.CopyBox(tok, []int{0, dst, 0}, t, []int{0, src, 0}, []int{bt, n, c})
+			dst += n
+		}
+		src = at + 1
+	}
+	if n := np - dst; n > 0 {
+		be.CopyBox(tok, []int{0, dst, 0}, t, []int{0, src, 0}, []int{bt, n, c})
+	}
+	fm := be.New(bt, c, np)
+	be.Permute(fm, tok, 0, 2, 1)
+	return fm.Reshape(bt, c, gh, gw)
+}
