@@ -299,7 +299,7 @@ func parseHF(data []byte) (Config, error) {
 			return Config{}, fmt.Errorf("mamba: config.json: unknown dtype %q", *dt)
 		}
 	}
-	if c.DModel == 0 || c.NLayer == 0 || c.VocabSize == 0 {
+	if (h.HiddenSize == nil && h.LegacyDModel == nil) || (h.NumHiddenLayers == nil && h.LegacyNLayer == nil) || h.VocabSize == nil {
 		return Config{}, fmt.Errorf("mamba: config.json: hidden_size, num_hidden_layers and vocab_size are required")
 	}
 	r, err := parseRank(h.TimeStepRank)
