@@ -79,18 +79,33 @@ type Result struct {
 	History []Progress // per-epoch summaries (train loss/acc and test acc)
 }
 
-// ModelConfigFile is the JSON written beside a trained checkpoint
-// (config.json), read by vision.Load to rebuild the model.
+// ModelConfigFile is the config.json written beside a trained checkpoint.
+// Architecture fields use the official VisionMamba constructor names (as the
+// Vim loader's sidecar reads them); the eval fields say how to preprocess.
 type ModelConfigFile struct {
-	Family      string    `json:"family"`
-	Arch        Config    `json:"arch"`
-	Mean        []float64 `json:"mean"`
-	Std         []float64 `json:"std"`
-	InputSize   int       `json:"input_size"`
-	CropPct     float64   `json:"crop_pct"`
-	Labels      []string  `json:"labels"`
-	TestAcc     float64   `json:"test_accuracy,omitempty"`
-	TrainedWith string    `json:"trained_with,omitempty"`
+	Family            string    `json:"family"`
+	Name              string    `json:"name"`
+	ImgSize           int       `json:"img_size"`
+	PatchSize         int       `json:"patch_size"`
+	Stride            int       `json:"stride"`
+	Channels          int       `json:"channels"`
+	EmbedDim          int       `json:"embed_dim"`
+	Depth             int       `json:"depth"`
+	DState            int       `json:"d_state"`
+	NumClasses        int       `json:"num_classes"`
+	NormEpsilon       float64   `json:"norm_epsilon"`
+	IfClsToken        bool      `json:"if_cls_token"`
+	UseMiddleClsToken bool      `json:"use_middle_cls_token"`
+	BimambaType       string    `json:"bimamba_type"`
+	IfDivideOut       bool      `json:"if_divide_out"`
+	InputSize         int       `json:"input_size"`
+	CropPct           float64   `json:"crop_pct"`
+	Interpolation     string    `json:"interpolation"`
+	Mean              []float64 `json:"mean"`
+	Std               []float64 `json:"std"`
+	Labels            []string  `json:"labels"`
+	TestAccuracy      float64   `json:"test_accuracy,omitempty"`
+	TrainedWith       string    `json:"trained_with,omitempty"`
 }
 
 // Train runs AdamW with warm-up + cosine decay on train, evaluating on test
@@ -319,8 +334,11 @@ func SaveModel(dir string, c Config, p *Params[float32], o Options, labels []str
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	cfg := ModelConfigFile{Family: "vim", Arch: c, Mean: o.Mean, Std: o.Std, InputSize: c.ImgSize, CropPct: 1,
-		Labels: labels, TestAcc: testAcc, TrainedWith: "gomamba train"}
+	cfg := ModelConfigFile{Family: "vim", Name: c.Name, ImgSize: c.ImgSize, PatchSize: c.Patch, Stride: c.Stride,
+		Channels: c.InChans, EmbedDim: c.Dim, Depth: c.Depth, DState: c.DState, NumClasses: c.Classes,
+		NormEpsilon: c.NormEps, IfClsToken: true, UseMiddleClsToken: true, BimambaType: "v2", IfDivideOut: true,
+		InputSize: c.ImgSize, CropPct: 1, Interpolation: "bilinear", Mean: o.Mean, Std: o.Std,
+		Labels: labels, TestAccuracy: testAcc, TrainedWith: "gomamba train"}
 	js, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		return err
