@@ -337,7 +337,7 @@ func SaveModel(dir string, c Config, p *Params[float32], o Options, labels []str
 	cfg := ModelConfigFile{Family: "vim", Name: c.Name, ImgSize: c.ImgSize, PatchSize: c.Patch, Stride: c.Stride,
 		Channels: c.InChans, EmbedDim: c.Dim, Depth: c.Depth, DState: c.DState, NumClasses: c.Classes,
 		NormEpsilon: c.NormEps, IfClsToken: true, UseMiddleClsToken: true, BimambaType: "v2", IfDivideOut: true,
-		InputSize: c.ImgSize, CropPct: 1, Interpolation: "bilinear", Mean: o.Mean, Std: o.Std,
+		InputSize: c.ImgSize, CropPct: 1, Interpolation: "bicubic", Mean: o.Mean, Std: o.Std,
 		Labels: labels, TestAccuracy: testAcc, TrainedWith: "gomamba train"}
 	js, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
