@@ -2,7 +2,6 @@ package checkpoint
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -149,10 +148,7 @@ func sniff(head []byte, size int64) string {
 		return FormatPyTorch
 	}
 	if len(head) >= 9 && head[8] == '{' {
-		n := binary.LittleEndian.Uint64(head[:8])
-		if n >= 2 && n <= uint64(size-8) {
-			return FormatSafetensors
-		}
+		return FormatSafetensors // the header length is checked by the parser
 	}
 	if len(head) >= 2 && head[0] == 0x80 && head[1] <= 5 {
 		return "pickle"

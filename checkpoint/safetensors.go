@@ -2,10 +2,12 @@ package checkpoint
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/gomamba/gomamba/kernels"
 	"github.com/nlpodyssey/safetensors"
@@ -17,16 +19,16 @@ const maxHeader = 100_000_000
 // parseSafetensors validates the header and indexes the tensors of a
 // safetensors mapping.
 //
-// The header is checked twice. nlpodyssey/safetensors.ReadMetadata checks the
-// header length (≤ 100 MB, inside the file), known dtypes, that data offsets
-// tile the data area from 0 without gaps or overlaps, that every tensor's
-// byte length equals its shape product × dtype size (with overflow checks)
-// and that the data area ends exactly at the end of the file. It is lax
-// where we are not: its json.Decoder stops at the first JSON value, so
-// trailing garbage after the header object is accepted; duplicate tensor
-// names silently keep the last entry; and dimensions are uint64, which we
-// must fit into int and under kernels.MaxTensorElements before allocating.
-// validateHeader below closes those gaps.
+// The header is checked twice. nlpodyssey/safetensors.ReadMetadata (used
+// for parsing) checks the header length (≤ 100 MB, inside the file), known
+// dtypes, that data offsets tile the data area from 0 without gaps or
+// overlaps, that every byte length equals shape product × dtype size, and
+// that the data ends with the file. It is lax where we are not: its
+// json.Decoder stops at the first JSON value, so trailing garbage after the
+// header is accepted; duplicate tensor names silently keep the last entry;
+// dimensions are uint64, which must fit int and kernels.MaxTensorElements
+// before we allocate; and its errors ("metadata incomplete buffer") do not
+// name the tensor. Our own validateHeader runs first and closes those gaps.
 func (f *File) parseSafetensors() error {
 	buf := f.data
 	n := binary.LittleEndian.Uint64(buf[:8])
@@ -37,7 +39,7 @@ func (f *File) parseSafetensors() error {
 		return fmt.Errorf("safetensors header length %d exceeds the file (%d bytes)", n, len(buf))
 	}
 	header := buf[8 : 8+n]
-	if err := validateHeader(header); err != nil {
+	if err := validateHeader(header, uint64(len(buf))-8-n); err != nil {
 		return fmt.Errorf("safetensors header: %w", err)
 	}
 	hn, meta, err := safetensors.ReadMetadata(buf)
@@ -77,27 +79,30 @@ func (f *File) parseSafetensors() error {
 }
 
 // validateHeader checks that header is exactly one JSON object (only
-// trailing spaces allowed, as the format pads with them) whose keys are
-// unique and whose tensor entries have only dtype, shape and data_offsets.
-func validateHeader(header []byte) error {
+// trailing spaces allowed, as the format pads with them) with unique keys,
+// and that its tensors, in offset order, tile a data area of dataLen bytes
+// exactly, each holding shape product × dtype size bytes. Its messages name
+// the offending tensor, which the library's do not.
+func validateHeader(header []byte, dataLen uint64) error {
 	if len(header) == 0 || header[0] != '{' {
 		return errors.New("does not start with '{'")
 	}
 	if !json.Valid(header) {
 		return errors.New("not a single valid JSON object")
 	}
+	// Walk the top-level keys with a token decoder: json.Unmarshal into a
+	// map would drop duplicates silently.
 	dec := json.NewDecoder(bytes.NewReader(header))
-	var top map[string]json.RawMessage
-	if err := dec.Decode(&top); err != nil {
-		return err
-	}
-	// Count keys with a token walk: json.Unmarshal into a map drops
-	// duplicates silently.
-	dec = json.NewDecoder(bytes.NewReader(header))
+	dec.UseNumber()
 	if _, err := dec.Token(); err != nil { // '{'
 		return err
 	}
-	seen := make(map[string]bool, len(top))
+	type span struct {
+		name   string
+		lo, hi uint64
+	}
+	var spans []span
+	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -108,10 +113,60 @@ func validateHeader(header []byte) error {
 			return fmt.Errorf("duplicate key %q", key)
 		}
 		seen[key] = true
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
 			return err
 		}
+		if key == "__metadata__" {
+			continue
+		}
+		var ti struct {
+			DType       string   `json:"dtype"`
+			Shape       []int64  `json:"shape"`
+			DataOffsets []uint64 `json:"data_offsets"`
+		}
+		if err := json.Unmarshal(raw, &ti); err != nil {
+			return fmt.Errorf("tensor %q: %w", key, err)
+		}
+		size := dtypeSize(ti.DType)
+		if size == 0 {
+			return fmt.Errorf("tensor %q: unknown dtype %q", key, ti.DType)
+		}
+		if len(ti.DataOffsets) != 2 {
+			return fmt.Errorf("tensor %q: data_offsets must have 2 entries", key)
+		}
+		numel := int64(1)
+		for _, d := range ti.Shape {
+			if d < 0 {
+				return fmt.Errorf("tensor %q: negative dimension in shape %v", key, ti.Shape)
+			}
+			if d != 0 && numel > kernels.MaxTensorElements/d {
+				return fmt.Errorf("tensor %q: shape %v exceeds %d elements", key, ti.Shape, int64(kernels.MaxTensorElements))
+			}
+			numel *= d
+		}
+		lo, hi := ti.DataOffsets[0], ti.DataOffsets[1]
+		if lo > hi || hi > dataLen {
+			return fmt.Errorf("tensor %q: data_offsets [%d, %d] outside the %d-byte data area", key, lo, hi, dataLen)
+		}
+		if need := uint64(numel) * uint64(size); hi-lo != need {
+			return fmt.Errorf("tensor %q: shape %v of %s needs %d bytes, data_offsets [%d, %d] hold %d", key, ti.Shape, ti.DType, need, lo, hi, hi-lo)
+		}
+		spans = append(spans, span{key, lo, hi})
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Or(cmp.Compare(a.lo, b.lo), cmp.Compare(a.hi, b.hi)) })
+	end := uint64(0)
+	for _, s := range spans {
+		if s.lo < end {
+			return fmt.Errorf("tensor %q: data_offsets [%d, %d] overlap the previous tensor", s.name, s.lo, s.hi)
+		}
+		if s.lo > end {
+			return fmt.Errorf("tensor %q: gap of %d bytes before its data", s.name, s.lo-end)
+		}
+		end = s.hi
+	}
+	if end != dataLen {
+		return fmt.Errorf("tensors cover %d bytes, the data area has %d", end, dataLen)
 	}
 	return nil
 }
