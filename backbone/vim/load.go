@@ -55,6 +55,14 @@ type SidecarConfig struct {
 	IfAbsPosEmbed     *bool    `json:"if_abs_pos_embed"`
 	IfRope            *bool    `json:"if_rope"`
 	IfBidirectional   *bool    `json:"if_bidirectional"`
+	// Family is "vim" when present (written by gomamba's trainer).
+	Family string `json:"family"`
+	// Evaluation preprocessing (optional; ImageNet defaults otherwise).
+	InputSize     *int      `json:"input_size"`
+	CropPct       *float64  `json:"crop_pct"`
+	Interpolation *string   `json:"interpolation"`
+	Mean          []float64 `json:"mean"`
+	Std           []float64 `json:"std"`
 	// Labels names the classes (optional).
 	Labels []string `json:"labels"`
 	// ModelKwargs nests the same fields (fixture case.json layout).
@@ -79,6 +87,9 @@ func ReadSidecar(dir string) (*SidecarConfig, error) {
 		inner := *sc.ModelKwargs
 		if inner.Labels == nil {
 			inner.Labels = sc.Labels
+		}
+		if inner.Family == "" {
+			inner.Family = sc.Family
 		}
 		return &inner, nil
 	}
@@ -218,6 +229,9 @@ func InferConfig(h Header, sc *SidecarConfig) (Config, error) {
 		return Config{}, fmt.Errorf("vim: image %d, patch %d, stride %d give a %d-grid, but pos_embed holds a %d-grid", cfg.ImgSize, cfg.Patch, cfg.Stride, cfg.Grid(), g)
 	}
 	cfg.Eval.InputSize = cfg.ImgSize
+	if err := sc.applyEval(&cfg.Eval); err != nil {
+		return Config{}, err
+	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -265,4 +279,44 @@ func Load(path string, be kernels.Backend) (*Model, error) {
 	}
 	cfg.Name = filepath.Base(path)
 	return FromCheckpoint(f, cfg, be)
+}
+
+// applyEval copies the sidecar's preprocessing fields into e.
+func (sc *SidecarConfig) applyEval(e *EvalConfig) error {
+	if sc.InputSize != nil {
+		if *sc.InputSize <= 0 {
+			return fmt.Errorf("vim: config.json input_size %d", *sc.InputSize)
+		}
+		e.InputSize = *sc.InputSize
+	}
+	if sc.CropPct != nil {
+		if !(*sc.CropPct > 0 && *sc.CropPct <= 1) {
+			return fmt.Errorf("vim: config.json crop_pct %g not in (0, 1]", *sc.CropPct)
+		}
+		e.CropPct = *sc.CropPct
+	}
+	if sc.Interpolation != nil {
+		e.Interpolation = *sc.Interpolation
+	}
+	for _, v := range []struct {
+		name string
+		src  []float64
+		dst  *[3]float32
+	}{{"mean", sc.Mean, &e.Mean}, {"std", sc.Std, &e.Std}} {
+		switch len(v.src) {
+		case 0:
+		case 1, 3:
+			for i := range 3 {
+				v.dst[i] = float32(v.src[min(i, len(v.src)-1)])
+			}
+		default:
+			return fmt.Errorf("vim: config.json %s has %d values, want 1 or 3", v.name, len(v.src))
+		}
+	}
+	for _, s := range e.Std {
+		if !(s > 0) {
+			return fmt.Errorf("vim: config.json std %v must be positive", e.Std)
+		}
+	}
+	return nil
 }
