@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // benchGemmShapes are the linear layers of vim-tiny (197 tokens, d_model
@@ -72,7 +74,9 @@ func anchorFigure(b *testing.B, key string, args ...string) float64 {
 // NN, on 1 and 2 threads, and reports OpenBLAS's figure for the same shape
 // and thread count from the anchor program, run in the same process
 // (anchor-GFLOP/s, and ratio = ours/anchor). The anchor is NT only; NN rows
-// repeat its NT figure for reference.
+// repeat its NT figure for reference. Like the anchor, which reports its best
+// repetition, best-GFLOP/s is the fastest call; ratio compares the two bests
+// (the machines are shared and noisy; GFLOP/s is the mean).
 func BenchmarkSgemm(b *testing.B) {
 	r := rand.New(rand.NewPCG(21, 22))
 	for _, s := range benchGemmShapes {
@@ -87,11 +91,16 @@ func BenchmarkSgemm(b *testing.B) {
 					if layout == "NN" {
 						transB, ldb = false, n
 					}
+					best := time.Duration(math.MaxInt64)
 					for b.Loop() {
+						t0 := time.Now()
 						Sgemm(false, transB, m, n, k, 1, a, k, bm, ldb, 0, c, n)
+						best = min(best, time.Since(t0))
 					}
-					ours := 2 * float64(m) * float64(n) * float64(k) * float64(b.N) / b.Elapsed().Seconds() / 1e9
-					b.ReportMetric(ours, "GFLOP/s")
+					flop := 2 * float64(m) * float64(n) * float64(k)
+					b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					ours := flop / best.Seconds() / 1e9
+					b.ReportMetric(ours, "best-GFLOP/s")
 					b.ReportMetric(0, "ns/op")
 					if anchor := anchorFigure(b, "gflops", "sgemm", strconv.Itoa(m), strconv.Itoa(n), strconv.Itoa(k), "--threads", strconv.Itoa(threads)); anchor > 0 {
 						b.ReportMetric(anchor, "anchor-GFLOP/s")

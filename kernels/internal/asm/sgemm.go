@@ -135,10 +135,15 @@ func packANGo(dst, a []float32, lda, r, kc, p0 int) {
 
 // packATGo packs r ≤ MR columns of the stored matrix (a[p*lda+i]).
 func packATGo(dst, a []float32, lda, r, kc int) {
+	if r == MR {
+		for p := 0; p < kc; p++ {
+			*(*[MR]float32)(dst[p*MR:]) = *(*[MR]float32)(a[p*lda:])
+		}
+		return
+	}
 	for p := 0; p < kc; p++ {
 		d := dst[p*MR : p*MR+MR : p*MR+MR]
-		s := a[p*lda : p*lda+r]
-		copy(d, s)
+		copy(d, a[p*lda:p*lda+r])
 		clear(d[r:])
 	}
 }
