@@ -1,5 +1,7 @@
 package kernels
 
+import "math"
+
 // scanChannel advances the selective-scan recurrence of one channel (b, d)
 // over a chunk of T = len(u) time steps. It is the whole inner loop of
 // SelectiveScan, kept alone in this file so that a SIMD twin can replace it;
@@ -16,7 +18,8 @@ package kernels
 // B[t,n] = bt[t·bStride+n], C[t,n] = ct[t·cStride+n], with stride N for
 // time-varying B/C (rows transposed from the (N, L) layout by the caller)
 // and stride 0 for time-invariant ones (the channel's (N) row repeated).
-// out may alias u or delta.
+// out may alias u or delta. Transcendentals use the float32 fastExpf,
+// fastSoftplusf and fastSiluf (≤ 2 ulp), well inside the 1e-4 parity budget.
 func scanChannel(h, a, u, delta, z, out, bt, ct []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
 	n := len(h)
 	a = a[:n]
@@ -25,14 +28,35 @@ func scanChannel(h, a, u, delta, z, out, bt, ct []float32, bStride, cStride int,
 	for t, uv := range u {
 		dt := delta[t] + dBias
 		if softplus {
-			dt = softplusf(dt)
+			dt = fastSoftplusf(dt)
 		}
 		du := dt * uv
 		br := bt[t*bStride : t*bStride+n]
 		cr := ct[t*cStride : t*cStride+n]
+		h := h[:len(a)]
+		br = br[:len(a)]
+		cr = cr[:len(a)]
 		var y float32
 		for i, av := range a {
-			hv := expf(dt*av)*h[i] + du*br[i]
+			// e = exp(Δ·a_i): fastExpf, inlined by hand (the compiler
+			// does not inline it and the call would dominate).
+			x := dt * av
+			var e float32
+			if x >= -87 && x <= 88 {
+				k := float32(x*1.44269504088896341+12582912) - 12582912
+				r := x - k*0.693359375
+				r -= k * -2.12194440e-4
+				p := float32(1.9875691500e-4)
+				p = p*r + 1.3981999507e-3
+				p = p*r + 8.3334519073e-3
+				p = p*r + 4.1665795894e-2
+				p = p*r + 1.6666665459e-1
+				p = p*r + 5.0000001201e-1
+				e = (p*(r*r) + r + 1) * math.Float32frombits(uint32(int32(k)+127)<<23)
+			} else {
+				e = expf(x)
+			}
+			hv := e*h[i] + du*br[i]
 			h[i] = hv
 			y += hv * cr[i]
 		}
@@ -40,7 +64,7 @@ func scanChannel(h, a, u, delta, z, out, bt, ct []float32, bStride, cStride int,
 			y += uv * dSkip
 		}
 		if z != nil {
-			y *= siluf(z[t])
+			y *= fastSiluf(z[t])
 		}
 		out[t] = y
 	}
