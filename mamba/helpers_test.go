@@ -47,7 +47,7 @@ func randomModel(tb testing.TB, cfg Config, seed uint64) *Model {
 			}
 		case strings.HasSuffix(name, "embeddings.weight"), name == "lm_head.weight":
 			for i := range t.Data {
-				t.Data[i] = float32(rng.NormFloat64())
+				t.Data[i] = float32(rng.NormFloat64() * 0.1)
 			}
 		case t.Rank() == 1:
 			uni(t, 0.1)
