@@ -123,7 +123,30 @@ func open(path string, opts *Options) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("map: %w", err)
 	}
-	f := &File{path: path, format: kind, data: data, mapped: true}
+	f, err := fromBytes(path, data, opts)
+	if err != nil {
+		unmap(data)
+		return nil, err
+	}
+	f.mapped = true
+	return f, nil
+}
+
+// fromBytes parses a whole checkpoint held in data (a mapping or, in
+// tests and fuzzers, a plain slice).
+func fromBytes(path string, data []byte, opts *Options) (*File, error) {
+	var head []byte
+	if len(data) >= 9 {
+		head = data[:9]
+	} else {
+		head = data
+	}
+	kind := sniff(head, int64(len(data)))
+	if kind != FormatSafetensors && kind != FormatPyTorch {
+		return nil, fmt.Errorf("unknown format")
+	}
+	f := &File{path: path, format: kind, data: data}
+	var err error
 	switch kind {
 	case FormatSafetensors:
 		err = f.parseSafetensors()
@@ -131,7 +154,6 @@ func open(path string, opts *Options) (*File, error) {
 		err = f.parsePyTorch(opts)
 	}
 	if err != nil {
-		unmap(data)
 		return nil, err
 	}
 	f.names = make([]string, 0, len(f.entries))

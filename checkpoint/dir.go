@@ -99,10 +99,10 @@ func openDir(dir string) (*Set, error) {
 	}
 	s := &Set{dir: dir, owner: map[string]*File{}}
 	for _, name := range files {
-		f, err := Open(filepath.Join(dir, name))
+		f, err := open(filepath.Join(dir, name), &Options{})
 		if err != nil {
 			s.Close()
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		s.files = append(s.files, f)
 		for _, n := range f.Names() {

@@ -349,7 +349,7 @@ var (
 func (l *loader) persistentLoad(pid any) (any, error) {
 	t, ok := pid.(*types.Tuple)
 	if !ok || t.Len() != 5 {
-		return nil, fmt.Errorf("persistent id %s is not a 5-tuple", describe(pid))
+		return nil, fmt.Errorf("persistent id is %s, not a 5-tuple", describe(pid))
 	}
 	if s, _ := t.Get(0).(string); s != "storage" {
 		return nil, fmt.Errorf("persistent id of kind %s is not supported", describe(t.Get(0)))
