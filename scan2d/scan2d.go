@@ -1,0 +1,134 @@
+package scan2d
+
+import (
+	"fmt"
+
+	"github.com/gomamba/gomamba/kernels"
+)
+
+// Directions is the number of scan orders (K in the official code).
+const Directions = 4
+
+// Position returns the pixel (h, w) that direction k reads at sequence index
+// l of an H×W map (0 ≤ l < H·W). It is the definition CrossScan implements.
+func Position(k, l, h, w int) (row, col int) {
+	n := h * w
+	if k >= 2 {
+		l = n - 1 - l
+	}
+	if k%2 == 0 {
+		return l / w, l % w
+	}
+	return l % h, l / h
+}
+
+// Workspace holds the temporaries of CrossScan and CrossMerge, keyed by
+// shape, so that repeated calls on the same shapes allocate nothing. The zero
+// value is not usable; call NewWorkspace. Not safe for concurrent use.
+type Workspace struct {
+	be   kernels.Backend
+	bufs map[bufKey]*kernels.Tensor
+}
+
+// bufKey names a temporary: its role and its shape (rank ≤ 5).
+type bufKey struct {
+	tag   string
+	shape [5]int
+}
+
+// NewWorkspace returns an empty workspace whose temporaries live on be.
+func NewWorkspace(be kernels.Backend) *Workspace {
+	return &Workspace{be: be, bufs: map[bufKey]*kernels.Tensor{}}
+}
+
+// Release frees every temporary (they are re-made on the next call).
+func (ws *Workspace) Release() {
+	for k, t := range ws.bufs {
+		ws.be.Free(t)
+		delete(ws.bufs, k)
+	}
+}
+
+// buf returns the temporary called tag with the given shape.
+func (ws *Workspace) buf(tag string, shape ...int) *kernels.Tensor {
+	key := bufKey{tag: tag}
+	copy(key.shape[:], shape)
+	if t, ok := ws.bufs[key]; ok {
+		return t
+	}
+	t := ws.be.New(shape...)
+	ws.bufs[key] = t
+	return t
+}
+
+// CrossScan writes the four scan orders of x (Bt, C, H, W) into dst
+// (Bt, 4, C, H·W), using a temporary workspace.
+func CrossScan(be kernels.Backend, dst, x *kernels.Tensor) {
+	ws := NewWorkspace(be)
+	defer ws.Release()
+	ws.CrossScan(dst, x)
+}
+
+// CrossMerge sums the four directions of ys (Bt, 4, C, H·W) back into
+// row-major dst (Bt, C, H, W), using a temporary workspace.
+func CrossMerge(be kernels.Backend, dst, ys *kernels.Tensor) {
+	ws := NewWorkspace(be)
+	defer ws.Release()
+	ws.CrossMerge(dst, ys)
+}
+
+// CrossScan writes the four scan orders of x (Bt, C, H, W) into dst
+// (Bt, 4, C, H·W) (see the package comment). It panics on shape mismatch.
+func (ws *Workspace) CrossScan(dst, x *kernels.Tensor) {
+	if x.Rank() != 4 || dst.Rank() != 4 || dst.Dim(0) != x.Dim(0) || dst.Dim(1) != Directions ||
+		dst.Dim(2) != x.Dim(1) || dst.Dim(3) != x.Dim(2)*x.Dim(3) {
+		panic(fmt.Sprintf("scan2d: CrossScan x %v, dst %v: want dst (Bt, 4, C, H·W)", x.Shape(), dst.Shape()))
+	}
+	be := ws.be
+	bt, c, h, w := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
+	l := h * w
+	box := []int{bt, 1, c, l}
+	zero := []int{0, 0, 0, 0}
+	// k = 0: row-major is x's own layout.
+	be.CopyBox(dst, zero, x.Reshape(bt, 1, c, l), zero, box)
+	// k = 1: transpose to (W, H), then flatten.
+	t := ws.buf("scan.t", bt, c, w, h)
+	be.Permute(t, x, 0, 1, 3, 2)
+	be.CopyBox(dst, []int{0, 1, 0, 0}, t.Reshape(bt, 1, c, l), zero, box)
+	// k = 2, 3: the reversals of k = 0, 1.
+	f := ws.buf("scan.f", bt, 1, c, l)
+	be.Flip(f, x.Reshape(bt, 1, c, l), 3)
+	be.CopyBox(dst, []int{0, 2, 0, 0}, f, zero, box)
+	be.Flip(f, t.Reshape(bt, 1, c, l), 3)
+	be.CopyBox(dst, []int{0, 3, 0, 0}, f, zero, box)
+}
+
+// CrossMerge maps the four directions of ys (Bt, 4, C, H·W) back to row-major
+// order and sums them into dst (Bt, C, H, W): (ys0 + flip(ys2)) +
+// transposeBack(ys1 + flip(ys3)), the official summation order. It panics on
+// shape mismatch.
+func (ws *Workspace) CrossMerge(dst, ys *kernels.Tensor) {
+	if dst.Rank() != 4 || ys.Rank() != 4 || ys.Dim(0) != dst.Dim(0) || ys.Dim(1) != Directions ||
+		ys.Dim(2) != dst.Dim(1) || ys.Dim(3) != dst.Dim(2)*dst.Dim(3) {
+		panic(fmt.Sprintf("scan2d: CrossMerge ys %v, dst %v: want ys (Bt, 4, C, H·W)", ys.Shape(), dst.Shape()))
+	}
+	be := ws.be
+	bt, c, h, w := dst.Dim(0), dst.Dim(1), dst.Dim(2), dst.Dim(3)
+	l := h * w
+	// f = [ys0, ys1, flip(ys2), flip(ys3)].
+	f := ws.buf("merge.f", bt, Directions, c, l)
+	be.Flip(f, ys, 3)
+	be.CopyBox(f, []int{0, 0, 0, 0}, ys, []int{0, 0, 0, 0}, []int{bt, 2, c, l})
+	// m = [(ys0 + flip(ys2))/2, (ys1 + flip(ys3))/2]: the mean over the
+	// (forward, reversed) axis of f viewed as (Bt, 2, 2·C·L). Halving is exact
+	// in binary floating point, so m holds the fp32 sums up to a power of two.
+	m := ws.buf("merge.m", bt, 2, c, l)
+	be.Mean(m.Reshape(bt, 2*c*l), f.Reshape(bt, 2, 2*c*l), 1)
+	// q[:,1] = m[:,1] transposed back from (W, H) to (H, W); q[:,0] = m[:,0].
+	q := ws.buf("merge.q", bt, 2, c, h, w)
+	be.Permute(q, m.Reshape(bt, 2, c, w, h), 0, 1, 2, 4, 3)
+	be.CopyBox(q, []int{0, 0, 0, 0, 0}, m.Reshape(bt, 2, c, h, w), []int{0, 0, 0, 0, 0}, []int{bt, 1, c, h, w})
+	// dst = 4 · mean(q[:,0], q[:,1]) = the sum of the four directions.
+	be.Mean(dst, q, 1)
+	be.Scale(dst, dst, 4)
+}
