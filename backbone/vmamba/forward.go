@@ -1,0 +1,300 @@
+package vmamba
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gomamba/gomamba/kernels"
+	"github.com/gomamba/gomamba/scan2d"
+)
+
+// bufKey names a scratch tensor by role and shape (rank ≤ 6).
+type bufKey struct {
+	tag   string
+	shape [6]int
+}
+
+// run is the scratch of one Forward call: activations are reused by shape,
+// so blocks of a stage share their buffers and peak memory stays a small
+// multiple of the largest stage.
+type run struct {
+	m     *Model
+	be    kernels.Backend
+	bufs  map[bufKey]*kernels.Tensor
+	tiled map[*kernels.Tensor]*kernels.Tensor
+	scan  *scan2d.Workspace
+}
+
+func newRun(m *Model) *run {
+	return &run{
+		m: m, be: m.be,
+		bufs:  map[bufKey]*kernels.Tensor{},
+		tiled: map[*kernels.Tensor]*kernels.Tensor{},
+		scan:  scan2d.NewWorkspace(m.be),
+	}
+}
+
+func (r *run) release() {
+	for _, t := range r.bufs {
+		r.be.Free(t)
+	}
+	for _, t := range r.tiled {
+		r.be.Free(t)
+	}
+	r.scan.Release()
+}
+
+func (r *run) buf(tag string, shape ...int) *kernels.Tensor {
+	k := bufKey{tag: tag}
+	copy(k.shape[:], shape)
+	if t, ok := r.bufs[k]; ok {
+		return t
+	}
+	t := r.be.New(shape...)
+	r.bufs[k] = t
+	return t
+}
+
+// tile returns w (G, ...) repeated bt times as (bt·G, ...), so that a
+// batched MatMul applies group g's matrix to every image (the official
+// grouped conv1d / einsum over k).
+func (r *run) tile(w *kernels.Tensor, bt int) *kernels.Tensor {
+	if bt == 1 {
+		return w
+	}
+	if t, ok := r.tiled[w]; ok && t.Dim(0) == bt*w.Dim(0) {
+		return t
+	}
+	s := w.Shape()
+	t := r.be.New(bt*s[0], s[1], s[2])
+	for b := range bt {
+		r.be.CopyBox(t, []int{b * s[0], 0, 0}, w, []int{0, 0, 0}, s)
+	}
+	r.tiled[w] = t
+	return t
+}
+
+// ln2d is LayerNorm2d (channel-first LayerNorm over C); dst may alias x.
+func (r *run) ln2d(dst, x, w, b *kernels.Tensor) {
+	r.be.LayerNorm2d(dst, x, w, b, r.m.cfg.NormEps)
+}
+
+// pointwise is Linear2d: a 1×1 convolution with optional bias.
+func (r *run) pointwise(dst, x, w, b *kernels.Tensor) {
+	r.be.Conv2d(dst, x, w, b, kernels.Conv2dParams{})
+}
+
+func (r *run) forward(ctx context.Context, x *kernels.Tensor, opts *Options) (*Output, error) {
+	m, be, cfg := r.m, r.be, &r.m.cfg
+	bt, h, w := x.Dim(0), x.Dim(2), x.Dim(3)
+	in := be.FromHost(x)
+	if p := opts.PadMultiple; p > 0 && (h%p != 0 || w%p != 0) {
+		ph, pw := (h+p-1)/p*p, (w+p-1)/p*p
+		padded := r.buf("input.pad", bt, cfg.InChans, ph, pw)
+		be.CopyBox(padded, []int{0, 0, 0, 0}, in, []int{0, 0, 0, 0}, []int{bt, cfg.InChans, h, w})
+		if in != x {
+			be.Free(in)
+		}
+		in = padded
+	}
+	cur := r.stem(in)
+	want := map[int]int{} // stage → position in Output.Stages
+	for i, s := range opts.Stages {
+		want[s] = i
+	}
+	out := &Output{Stages: make([]*kernels.Tensor, len(opts.Stages))}
+	ns := cfg.Stages()
+	var last, lastRaw *kernels.Tensor
+	for i := range ns {
+		for j := range m.w.blocks[i] {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("vmamba: forward: %w", err)
+			}
+			r.block(&m.w.blocks[i][j], cur)
+		}
+		// The map this stage reports, cropped back to the unpadded size.
+		vh, vw := m.StageSize(i, h, w)
+		if pos, ok := want[i]; ok || i == ns-1 {
+			raw := be.New(bt, cfg.Dims[i], vh, vw)
+			be.CopyBox(raw, []int{0, 0, 0, 0}, cur, []int{0, 0, 0, 0}, []int{bt, cfg.Dims[i], vh, vw})
+			feat := raw
+			if m.lay.outNorms {
+				feat = be.New(raw.Shape()...)
+				r.ln2d(feat, raw, m.w.outNormW[i], m.w.outNormB[i])
+			}
+			if ok {
+				out.Stages[pos] = feat
+			}
+			if i == ns-1 {
+				last, lastRaw = feat, raw
+			}
+		}
+		if i+1 < ns {
+			cur = r.downsample(&m.w.down[i], cur, i)
+		}
+	}
+	// Pooled embedding and logits from the (cropped) last stage.
+	c := cfg.Dims[ns-1]
+	pooled := be.New(bt, c)
+	if m.lay.classifier {
+		normed := r.buf("cls.norm", lastRaw.Shape()...)
+		r.ln2d(normed, lastRaw, m.w.clsNormW, m.w.clsNormB)
+		be.Mean(pooled, normed.Reshape(bt, c, -1), 2)
+		if m.w.headW != nil {
+			logits := be.New(bt, cfg.NumClasses)
+			be.Linear(logits, pooled, m.w.headW, m.w.headB)
+			out.Logits = be.ToHost(logits)
+		}
+	} else {
+		be.Mean(pooled, last.Reshape(bt, c, -1), 2)
+	}
+	out.Pooled = be.ToHost(pooled)
+	for i, t := range out.Stages {
+		out.Stages[i] = be.ToHost(t)
+	}
+	if err := be.Sync(); err != nil {
+		return nil, fmt.Errorf("vmamba: forward: %w", err)
+	}
+	return out, nil
+}
+
+// stem is patch_embed: v1 conv k4 s4 → LN; v2 conv k3 s2 p1 → LN → GELU →
+// conv k3 s2 p1 → LN.
+func (r *run) stem(x *kernels.Tensor) *kernels.Tensor {
+	be, w, cfg := r.be, &r.m.w, &r.m.cfg
+	bt, h, wd := x.Dim(0), x.Dim(2), x.Dim(3)
+	c := cfg.Dims[0]
+	if cfg.PatchEmbed == 1 {
+		out := r.buf("stage0", bt, c, h/4, wd/4)
+		be.Conv2d(out, x, w.pe0W, w.pe0B, kernels.Conv2dParams{StrideH: 4, StrideW: 4})
+		r.ln2d(out, out, w.peN0W, w.peN0B)
+		return out
+	}
+	s2 := kernels.Conv2dParams{StrideH: 2, StrideW: 2, PadH: 1, PadW: 1}
+	h1, w1 := (h+1)/2, (wd+1)/2
+	mid := r.buf("stem.mid", bt, c/2, h1, w1)
+	be.Conv2d(mid, x, w.pe0W, w.pe0B, s2)
+	r.ln2d(mid, mid, w.peN0W, w.peN0B)
+	be.Unary(mid, mid, kernels.ActGELU)
+	out := r.buf("stage0", bt, c, (h1+1)/2, (w1+1)/2)
+	be.Conv2d(out, mid, w.pe1W, w.pe1B, s2)
+	r.ln2d(out, out, w.peN1W, w.peN1B)
+	return out
+}
+
+// downsample joins stage i to i+1: v2/v3 conv (k2 s2 / k3 s2 p1) → LN;
+// v1 PatchMerging2D (pad to even, 2×2 space-to-depth in the order
+// x[0::2,0::2], x[1::2,0::2], x[0::2,1::2], x[1::2,1::2], LN, Linear).
+func (r *run) downsample(d *downWeights, x *kernels.Tensor, i int) *kernels.Tensor {
+	be, cfg := r.be, &r.m.cfg
+	bt, c, h, w := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
+	next := cfg.Dims[i+1]
+	tag := fmt.Sprint("stage", i+1) // never aliases x, the map of stage i
+	switch cfg.Downsample {
+	case 1:
+		eh, ew := h+h%2, w+w%2
+		src := x
+		if eh != h || ew != w {
+			src = r.buf("merge.pad", bt, c, eh, ew)
+			be.CopyBox(src, []int{0, 0, 0, 0}, x, []int{0, 0, 0, 0}, []int{bt, c, h, w})
+		}
+		h2, w2 := eh/2, ew/2
+		// (Bt, C, H2, a, W2, b) → (Bt, b, a, C, H2, W2): channel (2b+a)·C + c.
+		s2d := r.buf("merge.s2d", bt, 4*c, h2, w2)
+		be.Permute(s2d.Reshape(bt, 2, 2, c, h2, w2), src.Reshape(bt, c, h2, 2, w2, 2), 0, 5, 3, 1, 2, 4)
+		r.ln2d(s2d, s2d, d.normW, d.normB)
+		out := r.buf(tag, bt, next, h2, w2)
+		r.pointwise(out, s2d, d.reduction, nil)
+		return out
+	case 2:
+		out := r.buf(tag, bt, next, h/2, w/2)
+		be.Conv2d(out, x, d.convW, d.convB, kernels.Conv2dParams{StrideH: 2, StrideW: 2})
+		r.ln2d(out, out, d.normW, d.normB)
+		return out
+	default:
+		out := r.buf(tag, bt, next, (h+1)/2, (w+1)/2)
+		be.Conv2d(out, x, d.convW, d.convB, kernels.Conv2dParams{StrideH: 2, StrideW: 2, PadH: 1, PadW: 1})
+		r.ln2d(out, out, d.normW, d.normB)
+		return out
+	}
+}
+
+// block is one VSSBlock, in place on x (Bt, C, H, W):
+// x += SS2D(norm(x)); x += fc2(GELU(fc1(norm2(x)))) when there is an MLP.
+func (r *run) block(b *blockWeights, x *kernels.Tensor) {
+	be := r.be
+	s := x.Shape()
+	t := r.buf("block.norm", s...)
+	r.ln2d(t, x, b.normW, b.normB)
+	y := r.buf("block.branch", s...)
+	r.ss2d(&b.op, y, t)
+	be.Add(x, x, y)
+	if b.fc1W == nil {
+		return
+	}
+	r.ln2d(t, x, b.norm2W, b.norm2B)
+	hid := r.buf("block.hidden", s[0], b.fc1W.Dim(0), s[2], s[3])
+	r.pointwise(hid, t, b.fc1W, b.fc1B)
+	be.Unary(hid, hid, kernels.ActGELU)
+	r.pointwise(y, hid, b.fc2W, b.fc2B)
+	be.Add(x, x, y)
+}
+
+// ss2d is the SS2D module (forward_type v05_noz, or with the z gate when
+// gated): in_proj → depthwise conv → SiLU → cross-scan → per-direction x_proj
+// and dt_proj → one selective scan over 4·Di channels with grouped B/C →
+// cross-merge → out_norm (→ ·SiLU(z)) → out_proj. dst and x are
+// (Bt, Dm, H, W).
+func (r *run) ss2d(p *ss2dWeights, dst, x *kernels.Tensor) {
+	be := r.be
+	bt, h, w := x.Dim(0), x.Dim(2), x.Dim(3)
+	l := h * w
+	di, rk, n := p.di, p.r, p.n
+	k := scan2d.Directions
+	zero4 := []int{0, 0, 0, 0}
+
+	proj := r.buf("ss2d.in", bt, p.inProj.Dim(0), h, w)
+	r.pointwise(proj, x, p.inProj, nil)
+	xc, z := proj, (*kernels.Tensor)(nil)
+	if p.gated { // x = first Di channels, z = SiLU(second Di)
+		xc = r.buf("ss2d.x", bt, di, h, w)
+		be.CopyBox(xc, zero4, proj, zero4, []int{bt, di, h, w})
+		z = r.buf("ss2d.z", bt, di, h, w)
+		be.CopyBox(z, zero4, proj, []int{0, di, 0, 0}, []int{bt, di, h, w})
+		be.Unary(z, z, kernels.ActSiLU)
+	}
+	pad := p.kernelSize / 2
+	conv := r.buf("ss2d.conv", bt, di, h, w)
+	be.Conv2d(conv, xc, p.conv, p.convBias, kernels.Conv2dParams{PadH: pad, PadW: pad, Groups: di})
+	be.Unary(conv, conv, kernels.ActSiLU)
+
+	xs := r.buf("ss2d.xs", bt, k, di, l)
+	r.scan.CrossScan(xs, conv)
+	// x_dbl[b,k] = x_proj_weight[k] · xs[b,k]: (R+2N, L) per direction.
+	xdbl := r.buf("ss2d.xdbl", bt*k, rk+2*n, l)
+	be.MatMul(xdbl, r.tile(p.xProj, bt), xs.Reshape(bt*k, di, l), false, false)
+	dtLow := r.buf("ss2d.dtlow", bt*k, rk, l)
+	be.CopyBox(dtLow, []int{0, 0, 0}, xdbl, []int{0, 0, 0}, []int{bt * k, rk, l})
+	bs := r.buf("ss2d.B", bt, k, n, l)
+	be.CopyBox(bs.Reshape(bt*k, n, l), []int{0, 0, 0}, xdbl, []int{0, rk, 0}, []int{bt * k, n, l})
+	cs := r.buf("ss2d.C", bt, k, n, l)
+	be.CopyBox(cs.Reshape(bt*k, n, l), []int{0, 0, 0}, xdbl, []int{0, rk + n, 0}, []int{bt * k, n, l})
+	// dts[b,k] = dt_projs_weight[k] · dts_low[b,k]: (Di, L); no bias here.
+	dts := r.buf("ss2d.dts", bt*k, di, l)
+	be.MatMul(dts, r.tile(p.dtProj, bt), dtLow, false, false)
+
+	ys := r.buf("ss2d.ys", bt, k*di, l)
+	be.SelectiveScan(&kernels.ScanArgs{
+		U: xs.Reshape(bt, k*di, l), Delta: dts.Reshape(bt, k*di, l),
+		A: p.a, B: bs, C: cs, D: p.ds,
+		DeltaBias: p.dtBias, DeltaSoftplus: true,
+		Out: ys,
+	})
+	y := r.buf("ss2d.y", bt, di, h, w)
+	r.scan.CrossMerge(y, ys.Reshape(bt, k, di, l))
+	r.ln2d(y, y, p.outNormW, p.outNormB)
+	if z != nil {
+		be.Mul(y, y, z)
+	}
+	r.pointwise(dst, y, p.outProj, nil)
+}
