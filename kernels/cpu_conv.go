@@ -8,27 +8,35 @@ func (cpuBackend) Conv1dCausal(dst, x, w, bias *Tensor, act Activation) {
 	}
 	d, l, k := x.Dim(1), x.Dim(2), w.Dim(1)
 	rows := x.Dim(0) * d
-	Parallel(rows, rowGrain(l*k), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			c := r % d
-			wr := w.Data[c*k : c*k+k]
-			var b float32
-			if bias != nil {
-				b = bias.Data[c]
-			}
-			xr := x.Data[r*l : r*l+l]
-			or := dst.Data[r*l : r*l+l]
-			for t := range or {
-				var s float32
-				for j, wv := range wr {
-					if i := t - k + 1 + j; i >= 0 {
-						s += wv * xr[i]
-					}
-				}
-				or[t] = actf(act, s+b)
-			}
+	if serialWork(rows, rowGrain(l*k)) {
+		conv1dRows(dst, x, w, bias, act, 0, rows)
+		return
+	}
+	Parallel(rows, rowGrain(l*k), func(lo, hi int) { conv1dRows(dst, x, w, bias, act, lo, hi) })
+}
+
+// conv1dRows computes rows [lo, hi) of the flattened (Bt, D) range.
+func conv1dRows(dst, x, w, bias *Tensor, act Activation, lo, hi int) {
+	d, l, k := x.Dim(1), x.Dim(2), w.Dim(1)
+	for r := lo; r < hi; r++ {
+		c := r % d
+		wr := w.Data[c*k : c*k+k]
+		var b float32
+		if bias != nil {
+			b = bias.Data[c]
 		}
-	})
+		xr := x.Data[r*l : r*l+l]
+		or := dst.Data[r*l : r*l+l]
+		for t := range or {
+			var s float32
+			for j, wv := range wr {
+				if i := t - k + 1 + j; i >= 0 {
+					s += wv * xr[i]
+				}
+			}
+			or[t] = actf(act, s+b)
+		}
+	}
 }
 
 func (cpuBackend) Conv1dStep(dst, state, x, w, bias *Tensor, act Activation) {

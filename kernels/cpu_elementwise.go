@@ -141,8 +141,16 @@ func (cpuBackend) Mean(dst, x *Tensor, axis int) {
 	if axis < 0 || axis >= r {
 		panicf("Mean", "axis %d out of range for x %v", axis, shp(x))
 	}
-	want := append(append([]int(nil), x.shape[:axis]...), x.shape[axis+1:]...)
-	if !EqualShape(dst.shape, want) {
+	ok := dst.Rank() == r-1
+	for i := 0; ok && i < r-1; i++ {
+		j := i
+		if i >= axis {
+			j++
+		}
+		ok = dst.shape[i] == x.shape[j]
+	}
+	if !ok {
+		want := append(append([]int(nil), x.shape[:axis]...), x.shape[axis+1:]...)
 		panicf("Mean", "x %v, axis %d, dst %v: want dst %v", shp(x), axis, shp(dst), want)
 	}
 	n := x.shape[axis]
@@ -154,17 +162,24 @@ func (cpuBackend) Mean(dst, x *Tensor, axis int) {
 	if inner == 0 || outer == 0 {
 		return
 	}
+	if serialWork(outer, rowGrain(n*inner)) {
+		meanRows(dst.Data, x.Data, n, inner, 0, outer)
+		return
+	}
+	Parallel(outer, rowGrain(n*inner), func(lo, hi int) { meanRows(dst.Data, x.Data, n, inner, lo, hi) })
+}
+
+// meanRows averages blocks [lo, hi) of the (outer, n, inner) view of x over n.
+func meanRows(dst, x []float32, n, inner, lo, hi int) {
 	inv := 1 / float64(n)
-	Parallel(outer, rowGrain(n*inner), func(lo, hi int) {
-		for o := lo; o < hi; o++ {
-			od := dst.Data[o*inner : (o+1)*inner]
-			for i := range od {
-				var s float64
-				for a := range n {
-					s += float64(x.Data[(o*n+a)*inner+i])
-				}
-				od[i] = float32(s * inv)
+	for o := lo; o < hi; o++ {
+		od := dst[o*inner : (o+1)*inner]
+		for i := range od {
+			var s float64
+			for a := range n {
+				s += float64(x[(o*n+a)*inner+i])
 			}
+			od[i] = float32(s * inv)
 		}
-	})
+	}
 }

@@ -5,6 +5,10 @@ func (cpuBackend) Copy(dst, src *Tensor) {
 	if dst.Len() != src.Len() {
 		panicf("Copy", "src %v, dst %v: element counts differ", shp(src), shp(dst))
 	}
+	if serialWork(src.Len(), elemGrain*4) {
+		copy(dst.Data, src.Data)
+		return
+	}
 	Parallel(src.Len(), elemGrain*4, func(lo, hi int) { copy(dst.Data[lo:hi], src.Data[lo:hi]) })
 }
 
@@ -36,7 +40,11 @@ func (cpuBackend) Permute(dst, src *Tensor, perm ...int) {
 		return
 	}
 	// Source strides in dst axis order.
-	sstr := make([]int, r)
+	var sstrBuf [maxFastRank]int
+	sstr := sstrBuf[:]
+	if r > maxFastRank {
+		sstr = make([]int, r)
+	}
 	acc := 1
 	for i := r - 1; i >= 0; i-- {
 		for j, p := range perm {
@@ -47,44 +55,55 @@ func (cpuBackend) Permute(dst, src *Tensor, perm ...int) {
 		acc *= src.shape[i]
 	}
 	last := dst.shape[r-1]
-	ls := sstr[r-1]
 	rows := dst.Len() / last
-	Parallel(rows, rowGrain(last), func(lo, hi int) {
-		var idxBuf [maxFastRank]int
-		idx := idxBuf[:]
-		if r > maxFastRank {
-			idx = make([]int, r)
+	if serialWork(rows, rowGrain(last)) {
+		permuteRows(dst, src, sstr[:r], 0, rows)
+		return
+	}
+	ps := append([]int(nil), sstr[:r]...) // the closure escapes: keep sstrBuf on the stack
+	Parallel(rows, rowGrain(last), func(lo, hi int) { permuteRows(dst, src, ps, lo, hi) })
+}
+
+// permuteRows writes rows [lo, hi) of dst (rows of its last axis), reading
+// src through sstr, the source strides in dst axis order.
+func permuteRows(dst, src *Tensor, sstr []int, lo, hi int) {
+	r := len(sstr)
+	last := dst.shape[r-1]
+	ls := sstr[r-1]
+	var idxBuf [maxFastRank]int
+	idx := idxBuf[:]
+	if r > maxFastRank {
+		idx = make([]int, r)
+	}
+	// Decompose row lo into dst indices over axes 0..r-2.
+	off := 0
+	rem := lo
+	for a := r - 2; a >= 0; a-- {
+		idx[a] = rem % dst.shape[a]
+		rem /= dst.shape[a]
+		off += idx[a] * sstr[a]
+	}
+	for row := lo; row < hi; row++ {
+		o := dst.Data[row*last : (row+1)*last]
+		if ls == 1 {
+			copy(o, src.Data[off:off+last])
+		} else {
+			s := off
+			for i := range o {
+				o[i] = src.Data[s]
+				s += ls
+			}
 		}
-		// Decompose row lo into dst indices over axes 0..r-2.
-		off := 0
-		rem := lo
 		for a := r - 2; a >= 0; a-- {
-			idx[a] = rem % dst.shape[a]
-			rem /= dst.shape[a]
-			off += idx[a] * sstr[a]
-		}
-		for row := lo; row < hi; row++ {
-			o := dst.Data[row*last : (row+1)*last]
-			if ls == 1 {
-				copy(o, src.Data[off:off+last])
-			} else {
-				s := off
-				for i := range o {
-					o[i] = src.Data[s]
-					s += ls
-				}
+			idx[a]++
+			off += sstr[a]
+			if idx[a] < dst.shape[a] {
+				break
 			}
-			for a := r - 2; a >= 0; a-- {
-				idx[a]++
-				off += sstr[a]
-				if idx[a] < dst.shape[a] {
-					break
-				}
-				off -= idx[a] * sstr[a]
-				idx[a] = 0
-			}
+			off -= idx[a] * sstr[a]
+			idx[a] = 0
 		}
-	})
+	}
 }
 
 func (cpuBackend) Flip(dst, src *Tensor, axis int) {
@@ -105,12 +124,20 @@ func (cpuBackend) Flip(dst, src *Tensor, axis int) {
 		return
 	}
 	outer := src.Len() / (n * inner)
-	Parallel(outer*n, rowGrain(inner), func(lo, hi int) {
-		for j := lo; j < hi; j++ {
-			o, a := j/n, j%n
-			copy(dst.Data[(o*n+n-1-a)*inner:(o*n+n-a)*inner], src.Data[j*inner:(j+1)*inner])
-		}
-	})
+	if serialWork(outer*n, rowGrain(inner)) {
+		flipRows(dst.Data, src.Data, n, inner, 0, outer*n)
+		return
+	}
+	Parallel(outer*n, rowGrain(inner), func(lo, hi int) { flipRows(dst.Data, src.Data, n, inner, lo, hi) })
+}
+
+// flipRows moves rows [lo, hi) of the (outer·n, inner) view of src to their
+// mirrored position along n.
+func flipRows(dst, src []float32, n, inner, lo, hi int) {
+	for j := lo; j < hi; j++ {
+		o, a := j/n, j%n
+		copy(dst[(o*n+n-1-a)*inner:(o*n+n-a)*inner], src[j*inner:(j+1)*inner])
+	}
 }
 
 func (cpuBackend) CopyBox(dst *Tensor, dstOff []int, src *Tensor, srcOff []int, size []int) {
@@ -137,8 +164,11 @@ func (cpuBackend) CopyBox(dst *Tensor, dstOff []int, src *Tensor, srcOff []int, 
 		return
 	}
 	// Strides.
-	dstr := make([]int, r)
-	sstr := make([]int, r)
+	var dstrBuf, sstrBuf [maxFastRank]int
+	dstr, sstr := dstrBuf[:], sstrBuf[:]
+	if r > maxFastRank {
+		dstr, sstr = make([]int, r), make([]int, r)
+	}
 	da, sa := 1, 1
 	for i := r - 1; i >= 0; i-- {
 		dstr[i], sstr[i] = da, sa
@@ -152,33 +182,43 @@ func (cpuBackend) CopyBox(dst *Tensor, dstOff []int, src *Tensor, srcOff []int, 
 	}
 	last := size[r-1]
 	rows := total / last
-	Parallel(rows, rowGrain(last), func(lo, hi int) {
-		var idxBuf [maxFastRank]int
-		idx := idxBuf[:]
-		if r > maxFastRank {
-			idx = make([]int, r)
-		}
-		do, so := d0, s0
-		rem := lo
+	if serialWork(rows, rowGrain(last)) {
+		copyBoxRows(dst, src, dstr[:r], sstr[:r], size, d0, s0, 0, rows)
+		return
+	}
+	pd, ps := append([]int(nil), dstr[:r]...), append([]int(nil), sstr[:r]...) // keep the stack buffers off the heap
+	Parallel(rows, rowGrain(last), func(lo, hi int) { copyBoxRows(dst, src, pd, ps, size, d0, s0, lo, hi) })
+}
+
+// copyBoxRows copies rows [lo, hi) of the box (rows of its last axis).
+func copyBoxRows(dst, src *Tensor, dstr, sstr, size []int, d0, s0, lo, hi int) {
+	r := len(size)
+	last := size[r-1]
+	var idxBuf [maxFastRank]int
+	idx := idxBuf[:]
+	if r > maxFastRank {
+		idx = make([]int, r)
+	}
+	do, so := d0, s0
+	rem := lo
+	for a := r - 2; a >= 0; a-- {
+		idx[a] = rem % size[a]
+		rem /= size[a]
+		do += idx[a] * dstr[a]
+		so += idx[a] * sstr[a]
+	}
+	for row := lo; row < hi; row++ {
+		copy(dst.Data[do:do+last], src.Data[so:so+last])
 		for a := r - 2; a >= 0; a-- {
-			idx[a] = rem % size[a]
-			rem /= size[a]
-			do += idx[a] * dstr[a]
-			so += idx[a] * sstr[a]
-		}
-		for row := lo; row < hi; row++ {
-			copy(dst.Data[do:do+last], src.Data[so:so+last])
-			for a := r - 2; a >= 0; a-- {
-				idx[a]++
-				do += dstr[a]
-				so += sstr[a]
-				if idx[a] < size[a] {
-					break
-				}
-				do -= idx[a] * dstr[a]
-				so -= idx[a] * sstr[a]
-				idx[a] = 0
+			idx[a]++
+			do += dstr[a]
+			so += sstr[a]
+			if idx[a] < size[a] {
+				break
 			}
+			do -= idx[a] * dstr[a]
+			so -= idx[a] * sstr[a]
+			idx[a] = 0
 		}
-	})
+	}
 }

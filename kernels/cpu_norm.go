@@ -98,49 +98,60 @@ func (cpuBackend) LayerNorm2d(dst, x, w, b *Tensor, eps float32) {
 		return
 	}
 	blocks := (hw + ln2dBlock - 1) / ln2dBlock
-	Parallel(x.Dim(0)*blocks, rowGrain(c*ln2dBlock), func(lo, hi int) {
-		var mean, rstd [ln2dBlock]float64
-		for job := lo; job < hi; job++ {
-			bi, p0 := job/blocks, job%blocks*ln2dBlock
-			np := min(ln2dBlock, hw-p0)
-			base := bi * c * hw
-			for i := range np {
-				mean[i], rstd[i] = 0, 0
-			}
-			for ci := range c {
-				row := x.Data[base+ci*hw+p0 : base+ci*hw+p0+np]
-				for i, v := range row {
-					mean[i] += float64(v)
-				}
-			}
-			for i := range np {
-				mean[i] /= float64(c)
-			}
-			for ci := range c {
-				row := x.Data[base+ci*hw+p0 : base+ci*hw+p0+np]
-				for i, v := range row {
-					d := float64(v) - mean[i]
-					rstd[i] += d * d
-				}
-			}
-			for i := range np {
-				rstd[i] = 1 / math.Sqrt(rstd[i]/float64(c)+float64(eps))
-			}
-			for ci := range c {
-				off := base + ci*hw + p0
-				row := x.Data[off : off+np]
-				out := dst.Data[off : off+np]
-				wv, bv := float32(1), float32(0)
-				if w != nil {
-					wv = w.Data[ci]
-				}
-				if b != nil {
-					bv = b.Data[ci]
-				}
-				for i, v := range row {
-					out[i] = (v-float32(mean[i]))*float32(rstd[i])*wv + bv
-				}
+	jobs := x.Dim(0) * blocks
+	if serialWork(jobs, rowGrain(c*ln2dBlock)) {
+		ln2dRange(dst, x, w, b, eps, 0, jobs)
+		return
+	}
+	Parallel(jobs, rowGrain(c*ln2dBlock), func(lo, hi int) { ln2dRange(dst, x, w, b, eps, lo, hi) })
+}
+
+// ln2dRange normalises pixel blocks [lo, hi) of LayerNorm2d (block j covers
+// batch j / blocks, pixels from (j % blocks)·ln2dBlock).
+func ln2dRange(dst, x, w, b *Tensor, eps float32, lo, hi int) {
+	c, hw := x.Dim(1), x.Dim(2)*x.Dim(3)
+	blocks := (hw + ln2dBlock - 1) / ln2dBlock
+	var mean, rstd [ln2dBlock]float64
+	for job := lo; job < hi; job++ {
+		bi, p0 := job/blocks, job%blocks*ln2dBlock
+		np := min(ln2dBlock, hw-p0)
+		base := bi * c * hw
+		for i := range np {
+			mean[i], rstd[i] = 0, 0
+		}
+		for ci := range c {
+			row := x.Data[base+ci*hw+p0 : base+ci*hw+p0+np]
+			for i, v := range row {
+				mean[i] += float64(v)
 			}
 		}
-	})
+		for i := range np {
+			mean[i] /= float64(c)
+		}
+		for ci := range c {
+			row := x.Data[base+ci*hw+p0 : base+ci*hw+p0+np]
+			for i, v := range row {
+				d := float64(v) - mean[i]
+				rstd[i] += d * d
+			}
+		}
+		for i := range np {
+			rstd[i] = 1 / math.Sqrt(rstd[i]/float64(c)+float64(eps))
+		}
+		for ci := range c {
+			off := base + ci*hw + p0
+			row := x.Data[off : off+np]
+			out := dst.Data[off : off+np]
+			wv, bv := float32(1), float32(0)
+			if w != nil {
+				wv = w.Data[ci]
+			}
+			if b != nil {
+				bv = b.Data[ci]
+			}
+			for i, v := range row {
+				out[i] = (v-float32(mean[i]))*float32(rstd[i])*wv + bv
+			}
+		}
+	}
 }

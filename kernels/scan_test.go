@@ -224,9 +224,16 @@ func TestSelectiveScanAllocs(t *testing.T) {
 		t.Errorf("SelectiveStateUpdate allocates %v times per call, want 0", n)
 	}
 	x, y, w32 := rndT(r, 1, 8, 32), New(8, 32), New(32)
+	yt, m8, x4 := New(32, 8), New(8), rndT(r, 1, 1, 8, 4, 4)
+	off, box, perm := []int{1, 2}, []int{3, 4}, []int{1, 0}
+	c3, c3x, c3w := New(1, 8, 32), rndT(r, 1, 1, 8, 32), rndT(r, 1, 8, 4)
 	for name, fn := range map[string]func(){
 		"Unary": func() { be.Unary(y, x, ActSiLU) }, "Add": func() { be.Add(y, x, x) }, "Mul": func() { be.Mul(y, x, x) },
 		"Scale": func() { be.Scale(y, x, 2) }, "Softmax": func() { be.Softmax(y, x) }, "RMSNorm": func() { be.RMSNorm(y, x, w32, 1e-5) },
+		"LayerNorm": func() { be.LayerNorm(y, x, w32, w32, 1e-5) }, "Copy": func() { be.Copy(y, x) },
+		"Permute": func() { be.Permute(yt, x, perm...) }, "Flip": func() { be.Flip(y, x, 0) }, "Mean": func() { be.Mean(m8, x, 1) },
+		"CopyBox": func() { be.CopyBox(y, off, x, off, box) }, "LayerNorm2d": func() { be.LayerNorm2d(x4, x4, nil, nil, 1e-6) },
+		"Conv1dCausal": func() { be.Conv1dCausal(c3, c3x, c3w, nil, ActSiLU) },
 	} {
 		if n := testing.AllocsPerRun(10, fn); n != 0 {
 			t.Errorf("%s allocates %v times per call, want 0", name, n)
