@@ -1,0 +1,108 @@
+package cuda
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gomamba/gomamba/kernels"
+)
+
+// gpuLoop times b.N runs of fn with CUDA events (after one warm-up) and
+// returns seconds per run.
+func gpuLoop(b *testing.B, be *Backend, fn func()) float64 {
+	b.Helper()
+	fn()
+	if err := be.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	d, err := be.GPUTime(func() {
+		for range b.N {
+			fn()
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d.Seconds() / float64(b.N)
+}
+
+// memcpyGBs measures device-to-device copy bandwidth (bytes read plus
+// bytes written) on a buffer of the given size.
+func memcpyGBs(b *testing.B, be *Backend, bytes int) float64 {
+	src, dst := be.New(bytes/4), be.New(bytes/4)
+	defer be.Free(src)
+	defer be.Free(dst)
+	fn := func() { be.Copy(dst, src) }
+	fn()
+	d, err := be.GPUTime(func() {
+		for range 20 {
+			fn()
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return 2 * float64(bytes) * 20 / d.Seconds() / 1e9
+}
+
+// BenchmarkSelectiveScan times the Mamba-configured scan (var B/C, D, z,
+// delta_bias, softplus) at Bt=64, D=384, N=16 and reports its bandwidth
+// (bytes of u, delta, z, B, C read + out written) beside a device-to-device
+// memcpy of the same traffic measured in the same run.
+func BenchmarkSelectiveScan(b *testing.B) {
+	be := openGPU(b)
+	const bt, d, n = 64, 384, 16
+	for _, l := range []int{197, 1024, 4096} {
+		b.Run(fmt.Sprintf("Bt%d_D%d_L%d_N%d", bt, d, l, n), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(5, 6))
+			a := &kernels.ScanArgs{
+				U: be.FromHost(randT(r, 1, bt, d, l)), Delta: be.FromHost(randT(r, 0.5, bt, d, l)),
+				A: be.FromHost(uniT(r, -16, -1, d, n)), B: be.FromHost(randT(r, 1, bt, n, l)), C: be.FromHost(randT(r, 1, bt, n, l)),
+				D: be.FromHost(randT(r, 1, d)), Z: be.FromHost(randT(r, 1, bt, d, l)), DeltaBias: be.FromHost(uniT(r, -4, -2, d)),
+				DeltaSoftplus: true, Out: be.New(bt, d, l),
+			}
+			defer func() {
+				for _, t := range []*kernels.Tensor{a.U, a.Delta, a.A, a.B, a.C, a.D, a.Z, a.DeltaBias, a.Out} {
+					be.Free(t)
+				}
+			}()
+			bytes := 4 * (4*bt*d*l + 2*bt*n*l)
+			sec := gpuLoop(b, be, func() { be.SelectiveScan(a) })
+			scan := float64(bytes) / sec / 1e9
+			mc := memcpyGBs(b, be, bytes/2)
+			b.ReportMetric(sec*1e6, "gpu-us/op")
+			b.ReportMetric(scan, "scan-GB/s")
+			b.ReportMetric(mc, "memcpy-GB/s")
+			b.ReportMetric(100*scan/mc, "%memcpy")
+		})
+	}
+}
+
+// BenchmarkSgemm reports the tiled SGEMM's rate on square problems.
+func BenchmarkSgemm(b *testing.B) {
+	be := openGPU(b)
+	for _, s := range []int{1024, 4096} {
+		b.Run(fmt.Sprint(s), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(7, 8))
+			x, w := be.FromHost(randT(r, 1, s, s)), be.FromHost(randT(r, 1, s, s))
+			y := be.New(s, s)
+			defer func() { be.Free(x); be.Free(w); be.Free(y) }()
+			sec := gpuLoop(b, be, func() { be.Linear(y, x, w, nil) })
+			b.ReportMetric(2*float64(s)*float64(s)*float64(s)/sec/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkConv1dCausal reports the causal conv's bandwidth (x read, out
+// written) at a Mamba-sized shape.
+func BenchmarkConv1dCausal(b *testing.B) {
+	be := openGPU(b)
+	r := rand.New(rand.NewPCG(9, 10))
+	x := be.FromHost(randT(r, 1, 64, 384, 1024))
+	w, bias := be.FromHost(randT(r, 1, 384, 4)), be.FromHost(randT(r, 1, 384))
+	y := be.New(64, 384, 1024)
+	sec := gpuLoop(b, be, func() { be.Conv1dCausal(y, x, w, bias, kernels.ActSiLU) })
+	b.ReportMetric(float64(8*x.Len())/sec/1e9, "GB/s")
+}

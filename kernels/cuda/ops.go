@@ -1,0 +1,568 @@
+package cuda
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gomamba/gomamba/kernels"
+)
+
+const threads = 256
+
+// scanNMax are the register-array sizes the scan kernel is built for; a
+// d_state N runs in the smallest one that holds it.
+var scanNMax = []int{1, 2, 4, 8, 16, 32, 64}
+
+func panicf(op, format string, args ...any) {
+	panic(fmt.Sprintf("cuda: %s: %s", op, fmt.Sprintf(format, args...)))
+}
+
+// dev returns t's device pointer (0 for a nil tensor).
+func (be *Backend) dev(op string, t *kernels.Tensor) uint64 {
+	if t == nil {
+		return 0
+	}
+	b, ok := t.Dev.(*buffer)
+	if !ok || b == nil {
+		panicf(op, "tensor %v is not on this CUDA device (use FromHost)", t)
+	}
+	if b.state.freed.Load() {
+		panicf(op, "tensor %v used after Free", t)
+	}
+	if b.state.a != &be.alloc {
+		panicf(op, "tensor %v belongs to another CUDA device", t)
+	}
+	return b.ptr
+}
+
+func (be *Backend) launch(name string, grid, block [3]uint32, args []uint64) {
+	f, ok := be.funcs[name]
+	if !ok {
+		panic("cuda: unknown kernel " + name)
+	}
+	be.setErr(drvLaunch(be.ctx, f, grid, block, be.stream, args))
+}
+
+// launch1D launches a grid-stride kernel over n items.
+func (be *Backend) launch1D(name string, n int, args []uint64) {
+	if n == 0 {
+		return
+	}
+	blocks := min((n+threads-1)/threads, be.sms*32)
+	be.launch(name, [3]uint32{uint32(blocks), 1, 1}, [3]uint32{threads, 1, 1}, args)
+}
+
+// launchRows launches one thread (perThread) or one warp per row.
+func (be *Backend) launchRows(name string, rows int, warpPerRow bool, args []uint64) {
+	if rows == 0 {
+		return
+	}
+	per := threads
+	if warpPerRow {
+		per = threads / 32
+	}
+	blocks := (rows + per - 1) / per
+	be.launch(name, [3]uint32{uint32(blocks), 1, 1}, [3]uint32{threads, 1, 1}, args)
+}
+
+func i64(v int) uint64 { return uint64(int64(v)) }
+
+func b64(v bool) uint64 {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+func f32bits(v float32) uint64 { return uint64(math.Float32bits(v)) }
+
+func shapeLen(op string, shape []int) int {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			panicf(op, "negative dimension in %v", shape)
+		}
+		if d != 0 && n > kernels.MaxTensorElements/d {
+			panicf(op, "shape %v exceeds %d elements", shape, kernels.MaxTensorElements)
+		}
+		n *= d
+	}
+	return n
+}
+
+// New returns a zeroed device tensor.
+func (be *Backend) New(shape ...int) *kernels.Tensor {
+	n := shapeLen("New", shape)
+	buf := be.newBuffer(n)
+	be.setErr(drvMemset32(be.ctx, buf.ptr, 0, n, be.stream))
+	return kernels.NewDevice(buf, shape...)
+}
+
+// FromHost copies a host tensor to the device (a device tensor is returned
+// as is). t may be reused as soon as FromHost returns.
+func (be *Backend) FromHost(t *kernels.Tensor) *kernels.Tensor {
+	if t.OnDevice() {
+		be.dev("FromHost", t)
+		return t
+	}
+	buf := be.newBuffer(t.Len())
+	be.setErr(drvHtoD(be.ctx, buf.ptr, t.Data, be.stream))
+	return kernels.NewDevice(buf, t.Shape()...)
+}
+
+// ToHost waits for queued work and copies t to a new host tensor (a host
+// tensor is returned as is). A failure is reported by Sync and Err.
+func (be *Backend) ToHost(t *kernels.Tensor) *kernels.Tensor {
+	if !t.OnDevice() {
+		return t
+	}
+	h := kernels.New(t.Shape()...)
+	be.setErr(drvDtoH(be.ctx, h.Data, be.dev("ToHost", t), be.stream))
+	return h
+}
+
+// Free returns t's device memory to the cache; t (and its views) must not be
+// used afterwards. Tensors never freed are returned when collected.
+func (be *Backend) Free(t *kernels.Tensor) {
+	if t == nil || !t.OnDevice() {
+		return
+	}
+	t.Dev.Free()
+}
+
+// Copy copies src into dst (same element count). Either side may be a host
+// tensor, which gives an upload or a download into an existing tensor.
+func (be *Backend) Copy(dst, src *kernels.Tensor) {
+	if dst.Len() != src.Len() {
+		panicf("Copy", "dst %v and src %v differ in size", dst, src)
+	}
+	switch {
+	case dst.OnDevice() && src.OnDevice():
+		be.setErr(drvDtoD(be.ctx, be.dev("Copy", dst), be.dev("Copy", src), 4*src.Len(), be.stream))
+	case dst.OnDevice():
+		be.setErr(drvHtoD(be.ctx, be.dev("Copy", dst), src.Data, be.stream))
+	case src.OnDevice():
+		be.setErr(drvDtoH(be.ctx, dst.Data, be.dev("Copy", src), be.stream))
+	default:
+		copy(dst.Data, src.Data)
+	}
+}
+
+// ---- GEMM ----
+
+func (be *Backend) sgemm(op string, c, a, b, bias *kernels.Tensor, m, n, k, lda, ldb, ldc, sA, sB, sC, batch int, transA, transB bool) {
+	if m == 0 || n == 0 || batch == 0 {
+		return
+	}
+	pa, pb, pc, pbias := be.dev(op, a), be.dev(op, b), be.dev(op, c), be.dev(op, bias)
+	for z0 := 0; z0 < batch; z0 += 65535 {
+		nz := min(batch-z0, 65535)
+		args := []uint64{pa + uint64(4*z0*sA), pb + uint64(4*z0*sB), pbias, pc + uint64(4*z0*sC),
+			i64(m), i64(n), i64(k), i64(lda), i64(ldb), i64(ldc), i64(sA), i64(sB), i64(sC), b64(transA), b64(transB), i64(nz)}
+		be.launch("gm_sgemm", [3]uint32{uint32((n + 63) / 64), uint32((m + 63) / 64), uint32(nz)}, [3]uint32{256, 1, 1}, args)
+	}
+}
+
+// Linear computes dst = x·wᵀ + bias over the last dimension.
+func (be *Backend) Linear(dst, x, w, bias *kernels.Tensor) {
+	if w.Rank() != 2 || x.Rank() < 1 || x.Dim(-1) != w.Dim(1) || dst.Dim(-1) != w.Dim(0) || dst.Len()/max(w.Dim(0), 1) != x.Len()/max(w.Dim(1), 1) {
+		panicf("Linear", "x %v, w %v, dst %v", x, w, dst)
+	}
+	if bias != nil && bias.Len() != w.Dim(0) {
+		panicf("Linear", "bias %v for w %v", bias, w)
+	}
+	k, n := w.Dim(1), w.Dim(0)
+	m := x.Len() / max(k, 1)
+	if k == 0 {
+		m = dst.Len() / max(n, 1)
+	}
+	be.sgemm("Linear", dst, x, w, bias, m, n, k, k, k, n, 0, 0, 0, 1, false, true)
+}
+
+// MatMul computes dst[i] = op(a[i])·op(b[i]); rank-2 operands broadcast.
+func (be *Backend) MatMul(dst, a, b *kernels.Tensor, transA, transB bool) {
+	bad := func() { panicf("MatMul", "a %v (transA %v), b %v (transB %v), dst %v", a, transA, b, transB, dst) }
+	if a.Rank() < 2 || a.Rank() > 3 || b.Rank() < 2 || b.Rank() > 3 || dst.Rank() < 2 || dst.Rank() > 3 {
+		bad()
+	}
+	ra, ca := a.Dim(-2), a.Dim(-1)
+	rb, cb := b.Dim(-2), b.Dim(-1)
+	m, k := ra, ca
+	if transA {
+		m, k = ca, ra
+	}
+	k2, n := rb, cb
+	if transB {
+		k2, n = cb, rb
+	}
+	batch := 1
+	if dst.Rank() == 3 {
+		batch = dst.Dim(0)
+	}
+	if k != k2 || dst.Dim(-2) != m || dst.Dim(-1) != n ||
+		(a.Rank() == 3 && a.Dim(0) != batch) || (b.Rank() == 3 && b.Dim(0) != batch) ||
+		(dst.Rank() == 2 && (a.Rank() == 3 || b.Rank() == 3)) {
+		bad()
+	}
+	sA, sB := 0, 0
+	if a.Rank() == 3 {
+		sA = ra * ca
+	}
+	if b.Rank() == 3 {
+		sB = rb * cb
+	}
+	be.sgemm("MatMul", dst, a, b, nil, m, n, k, ca, cb, n, sA, sB, m*n, batch, transA, transB)
+}
+
+// ---- convolutions ----
+
+// Conv1dCausal is the depthwise causal conv1d (x, dst (Bt, D, L); w (D, K)).
+func (be *Backend) Conv1dCausal(dst, x, w, bias *kernels.Tensor, act kernels.Activation) {
+	if x.Rank() != 3 || !kernels.SameShape(dst, x) || w.Rank() != 2 || w.Dim(0) != x.Dim(1) || (bias != nil && bias.Len() != x.Dim(1)) {
+		panicf("Conv1dCausal", "x %v, w %v, bias %v, dst %v", x, w, bias, dst)
+	}
+	args := []uint64{be.dev("Conv1dCausal", x), be.dev("Conv1dCausal", w), be.dev("Conv1dCausal", bias), be.dev("Conv1dCausal", dst),
+		i64(x.Dim(0)), i64(x.Dim(1)), i64(x.Dim(2)), i64(w.Dim(1)), i64(int(act))}
+	be.launch1D("gm_conv1d_causal", x.Len(), args)
+}
+
+// Conv1dStep advances the rolling conv state (Bt, D, K) by one token.
+func (be *Backend) Conv1dStep(dst, state, x, w, bias *kernels.Tensor, act kernels.Activation) {
+	if state.Rank() != 3 || x.Rank() != 2 || x.Dim(0) != state.Dim(0) || x.Dim(1) != state.Dim(1) ||
+		!kernels.SameShape(dst, x) || w.Rank() != 2 || w.Dim(0) != x.Dim(1) || w.Dim(1) != state.Dim(2) ||
+		(bias != nil && bias.Len() != x.Dim(1)) {
+		panicf("Conv1dStep", "state %v, x %v, w %v, bias %v, dst %v", state, x, w, bias, dst)
+	}
+	op := "Conv1dStep"
+	args := []uint64{be.dev(op, state), be.dev(op, x), be.dev(op, w), be.dev(op, bias), be.dev(op, dst),
+		i64(x.Dim(0)), i64(x.Dim(1)), i64(w.Dim(1)), i64(int(act))}
+	n := x.Len()
+	be.launch("gm_conv1d_step", [3]uint32{uint32((n + threads - 1) / threads), 1, 1}, [3]uint32{threads, 1, 1}, args)
+}
+
+// Conv2d is a grouped NCHW cross-correlation.
+func (be *Backend) Conv2d(dst, x, w, bias *kernels.Tensor, p kernels.Conv2dParams) {
+	sh, sw, g := max(p.StrideH, 1), max(p.StrideW, 1), max(p.Groups, 1)
+	if x.Rank() != 4 || w.Rank() != 4 || dst.Rank() != 4 {
+		panicf("Conv2d", "x %v, w %v, dst %v", x, w, dst)
+	}
+	bt, cin, h, wd := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
+	cout, kh, kw := w.Dim(0), w.Dim(2), w.Dim(3)
+	oh := (h+2*p.PadH-kh)/sh + 1
+	ow := (wd+2*p.PadW-kw)/sw + 1
+	if cin%g != 0 || cout%g != 0 || w.Dim(1) != cin/g || dst.Dim(0) != bt || dst.Dim(1) != cout || dst.Dim(2) != oh || dst.Dim(3) != ow ||
+		(bias != nil && bias.Len() != cout) || p.PadH < 0 || p.PadW < 0 {
+		panicf("Conv2d", "x %v, w %v, bias %v, dst %v, params %+v", x, w, bias, dst, p)
+	}
+	op := "Conv2d"
+	args := []uint64{be.dev(op, x), be.dev(op, w), be.dev(op, bias), be.dev(op, dst),
+		i64(bt), i64(cin), i64(h), i64(wd), i64(cout), i64(kh), i64(kw), i64(oh), i64(ow), i64(sh), i64(sw), i64(p.PadH), i64(p.PadW), i64(g)}
+	be.launch1D("gm_conv2d", dst.Len(), args)
+}
+
+// ---- normalisation and reductions ----
+
+func (be *Backend) normRows(op string, dst, x, w, b *kernels.Tensor, eps float32, rms bool) {
+	c := x.Dim(-1)
+	if !kernels.SameShape(dst, x) || (w != nil && w.Len() != c) || (b != nil && b.Len() != c) {
+		panicf(op, "x %v, w %v, b %v, dst %v", x, w, b, dst)
+	}
+	rows := x.Len() / max(c, 1)
+	args := []uint64{be.dev(op, x), be.dev(op, w), be.dev(op, b), be.dev(op, dst), i64(rows), i64(c), 1, f32bits(eps), b64(rms)}
+	be.launchRows("gm_norm_rows", rows, true, args)
+}
+
+// RMSNorm over the last dimension; dst may alias x.
+func (be *Backend) RMSNorm(dst, x, w *kernels.Tensor, eps float32) {
+	be.normRows("RMSNorm", dst, x, w, nil, eps, true)
+}
+
+// LayerNorm over the last dimension; dst may alias x.
+func (be *Backend) LayerNorm(dst, x, w, b *kernels.Tensor, eps float32) {
+	be.normRows("LayerNorm", dst, x, w, b, eps, false)
+}
+
+// LayerNorm2d normalises (Bt, C, H, W) over C; dst may alias x.
+func (be *Backend) LayerNorm2d(dst, x, w, b *kernels.Tensor, eps float32) {
+	if x.Rank() != 4 || !kernels.SameShape(dst, x) || (w != nil && w.Len() != x.Dim(1)) || (b != nil && b.Len() != x.Dim(1)) {
+		panicf("LayerNorm2d", "x %v, w %v, b %v, dst %v", x, w, b, dst)
+	}
+	op := "LayerNorm2d"
+	hw := x.Dim(2) * x.Dim(3)
+	rows := x.Dim(0) * hw
+	args := []uint64{be.dev(op, x), be.dev(op, w), be.dev(op, b), be.dev(op, dst), i64(rows), i64(x.Dim(1)), i64(hw), f32bits(eps), 0}
+	be.launchRows("gm_layernorm2d", rows, false, args)
+}
+
+// Softmax over the last dimension; dst may alias x.
+func (be *Backend) Softmax(dst, x *kernels.Tensor) {
+	if !kernels.SameShape(dst, x) || x.Rank() < 1 {
+		panicf("Softmax", "x %v, dst %v", x, dst)
+	}
+	c := x.Dim(-1)
+	rows := x.Len() / max(c, 1)
+	be.launchRows("gm_softmax", rows, true, []uint64{be.dev("Softmax", x), be.dev("Softmax", dst), i64(rows), i64(c)})
+}
+
+// Mean averages x over one axis.
+func (be *Backend) Mean(dst, x *kernels.Tensor, axis int) {
+	if axis < 0 {
+		axis += x.Rank()
+	}
+	if axis < 0 || axis >= x.Rank() {
+		panicf("Mean", "axis %d for %v", axis, x)
+	}
+	want := append(append([]int(nil), x.Shape()[:axis]...), x.Shape()[axis+1:]...)
+	if !kernels.EqualShape(dst.Shape(), want) {
+		panicf("Mean", "x %v axis %d, dst %v", x, axis, dst)
+	}
+	outer, inner := 1, 1
+	for _, d := range x.Shape()[:axis] {
+		outer *= d
+	}
+	for _, d := range x.Shape()[axis+1:] {
+		inner *= d
+	}
+	be.launch1D("gm_mean_axis", outer*inner, []uint64{be.dev("Mean", x), be.dev("Mean", dst), i64(outer), i64(x.Dim(axis)), i64(inner)})
+}
+
+// ---- elementwise ----
+
+// Unary applies an activation; dst may alias x.
+func (be *Backend) Unary(dst, x *kernels.Tensor, act kernels.Activation) {
+	if dst.Len() != x.Len() {
+		panicf("Unary", "x %v, dst %v", x, dst)
+	}
+	be.launch1D("gm_unary", x.Len(), []uint64{be.dev("Unary", x), be.dev("Unary", dst), i64(x.Len()), i64(int(act)), 0})
+}
+
+// Scale computes dst = s·x; dst may alias x.
+func (be *Backend) Scale(dst, x *kernels.Tensor, s float32) {
+	if dst.Len() != x.Len() {
+		panicf("Scale", "x %v, dst %v", x, dst)
+	}
+	be.launch1D("gm_scale", x.Len(), []uint64{be.dev("Scale", x), be.dev("Scale", dst), i64(x.Len()), 0, f32bits(s)})
+}
+
+func (be *Backend) binary(op string, dst, a, b *kernels.Tensor, mul bool) {
+	as, bs := a.Shape(), b.Shape()
+	if !kernels.SameShape(dst, a) || len(bs) > len(as) || !kernels.EqualShape(as[len(as)-len(bs):], bs) {
+		panicf(op, "a %v, b %v, dst %v (b must be a trailing suffix of a)", a, b, dst)
+	}
+	if b.Len() == 0 {
+		return
+	}
+	be.launch1D("gm_binary", a.Len(), []uint64{be.dev(op, a), be.dev(op, b), be.dev(op, dst), i64(a.Len()), i64(b.Len()), b64(mul)})
+}
+
+// Add computes dst = a + b (b broadcast over a's leading dims); dst may alias a.
+func (be *Backend) Add(dst, a, b *kernels.Tensor) { be.binary("Add", dst, a, b, false) }
+
+// Mul computes dst = a ⊙ b (b broadcast over a's leading dims); dst may alias a.
+func (be *Backend) Mul(dst, a, b *kernels.Tensor) { be.binary("Mul", dst, a, b, true) }
+
+// ---- data movement ----
+
+const maxRank = 8
+
+func contiguousStrides(shape []int) []int {
+	s := make([]int, len(shape))
+	acc := 1
+	for i := len(shape) - 1; i >= 0; i-- {
+		s[i] = acc
+		acc *= shape[i]
+	}
+	return s
+}
+
+// stridedCopy walks the box size in row-major order (see src/copy.cu).
+func (be *Backend) stridedCopy(op string, dst, src *kernels.Tensor, size, dstride, sstride []int, dbase, sbase int) {
+	if len(size) > maxRank {
+		panicf(op, "rank %d above %d", len(size), maxRank)
+	}
+	n := 1
+	for _, d := range size {
+		n *= d
+	}
+	if n == 0 {
+		return
+	}
+	args := make([]uint64, 0, 6+3*maxRank)
+	args = append(args, be.dev(op, src), be.dev(op, dst), i64(n), i64(len(size)), i64(sbase), i64(dbase))
+	for _, arr := range [][]int{size, sstride, dstride} {
+		for i := 0; i < maxRank; i++ {
+			v := 1
+			if i < len(arr) {
+				v = arr[i]
+			}
+			args = append(args, i64(v))
+		}
+	}
+	be.launch1D("gm_strided_copy", n, args)
+}
+
+// Permute writes src with its axes reordered: dst.Dim(i) = src.Dim(perm[i]).
+func (be *Backend) Permute(dst, src *kernels.Tensor, perm ...int) {
+	r := src.Rank()
+	if len(perm) != r || dst.Rank() != r {
+		panicf("Permute", "src %v, dst %v, perm %v", src, dst, perm)
+	}
+	seen := make([]bool, r)
+	ss := contiguousStrides(src.Shape())
+	sstride := make([]int, r)
+	for i, p := range perm {
+		if p < 0 || p >= r || seen[p] || dst.Dim(i) != src.Dim(p) {
+			panicf("Permute", "src %v, dst %v, perm %v", src, dst, perm)
+		}
+		seen[p] = true
+		sstride[i] = ss[p]
+	}
+	be.stridedCopy("Permute", dst, src, dst.Shape(), contiguousStrides(dst.Shape()), sstride, 0, 0)
+}
+
+// Flip reverses src along one axis into dst (same shape, no aliasing).
+func (be *Backend) Flip(dst, src *kernels.Tensor, axis int) {
+	if axis < 0 {
+		axis += src.Rank()
+	}
+	if !kernels.SameShape(dst, src) || axis < 0 || axis >= src.Rank() {
+		panicf("Flip", "src %v, dst %v, axis %d", src, dst, axis)
+	}
+	ss := contiguousStrides(src.Shape())
+	sbase := (src.Dim(axis) - 1) * ss[axis]
+	ss[axis] = -ss[axis]
+	be.stridedCopy("Flip", dst, src, src.Shape(), contiguousStrides(dst.Shape()), ss, 0, sbase)
+}
+
+// CopyBox copies a box of src into dst (slicing, concatenation, padding).
+func (be *Backend) CopyBox(dst *kernels.Tensor, dstOff []int, src *kernels.Tensor, srcOff []int, size []int) {
+	r := src.Rank()
+	if dst.Rank() != r || len(dstOff) != r || len(srcOff) != r || len(size) != r {
+		panicf("CopyBox", "dst %v off %v, src %v off %v, size %v", dst, dstOff, src, srcOff, size)
+	}
+	ds, ss := contiguousStrides(dst.Shape()), contiguousStrides(src.Shape())
+	dbase, sbase := 0, 0
+	for i := range size {
+		if size[i] < 0 || dstOff[i] < 0 || srcOff[i] < 0 || dstOff[i]+size[i] > dst.Dim(i) || srcOff[i]+size[i] > src.Dim(i) {
+			panicf("CopyBox", "dst %v off %v, src %v off %v, size %v", dst, dstOff, src, srcOff, size)
+		}
+		dbase += dstOff[i] * ds[i]
+		sbase += srcOff[i] * ss[i]
+	}
+	be.stridedCopy("CopyBox", dst, src, size, ds, ss, dbase, sbase)
+}
+
+// ---- selective scan ----
+
+// bcLayout returns the B/C addressing of src/scan.cu for a (D, N),
+// (Bt, N, L) or (Bt, G, N, L) operand, and whether it is time-varying.
+func bcLayout(op string, t *kernels.Tensor, bt, d, n, l int) (strides [6]int, varying bool, groupSize int) {
+	switch t.Rank() {
+	case 2:
+		if t.Dim(0) != d || t.Dim(1) != n {
+			panicf(op, "B/C %v, want (%d, %d)", t, d, n)
+		}
+		return [6]int{0, 0, n, 1, 0, 1}, false, d
+	case 3:
+		if t.Dim(0) != bt || t.Dim(1) != n || t.Dim(2) != l {
+			panicf(op, "B/C %v, want (%d, %d, %d)", t, bt, n, l)
+		}
+		return [6]int{n * l, 0, 0, l, 1, max(d, 1)}, true, d
+	case 4:
+		g := t.Dim(1)
+		if t.Dim(0) != bt || g < 1 || d%g != 0 || t.Dim(2) != n || t.Dim(3) != l {
+			panicf(op, "B/C %v, want (%d, G, %d, %d) with G dividing %d", t, bt, n, l, d)
+		}
+		return [6]int{g * n * l, n * l, 0, l, 1, max(d/g, 1)}, true, d / g
+	}
+	panicf(op, "B/C %v has rank %d", t, t.Rank())
+	return
+}
+
+// SelectiveScan runs the Mamba selective scan (../shared/spec/scan.md).
+func (be *Backend) SelectiveScan(a *kernels.ScanArgs) {
+	const op = "SelectiveScan"
+	u := a.U
+	if u.Rank() != 3 || !kernels.SameShape(a.Delta, u) || !kernels.SameShape(a.Out, u) || a.A.Rank() != 2 || a.A.Dim(0) != u.Dim(1) {
+		panicf(op, "u %v, delta %v, A %v, out %v", u, a.Delta, a.A, a.Out)
+	}
+	bt, d, l, n := u.Dim(0), u.Dim(1), u.Dim(2), a.A.Dim(1)
+	if (a.Z != nil && !kernels.SameShape(a.Z, u)) || (a.D != nil && a.D.Len() != d) || (a.DeltaBias != nil && a.DeltaBias.Len() != d) ||
+		(a.LastState != nil && (a.LastState.Rank() != 3 || a.LastState.Dim(0) != bt || a.LastState.Dim(1) != d || a.LastState.Dim(2) != n)) {
+		panicf(op, "z %v, D %v, delta_bias %v, last_state %v for u %v, N %d", a.Z, a.D, a.DeltaBias, a.LastState, u, n)
+	}
+	nmax := 0
+	for _, m := range scanNMax {
+		if n <= m {
+			nmax = m
+			break
+		}
+	}
+	if nmax == 0 {
+		panicf(op, "d_state %d above the supported 64", n)
+	}
+	if bt == 0 || d == 0 || l == 0 {
+		if a.LastState != nil && a.LastState.Len() > 0 {
+			be.setErr(drvMemset32(be.ctx, be.dev(op, a.LastState), 0, a.LastState.Len(), be.stream))
+		}
+		return
+	}
+	bs, bVar, bGroup := bcLayout(op, a.B, bt, d, n, l)
+	cs, cVar, cGroup := bcLayout(op, a.C, bt, d, n, l)
+	// One shared-memory tile of B/C serves a warp's 32 channels when both
+	// are time-varying and no warp straddles two groups.
+	stageable := func(t *kernels.Tensor, group int) bool { return t.Rank() == 3 || group%32 == 0 }
+	staged := bVar && cVar && stageable(a.B, bGroup) && stageable(a.C, cGroup)
+	name := fmt.Sprintf("gm_scan_fwd_g%d", nmax)
+	if staged {
+		name = fmt.Sprintf("gm_scan_fwd_s%d", nmax)
+	}
+	warps := 2
+	if nmax == 64 {
+		warps = 1
+	}
+	args := []uint64{be.dev(op, u), be.dev(op, a.Delta), be.dev(op, a.A), be.dev(op, a.B), be.dev(op, a.C),
+		be.dev(op, a.D), be.dev(op, a.Z), be.dev(op, a.DeltaBias), be.dev(op, a.Out), be.dev(op, a.LastState)}
+	for _, s := range bs {
+		args = append(args, i64(s))
+	}
+	for _, s := range cs {
+		args = append(args, i64(s))
+	}
+	args = append(args, i64(bt), i64(d), i64(l), i64(n), b64(a.DeltaSoftplus))
+	chanWarps := (d + 31) / 32
+	grid := [3]uint32{uint32((chanWarps + warps - 1) / warps), uint32(min(bt, 65535)), 1}
+	be.launch(name, grid, [3]uint32{uint32(32 * warps), 1, 1}, args)
+}
+
+// SelectiveStateUpdate advances the scan state by one token.
+func (be *Backend) SelectiveStateUpdate(a *kernels.StepArgs) {
+	const op = "SelectiveStateUpdate"
+	s := a.State
+	if s.Rank() != 3 || a.X.Rank() != 2 || a.X.Dim(0) != s.Dim(0) || a.X.Dim(1) != s.Dim(1) || !kernels.SameShape(a.DT, a.X) ||
+		!kernels.SameShape(a.Out, a.X) || a.A.Rank() != 2 || a.A.Dim(0) != s.Dim(1) || a.A.Dim(1) != s.Dim(2) {
+		panicf(op, "state %v, x %v, dt %v, A %v, out %v", s, a.X, a.DT, a.A, a.Out)
+	}
+	bt, d, n := s.Dim(0), s.Dim(1), s.Dim(2)
+	g := 1
+	for _, t := range []*kernels.Tensor{a.B, a.C} {
+		switch {
+		case t.Rank() == 2 && t.Dim(0) == bt && t.Dim(1) == n:
+		case t.Rank() == 3 && t.Dim(0) == bt && t.Dim(2) == n && t.Dim(1) >= 1 && d%t.Dim(1) == 0:
+			g = t.Dim(1)
+		default:
+			panicf(op, "B/C %v for state %v", t, s)
+		}
+	}
+	if (a.B.Rank() == 3 && a.B.Dim(1) != g) || (a.C.Rank() == 3 && a.C.Dim(1) != g) || a.B.Len() != a.C.Len() ||
+		(a.D != nil && a.D.Len() != d) || (a.Z != nil && !kernels.SameShape(a.Z, a.X)) || (a.DTBias != nil && a.DTBias.Len() != d) {
+		panicf(op, "B %v, C %v, D %v, z %v, dt_bias %v for state %v", a.B, a.C, a.D, a.Z, a.DTBias, s)
+	}
+	args := []uint64{be.dev(op, s), be.dev(op, a.X), be.dev(op, a.DT), be.dev(op, a.A), be.dev(op, a.B), be.dev(op, a.C),
+		be.dev(op, a.D), be.dev(op, a.Z), be.dev(op, a.DTBias), be.dev(op, a.Out), i64(bt), i64(d), i64(n), i64(g), b64(a.DTSoftplus)}
+	m := bt * d
+	if m == 0 {
+		return
+	}
+	be.launch("gm_scan_step", [3]uint32{uint32((m + threads - 1) / threads), 1, 1}, [3]uint32{threads, 1, 1}, args)
+}

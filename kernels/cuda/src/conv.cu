@@ -1,0 +1,81 @@
+// Convolutions: Mamba's causal depthwise conv1d (full sequence and one-token
+// step) and a grouped NCHW conv2d (depthwise 3x3 of VMamba, patch embeddings).
+#include "common.cuh"
+
+struct Conv1dParams {
+  const float *x, *w, *bias;
+  float* out;
+  i64 Bt, Dm, L, K, act;
+};
+
+// out[b,d,t] = act(bias[d] + sum_k w[d,k] * x[b,d,t-K+1+k]), zeros before t=0.
+GM_KERNEL void gm_conv1d_causal(const Conv1dParams p) {
+  const i64 total = p.Bt * p.Dm * p.L;
+  for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (i64)gridDim.x * blockDim.x) {
+    const i64 t = i % p.L, row = i / p.L, d = row % p.Dm;
+    const float* xr = p.x + row * p.L;
+    const float* wr = p.w + d * p.K;
+    float acc = p.bias ? p.bias[d] : 0.f;
+    for (i64 k = 0; k < p.K; ++k) {
+      const i64 s = t - p.K + 1 + k;
+      if (s >= 0) acc = fmaf(wr[k], xr[s], acc);
+    }
+    p.out[i] = gm_act((int)p.act, acc);
+  }
+}
+
+struct Conv1dStepParams {
+  float* state;
+  const float *x, *w, *bias;
+  float* out;
+  i64 Bt, Dm, K, act;
+};
+
+// state (Bt,D,K) shifts left, x is appended, out = act(bias + w . state).
+GM_KERNEL void gm_conv1d_step(const Conv1dStepParams p) {
+  const i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= p.Bt * p.Dm) return;
+  const i64 d = i % p.Dm;
+  float* s = p.state + i * p.K;
+  for (i64 k = 0; k + 1 < p.K; ++k) s[k] = s[k + 1];
+  s[p.K - 1] = p.x[i];
+  float acc = p.bias ? p.bias[d] : 0.f;
+  for (i64 k = 0; k < p.K; ++k) acc = fmaf(p.w[d * p.K + k], s[k], acc);
+  p.out[i] = gm_act((int)p.act, acc);
+}
+
+struct Conv2dParams {
+  const float *x, *w, *bias;
+  float* out;
+  i64 Bt, Cin, H, W, Cout, KH, KW, OH, OW, SH, SW, PH, PW, G;
+};
+
+// Grouped 2-D cross-correlation, one thread per output element.
+GM_KERNEL void gm_conv2d(const Conv2dParams p) {
+  const i64 total = p.Bt * p.Cout * p.OH * p.OW;
+  const i64 cinG = p.Cin / p.G, coutG = p.Cout / p.G;
+  for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (i64)gridDim.x * blockDim.x) {
+    const i64 ox = i % p.OW;
+    i64 r = i / p.OW;
+    const i64 oy = r % p.OH;
+    r /= p.OH;
+    const i64 co = r % p.Cout, b = r / p.Cout;
+    const i64 g = co / coutG;
+    float acc = p.bias ? p.bias[co] : 0.f;
+    const i64 iy0 = oy * p.SH - p.PH, ix0 = ox * p.SW - p.PW;
+    for (i64 ci = 0; ci < cinG; ++ci) {
+      const float* xp = p.x + ((b * p.Cin) + g * cinG + ci) * p.H * p.W;
+      const float* wp = p.w + (co * cinG + ci) * p.KH * p.KW;
+      for (i64 ky = 0; ky < p.KH; ++ky) {
+        const i64 iy = iy0 + ky;
+        if (iy < 0 || iy >= p.H) continue;
+        for (i64 kx = 0; kx < p.KW; ++kx) {
+          const i64 ix = ix0 + kx;
+          if (ix < 0 || ix >= p.W) continue;
+          acc = fmaf(wp[ky * p.KW + kx], xp[iy * p.W + ix], acc);
+        }
+      }
+    }
+    p.out[i] = acc;
+  }
+}
