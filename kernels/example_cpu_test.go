@@ -32,6 +32,6 @@ func ExampleCPU() {
 	be.SelectiveScan(scan)
 	fmt.Printf("%.4f %.4f\n", scan.Out.Data, scan.LastState.Data)
 	// Output:
-	// [1.5 10 4.5 10]
+	// [1.5 4 4.5 10]
 	// [1.0000 0.5000 0.2500 1.1250] [1.1250]
 }
