@@ -37,7 +37,7 @@ func FuzzSafetensors(f *testing.F) {
 	f.Add(rawSafetensors(`{"a":{"dtype":"F32","shape":[1099511627776],"data_offsets":[0,8]}}`, f32(1, 2)))
 	f.Add(rawSafetensors(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}`, f32(1, 2, 3)))
 	f.Add(rawSafetensors(`{"__metadata__":{"format":"pt"},"x":{"dtype":"BF16","shape":[],"data_offsets":[0,2]}}`, []byte{1, 2}))
-	if b, err := os.ReadFile(filepath.Join(golden.Root(), "mamba_lm", "io.safetensors")); err == nil {
+	if b, err := os.ReadFile(filepath.Join(golden.Root(), "scan", "c1_L1_allopts.safetensors")); err == nil {
 		f.Add(b)
 		f.Add(b[:len(b)/3])
 		m := bytes.Clone(b)
