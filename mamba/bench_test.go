@@ -1,0 +1,128 @@
+package mamba
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gomamba/gomamba/internal/golden"
+)
+
+var (
+	bench130m     *Model
+	bench130mOnce sync.Once
+)
+
+// model130m is a random model with the shapes of state-spaces/mamba-130m
+// (d_model 768, 24 layers, vocab 50280), built once per test binary.
+func model130m(b *testing.B) *Model {
+	bench130mOnce.Do(func() {
+		cfg, _ := Preset("mamba-130m")
+		bench130m = randomModel(b, cfg, 1)
+	})
+	return bench130m
+}
+
+// flopsPerToken counts the multiply-adds ×2 of one token through every
+// block's linear layers (in_proj, x_proj, dt_proj, out_proj), plus the LM
+// head when head is set.
+func flopsPerToken(c Config, head bool) float64 {
+	d, e, n, r := float64(c.DModel), float64(c.Inner()), float64(c.DState), float64(c.Rank())
+	f := float64(c.NLayer) * 2 * (2*e*d + (r+2*n)*e + e*r + d*e)
+	if head {
+		f += 2 * float64(c.PaddedVocab()) * d
+	}
+	return f
+}
+
+// anchor runs ../shared/anchors/run with args (same thread count as Go
+// uses) and returns the number after key=, or 0 when the anchor cannot run.
+func anchor(b *testing.B, key string, args ...string) float64 {
+	script := filepath.Join(golden.Root(), "..", "anchors", "run")
+	args = append(args, "--threads", strconv.Itoa(runtime.GOMAXPROCS(0)))
+	out, err := exec.Command(script, args...).CombinedOutput()
+	if err != nil {
+		b.Logf("anchor %v unavailable: %v", args, err)
+		return 0
+	}
+	for _, f := range strings.Fields(string(out)) {
+		if v, ok := strings.CutPrefix(f, key+"="); ok {
+			x, _ := strconv.ParseFloat(v, 64)
+			b.Logf("anchor: %s", strings.TrimSpace(string(out)))
+			return x
+		}
+	}
+	return 0
+}
+
+// BenchmarkPrefill runs the parallel-scan prompt pass of a mamba-130m-shaped
+// model (batch 1, 128 tokens) and reports prompt tokens/s and GFLOP/s beside
+// OpenBLAS's GFLOP/s on the in_proj GEMM shape (anchor, same run and
+// thread count).
+func BenchmarkPrefill(b *testing.B) {
+	m := model130m(b)
+	const l = 128
+	cfg := m.Config
+	anc := anchor(b, "gflops", "sgemm", fmt.Sprint(l), fmt.Sprint(2*cfg.Inner()), fmt.Sprint(cfg.DModel))
+	ids := make([]int, l)
+	for i := range ids {
+		ids[i] = (i * 7919) % cfg.VocabSize
+	}
+	st, err := m.NewState(1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := st.Prefill(ctx, [][]int{ids}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	sec := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(l/sec, "tokens/s")
+	b.ReportMetric(flopsPerToken(cfg, false)*l/sec/1e9, "GFLOP/s")
+	if anc > 0 {
+		b.ReportMetric(anc, "anchor-sgemm-GFLOP/s")
+	}
+}
+
+// BenchmarkDecode runs recurrent steps (batch 1) of a mamba-130m-shaped
+// model after a 16-token prompt and reports tokens/s, GFLOP/s and weight
+// bandwidth beside OpenBLAS's GFLOP/s on the in_proj GEMV shape (anchor).
+func BenchmarkDecode(b *testing.B) {
+	m := model130m(b)
+	cfg := m.Config
+	anc := anchor(b, "gflops", "sgemm", "1", fmt.Sprint(2*cfg.Inner()), fmt.Sprint(cfg.DModel))
+	st, err := m.NewState(1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	prompt := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+	if _, err := st.Prefill(ctx, [][]int{prompt}); err != nil {
+		b.Fatal(err)
+	}
+	tok := []int{42}
+	b.ResetTimer()
+	for range b.N {
+		lg, err := st.Step(ctx, tok)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tok[0] = argmax(lg.Data)
+	}
+	sec := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(1/sec, "tokens/s")
+	b.ReportMetric(flopsPerToken(cfg, true)/sec/1e9, "GFLOP/s")
+	b.ReportMetric(float64(cfg.Params())*4/sec/1e9, "weight-GB/s")
+	if anc > 0 {
+		b.ReportMetric(anc, "anchor-sgemv-GFLOP/s")
+	}
+}
