@@ -84,17 +84,20 @@ func (r *run) pointwise(dst, x, w, b *kernels.Tensor) {
 	r.be.Conv2d(dst, x, w, b, kernels.Conv2dParams{})
 }
 
-func (r *run) forward(ctx context.Context, x *kernels.Tensor, opts *Options) (*Output, error) {
+func (r *run) forward(ctx context.Context, x *kernels.Tensor, opts *Options, toHost bool) (*Output, error) {
 	m, be, cfg := r.m, r.be, &r.m.cfg
 	bt, h, w := x.Dim(0), x.Dim(2), x.Dim(3)
-	in := be.FromHost(x)
+	in := x
+	if toHost {
+		in = be.FromHost(x)
+		if in != x {
+			defer be.Free(in)
+		}
+	}
 	if p := opts.PadMultiple; p > 0 && (h%p != 0 || w%p != 0) {
 		ph, pw := (h+p-1)/p*p, (w+p-1)/p*p
 		padded := r.buf("input.pad", bt, cfg.InChans, ph, pw)
 		be.CopyBox(padded, []int{0, 0, 0, 0}, in, []int{0, 0, 0, 0}, []int{bt, cfg.InChans, h, w})
-		if in != x {
-			be.Free(in)
-		}
 		in = padded
 	}
 	cur := r.stem(in)
@@ -127,6 +130,8 @@ func (r *run) forward(ctx context.Context, x *kernels.Tensor, opts *Options) (*O
 			}
 			if i == ns-1 {
 				last, lastRaw = feat, raw
+			} else if raw != feat {
+				be.Free(raw)
 			}
 		}
 		if i+1 < ns {
@@ -143,19 +148,42 @@ func (r *run) forward(ctx context.Context, x *kernels.Tensor, opts *Options) (*O
 		if m.w.headW != nil {
 			logits := be.New(bt, cfg.NumClasses)
 			be.Linear(logits, pooled, m.w.headW, m.w.headB)
-			out.Logits = be.ToHost(logits)
+			out.Logits = logits
 		}
 	} else {
 		be.Mean(pooled, last.Reshape(bt, c, -1), 2)
 	}
-	out.Pooled = be.ToHost(pooled)
-	for i, t := range out.Stages {
-		out.Stages[i] = be.ToHost(t)
+	out.Pooled = pooled
+	// Free the last stage's copies that are not part of the output.
+	if _, ok := want[ns-1]; !ok {
+		be.Free(last)
+	}
+	if lastRaw != last {
+		be.Free(lastRaw)
+	}
+	if toHost {
+		out.Logits = r.host(out.Logits)
+		out.Pooled = r.host(out.Pooled)
+		for i, t := range out.Stages {
+			out.Stages[i] = r.host(t)
+		}
 	}
 	if err := be.Sync(); err != nil {
 		return nil, fmt.Errorf("vmamba: forward: %w", err)
 	}
 	return out, nil
+}
+
+// host brings t to the host and frees its device copy.
+func (r *run) host(t *kernels.Tensor) *kernels.Tensor {
+	if t == nil {
+		return nil
+	}
+	h := r.be.ToHost(t)
+	if h != t {
+		r.be.Free(t)
+	}
+	return h
 }
 
 // stem is patch_embed: v1 conv k4 s4 → LN; v2 conv k3 s2 p1 → LN → GELU →

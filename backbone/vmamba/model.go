@@ -396,6 +396,17 @@ func (m *Model) EstimateBytes(bt, h, w int) int64 {
 // batch, and returns host tensors. Any H, W ≥ 1 is accepted. ctx is checked
 // between blocks.
 func (m *Model) Forward(ctx context.Context, x *kernels.Tensor, opts *Options) (*Output, error) {
+	return m.forward(ctx, x, opts, true)
+}
+
+// ForwardBackend is Forward for an input already in the model's backend
+// memory; the returned tensors stay in backend memory (the caller may
+// Backend().Free them).
+func (m *Model) ForwardBackend(ctx context.Context, x *kernels.Tensor, opts *Options) (*Output, error) {
+	return m.forward(ctx, x, opts, false)
+}
+
+func (m *Model) forward(ctx context.Context, x *kernels.Tensor, opts *Options, toHost bool) (*Output, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
@@ -411,13 +422,30 @@ func (m *Model) Forward(ctx context.Context, x *kernels.Tensor, opts *Options) (
 			return nil, fmt.Errorf("vmamba: stage %d out of range [0, %d)", s, m.cfg.Stages())
 		}
 	}
-	if opts.PadMultiple < 0 {
-		return nil, fmt.Errorf("vmamba: pad multiple %d", opts.PadMultiple)
+	if opts.PadMultiple < 0 || opts.PadMultiple > 1<<12 {
+		return nil, fmt.Errorf("vmamba: pad multiple %d out of range", opts.PadMultiple)
 	}
 	if m.cfg.PatchEmbed == 1 && (x.Dim(2) < 4 || x.Dim(3) < 4) {
 		return nil, fmt.Errorf("vmamba: input %v is smaller than the 4×4 patch", x.Shape())
 	}
 	r := newRun(m)
 	defer r.release()
-	return r.forward(ctx, x, opts)
+	return r.forward(ctx, x, opts, toHost)
+}
+
+// Sniff reports, from tensor names only, whether src holds VMamba weights
+// (official, legacy, mmdet/mmseg "backbone." or DataParallel "module."
+// keys).
+func Sniff(src checkpoint.Source) bool {
+	rename := keyMapping(src.Names())
+	var stem, xproj bool
+	for _, n := range src.Names() {
+		switch k := rename(n); {
+		case k == "patch_embed.0.weight":
+			stem = true
+		case strings.HasPrefix(k, "layers.0.blocks.0.op.x_proj_weight"):
+			xproj = true
+		}
+	}
+	return stem && xproj
 }
