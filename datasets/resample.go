@@ -290,16 +290,21 @@ func resample(pix []uint8, W, H, ch, w, h int, f Filter) ([]uint8, error) {
 func horizontalRow(dst, src []uint8, ch int, c *coeffs) {
 	const half = 1 << (precisionBits - 1)
 	if ch == 3 {
-		for xx := range c.start {
-			k := c.k[xx*c.ksize:][:c.count[xx]]
-			s := src[3*c.start[xx]:][:3*len(k)]
+		dst = dst[:3*len(c.start)]
+		for xx, st := range c.start {
+			n := c.count[xx]
+			k := c.k[xx*c.ksize:][:n:n]
+			s := src[3*st:][: 3*n : 3*n]
 			r, g, b := int32(half), int32(half), int32(half)
-			for x, kv := range k {
-				r += int32(s[3*x]) * kv
-				g += int32(s[3*x+1]) * kv
-				b += int32(s[3*x+2]) * kv
+			for len(k) > 0 && len(s) >= 3 {
+				kv := k[0]
+				r += int32(s[0]) * kv
+				g += int32(s[1]) * kv
+				b += int32(s[2]) * kv
+				k, s = k[1:], s[3:]
 			}
-			dst[3*xx], dst[3*xx+1], dst[3*xx+2] = clip8(r), clip8(g), clip8(b)
+			d := dst[3*xx : 3*xx+3 : 3*xx+3]
+			d[0], d[1], d[2] = clip8(r), clip8(g), clip8(b)
 		}
 		return
 	}

@@ -103,3 +103,13 @@ open("odd_440.jpg", "wb").write(subprocess.run(
     ["cjpeg", "-sample", "1x2", "-quality", "90"], input=buf.getvalue(),
     capture_output=True, check=True).stdout)
 ref("odd_440.jpg")
+
+# Resampling references: every Pillow filter, down- and up-scaling on each
+# axis, on the RGB and the L version of the lossless 61×37 crop.
+filters = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR, "box": Image.BOX,
+           "hamming": Image.HAMMING, "lanczos": Image.LANCZOS}
+src_rgb = Image.open("rgb8.png").convert("RGB")
+for fname, f in filters.items():
+    for (w, h) in ((29, 53), (7, 5), (61, 20)):
+        src_rgb.resize((w, h), f).save(f"resize_{fname}_{w}x{h}.png")
+        src_rgb.convert("L").resize((w, h), f).save(f"resize_{fname}_{w}x{h}_L.png")
