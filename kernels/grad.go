@@ -116,16 +116,19 @@ func RMSNormBackward[T Float](dx, dw, dy, x, w, rstd []T, m, n int) {
 }
 
 // SiLU returns x·sigmoid(x).
-func SiLU[T Float](x T) T { return x / (1 + T(math.Exp(-float64(x)))) }
+func SiLU[T Float](x T) T { return x / (1 + expT(-x)) }
 
 // SiLUGrad returns d silu(x)/dx.
 func SiLUGrad[T Float](x T) T {
-	s := 1 / (1 + T(math.Exp(-float64(x))))
+	s := 1 / (1 + expT(-x))
 	return s * (1 + x*(1-s))
 }
 
 // Softplus is PyTorch's softplus: x above 20, else log1p(exp(x)).
 func Softplus[T Float](x T) T {
+	if unsafe.Sizeof(x) == 4 {
+		return T(fastSoftplusf(float32(x)))
+	}
 	if x > 20 {
 		return x
 	}
@@ -137,7 +140,7 @@ func SoftplusGrad[T Float](x T) T {
 	if x > 20 {
 		return 1
 	}
-	return 1 / (1 + T(math.Exp(-float64(x))))
+	return 1 / (1 + expT(-x))
 }
 
 // CausalConvForward is the depthwise causal conv1d on one channel-major
@@ -293,47 +296,11 @@ func (s *ScanChannel[T]) Backward(g *ScanChannelGrad[T], dout, hs, das, dh []T) 
 	}
 }
 
-// expT is exp for Float: float64 uses math.Exp (gradient checks); float32
-// uses a range-reduced polynomial accurate to about 2 ulp, several times
-// faster than converting through float64.
+// expT is exp for Float: float64 uses math.Exp (gradient checks), float32
+// the scan's fastExpf (≤2 ulp).
 func expT[T Float](x T) T {
 	if unsafe.Sizeof(x) == 8 {
 		return T(math.Exp(float64(x)))
 	}
-	return T(expf32(float32(x)))
-}
-
-// expf32 computes e^x in float32: x = k·ln2 + r with |r| ≤ ln2/2, a degree-6
-// polynomial for e^r, and 2^k applied to the exponent bits.
-func expf32(x float32) float32 {
-	switch {
-	case x > 88.72283:
-		return float32(math.Inf(1))
-	case x < -103.97208:
-		return 0
-	case x != x:
-		return x
-	}
-	const (
-		log2e = 1.44269504088896341
-		ln2hi = 0.693359375
-		ln2lo = -2.12194440e-4
-	)
-	k := float32(math.Floor(float64(x*log2e + 0.5)))
-	r := x - k*ln2hi - k*ln2lo
-	p := float32(1.0 / 720)
-	p = p*r + 1.0/120
-	p = p*r + 1.0/24
-	p = p*r + 1.0/6
-	p = p*r + 0.5
-	p = p*r + 1
-	p = p*r + 1
-	ki := int32(k)
-	if ki > 127 {
-		return p * 2 * math.Float32frombits(uint32(ki-1+127)<<23)
-	}
-	if ki < -126 { // subnormal result: scale in two steps
-		return p * math.Float32frombits(uint32(ki+126+127)<<23) * math.Float32frombits(1<<23)
-	}
-	return p * math.Float32frombits(uint32(ki+127)<<23)
+	return T(fastExpf(float32(x)))
 }

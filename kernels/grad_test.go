@@ -137,23 +137,3 @@ func TestScanChannelGrad(t *testing.T) {
 		fdCheck(t, "ddelta_bias", bias, []float64{dBias}, func() float64 { s.DeltaBias = bias[0]; return loss() })
 	}
 }
-
-func TestExpf32(t *testing.T) {
-	worst := 0.0
-	for x := float32(-103); x < 88.7; x += 0.00731 {
-		want := math.Exp(float64(x))
-		got := float64(expf32(x))
-		rel := math.Abs(got-want) / want
-		if want < 1.2e-38 { // subnormal range: absolute check
-			rel = math.Abs(got-want) / 1.2e-38
-		}
-		worst = math.Max(worst, rel)
-	}
-	if worst > 5e-7 {
-		t.Fatalf("expf32 worst relative error %.3g", worst)
-	}
-	t.Logf("expf32 worst relative error %.3g", worst)
-	if expf32(-200) != 0 || !math.IsInf(float64(expf32(100)), 1) {
-		t.Fatal("expf32 limits")
-	}
-}
