@@ -18,9 +18,6 @@ func softplusf(x float32) float32 {
 	return float32(math.Log1p(math.Exp(float64(x))))
 }
 
-// sigmoidf is 1/(1+exp(−x)) in float32.
-func sigmoidf(x float32) float32 { return 1 / (1 + expf(-x)) }
-
 // siluf is x·sigmoid(x) computed as x/(1+exp(−x)).
 func siluf(x float32) float32 { return x / (1 + expf(-x)) }
 
@@ -36,30 +33,32 @@ func geluTanhf(x float32) float32 {
 	return float32(0.5 * v * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(v+0.044715*v*v*v))))
 }
 
-// actf applies one activation to a scalar.
+// actf applies one activation to a scalar. Exponentials use the float32
+// fastExpf family (≤ 2 ulp, the accuracy class of PyTorch's vectorised
+// float32 math); GELU uses float64 erf/tanh rounded once.
 func actf(act Activation, x float32) float32 {
 	switch act {
 	case ActNone:
 		return x
 	case ActSiLU:
-		return siluf(x)
+		return fastSiluf(x)
 	case ActGELU:
 		return geluf(x)
 	case ActGELUTanh:
 		return geluTanhf(x)
 	case ActSoftplus:
-		return softplusf(x)
+		return fastSoftplusf(x)
 	case ActExp:
-		return expf(x)
+		return fastExpf(x)
 	case ActSigmoid:
-		return sigmoidf(x)
+		return 1 / (1 + fastExpf(-x))
 	case ActReLU:
 		if x > 0 {
 			return x
 		}
 		return 0
 	case ActNegExp:
-		return -expf(x)
+		return -fastExpf(x)
 	}
 	panic("kernels: unknown Activation " + act.String())
 }
@@ -72,7 +71,11 @@ func applyAct(dst, src []float32, act Activation) {
 		copy(dst, src)
 	case ActSiLU:
 		for i, v := range src {
-			dst[i] = siluf(v)
+			dst[i] = fastSiluf(v)
+		}
+	case ActExp:
+		for i, v := range src {
+			dst[i] = fastExpf(v)
 		}
 	case ActReLU:
 		for i, v := range src {

@@ -165,41 +165,73 @@ func im2col(col, x []float32, c, h, w, kh, kw, sh, sw, ph, pw, r0, r1, ow int) {
 	})
 }
 
-// conv2dDepthwise is the direct loop for groups == Cin == Cout.
+// conv2dDepthwise is the direct loop for groups == Cin == Cout. Pixels whose
+// window lies inside the image skip the column bounds tests.
 func conv2dDepthwise(dst, x, w, bias *Tensor, sh, sw, ph, pw int) {
+	c := x.Dim(1)
+	oh, ow := dst.Dim(2), dst.Dim(3)
+	kh, kw := w.Dim(2), w.Dim(3)
+	rows := x.Dim(0) * c
+	grain := rowGrain(oh * ow * kh * kw)
+	if serialWork(rows, grain) {
+		depthwiseRows(dst, x, w, bias, sh, sw, ph, pw, 0, rows)
+		return
+	}
+	Parallel(rows, grain, func(lo, hi int) { depthwiseRows(dst, x, w, bias, sh, sw, ph, pw, lo, hi) })
+}
+
+// depthwiseRows computes planes [lo, hi) of the flattened (Bt, C) range. Each
+// output row starts at the bias and receives one axpy per kernel tap over the
+// columns where that tap lands inside the image (contiguous when the stride
+// is 1), so there are no per-pixel bounds tests.
+func depthwiseRows(dst, x, w, bias *Tensor, sh, sw, ph, pw, lo, hi int) {
 	c, h, wd := x.Dim(1), x.Dim(2), x.Dim(3)
 	kh, kw := w.Dim(2), w.Dim(3)
 	oh, ow := dst.Dim(2), dst.Dim(3)
-	Parallel(x.Dim(0)*c, rowGrain(oh*ow*kh*kw), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			ch := r % c
-			xc := x.Data[r*h*wd : (r+1)*h*wd]
-			wc := w.Data[ch*kh*kw : (ch+1)*kh*kw]
-			oc := dst.Data[r*oh*ow : (r+1)*oh*ow]
-			var bv float32
-			if bias != nil {
-				bv = bias.Data[ch]
+	for r := lo; r < hi; r++ {
+		ch := r % c
+		xc := x.Data[r*h*wd : (r+1)*h*wd]
+		wc := w.Data[ch*kh*kw : (ch+1)*kh*kw]
+		oc := dst.Data[r*oh*ow : (r+1)*oh*ow]
+		var bv float32
+		if bias != nil {
+			bv = bias.Data[ch]
+		}
+		for oy := range oh {
+			orow := oc[oy*ow : (oy+1)*ow]
+			for i := range orow {
+				orow[i] = bv
 			}
-			for oy := range oh {
-				orow := oc[oy*ow : (oy+1)*ow]
-				for ox := range orow {
-					var s float32
-					for i := range kh {
-						iy := oy*sh - ph + i
-						if iy < 0 || iy >= h {
-							continue
-						}
-						xr := xc[iy*wd : (iy+1)*wd]
-						wr := wc[i*kw : (i+1)*kw]
-						for j, wv := range wr {
-							if ix := ox*sw - pw + j; ix >= 0 && ix < wd {
-								s += wv * xr[ix]
-							}
-						}
+			for i := max(0, ph-oy*sh); i < min(kh, h+ph-oy*sh); i++ {
+				xr := xc[(oy*sh-ph+i)*wd : (oy*sh-ph+i+1)*wd]
+				for j, wv := range wc[i*kw : (i+1)*kw] {
+					// Output columns whose input column ox·sw − pw + j is inside [0, wd).
+					off := j - pw
+					oxa := 0
+					if off < 0 {
+						oxa = (-off + sw - 1) / sw
 					}
-					orow[ox] = s + bv
+					oxb := min(ow, (wd-1-off)/sw+1)
+					if wd-1-off < 0 {
+						oxb = 0
+					}
+					if oxa >= oxb {
+						continue
+					}
+					if sw == 1 {
+						src := xr[oxa+off : oxb+off]
+						o := orow[oxa:oxb]
+						o = o[:len(src)]
+						for k, v := range src {
+							o[k] += wv * v
+						}
+						continue
+					}
+					for ox := oxa; ox < oxb; ox++ {
+						orow[ox] += wv * xr[ox*sw+off]
+					}
 				}
 			}
 		}
-	})
+	}
 }
