@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gomamba/gomamba/checkpoint"
+	"github.com/gomamba/gomamba/internal/golden"
+	"github.com/gomamba/gomamba/mamba"
+	"github.com/gomamba/gomamba/tokenizer"
+)
+
+// goldenGreedy returns the fixture's prompt and greedy continuation.
+func goldenGreedy(t *testing.T, set string) (prompt, want []int) {
+	t.Helper()
+	f, err := checkpoint.Open(filepath.Join(set, "io.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for name, dst := range map[string]*[]int{"prompt_ids": &prompt, "greedy_new_tokens": &want} {
+		v, _, err := f.Int64(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range v {
+			*dst = append(*dst, int(x))
+		}
+	}
+	return prompt, want
+}
+
+func TestGenerateCLI(t *testing.T) {
+	ctx := context.Background()
+	for _, sub := range []string{"mamba_lm", "mambabyte"} {
+		set := golden.Dir(t, sub)
+		prompt, want := goldenGreedy(t, set)
+		for _, layout := range []string{"hf", "mamba_ssm"} {
+			t.Run(sub+"/"+layout, func(t *testing.T) {
+				ids := strings.Trim(fmt.Sprint(prompt), "[]")
+				fl := generateFlags{model: filepath.Join(set, layout), maxTokens: len(want), ids: true, json: true}
+				var out, errb bytes.Buffer
+				if err := runGenerate(ctx, fl, []string{ids}, &out, &errb); err != nil {
+					t.Fatal(err)
+				}
+				var res generateJSON
+				if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+					t.Fatalf("%v in %q", err, out.String())
+				}
+				if fmt.Sprint(res.IDs) != fmt.Sprint(want) || res.Finish != "length" {
+					t.Errorf("ids %v (%s), want %v", res.IDs, res.Finish, want)
+				}
+			})
+		}
+	}
+
+	// Byte-level text prompt, streaming, with a stop string split over tokens.
+	set := golden.Dir(t, "mambabyte")
+	dir := filepath.Join(set, "hf")
+	fl := generateFlags{model: dir, maxTokens: 30}
+	var out, errb bytes.Buffer
+	if err := runGenerate(ctx, fl, []string{"Once upon a time"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	// greedy bytes after the prompt: 170 ';' '7' 'i' 'i' 'R' ...
+	full := out.String()
+	if !strings.HasPrefix(full, "Once upon a time\xaa;7iiRRRRRRRk") {
+		t.Errorf("stream %q", full)
+	}
+	if !strings.Contains(errb.String(), "tokens/s") {
+		t.Errorf("no throughput on stderr: %q", errb.String())
+	}
+	out.Reset()
+	fl.stop = []string{"iR"}
+	if err := runGenerate(ctx, fl, []string{"Once upon a time"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "Once upon a time\xaa;7i\n" {
+		t.Errorf("with --stop iR: %q", got)
+	}
+
+	bad := []struct {
+		fl   generateFlags
+		args []string
+		want string
+	}{
+		{generateFlags{model: t.TempDir(), maxTokens: 4}, []string{"x"}, "config.json"},
+		{generateFlags{model: dir, maxTokens: 4, ids: true}, []string{"1 two"}, "not a token id"},
+		{generateFlags{model: dir, maxTokens: 4, ids: true}, []string{"1 999"}, "outside the vocabulary"},
+		{generateFlags{model: dir, maxTokens: 0}, []string{"x"}, "--max-tokens"},
+		{generateFlags{model: dir, maxTokens: 4, topP: 2}, []string{"x"}, "--top-p"},
+		{generateFlags{model: filepath.Join(golden.Dir(t, "mamba_lm"), "hf"), maxTokens: 4}, []string{"text"}, "--ids"},
+	}
+	for _, tc := range bad {
+		err := runGenerate(ctx, tc.fl, tc.args, &out, &errb)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v %v: error %v, want one mentioning %q", tc.fl, tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestGenerateCLITokenizer runs a text prompt through tokenizer.json: a
+// random model with the fixture tokenizer's vocabulary is written in the
+// transformers layout, and the CLI's streamed text and ids must equal the
+// library's greedy continuation decoded by the tokenizer.
+func TestGenerateCLITokenizer(t *testing.T) {
+	tokDir := golden.Dir(t, "tokenizer")
+	tok, err := tokenizer.LoadDir(tokDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	data, err := os.ReadFile(filepath.Join(tokDir, "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "tokenizer.json"), data, 0o644)
+	cfgJSON := fmt.Sprintf(`{"model_type": "mamba", "hidden_size": 32, "num_hidden_layers": 2, "vocab_size": %d, "state_size": 8, "expand": 2, "conv_kernel": 4, "time_step_rank": "auto", "layer_norm_epsilon": 1e-5, "eos_token_id": 0}`, tok.VocabSize())
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfgJSON), 0o644)
+	cfg, _, err := mamba.ParseConfig([]byte(cfgJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := mamba.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var named []checkpoint.Named
+	for name, x := range m.HostTensors() {
+		scale := 0.5
+		if strings.HasSuffix(name, "A_log") || strings.HasSuffix(name, "norm.weight") || strings.HasSuffix(name, "norm_f.weight") {
+			scale = 0.1
+		}
+		for i := range x.Data {
+			x.Data[i] = float32(rng.NormFloat64() * scale)
+		}
+		named = append(named, checkpoint.Named{Name: name, Tensor: x})
+	}
+	if err := checkpoint.SaveSafetensors(filepath.Join(dir, "model.safetensors"), named, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	const prompt = "Hello, world! The quick brown fox"
+	ref, err := mamba.Load(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := ref.Generate(context.Background(), [][]int{tok.Encode(prompt)}, mamba.GenerateOptions{MaxNewTokens: 12, StopTokens: []int{0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := g.Tokens[0]
+	if want[len(want)-1] == 0 {
+		want = want[:len(want)-1] // the CLI does not print the end-of-sequence token
+	}
+
+	var out, errb bytes.Buffer
+	if err := runGenerate(context.Background(), generateFlags{model: dir, maxTokens: 12}, []string{prompt}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if got, w := out.String(), prompt+tok.Decode(want)+"\n"; got != w {
+		t.Errorf("streamed %q\nwant     %q", got, w)
+	}
+	out.Reset()
+	if err := runGenerate(context.Background(), generateFlags{model: dir, maxTokens: 12, json: true}, []string{prompt}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	var res generateJSON
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(res.PromptIDs) != fmt.Sprint(tok.Encode(prompt)) || fmt.Sprint(res.IDs) != fmt.Sprint(g.Tokens[0]) {
+		t.Errorf("json ids %v → %v, want %v → %v", res.PromptIDs, res.IDs, tok.Encode(prompt), g.Tokens[0])
+	}
+	t.Logf("%q → %q (%s)", prompt, res.Text, res.Finish)
+}
