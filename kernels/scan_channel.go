@@ -2,9 +2,10 @@ package kernels
 
 import "math"
 
-// scanChannel advances the selective-scan recurrence of one channel (b, d)
+// scanChannelGo advances the selective-scan recurrence of one channel (b, d)
 // over a chunk of T = len(u) time steps. It is the whole inner loop of
-// SelectiveScan, kept alone in this file so that a SIMD twin can replace it;
+// SelectiveScan, kept alone in this file so that a SIMD twin can replace it
+// (scanChannel dispatches: scan_channel_amd64.go, scan_channel_noasm.go);
 // its body is the definition (state-spaces/mamba selective_scan_ref, fp32):
 //
 //	Δ   = delta[t] + dBias; Δ = softplus(Δ) if softplus
@@ -20,7 +21,7 @@ import "math"
 // and stride 0 for time-invariant ones (the channel's (N) row repeated).
 // out may alias u or delta. Transcendentals use the float32 fastExpf,
 // fastSoftplusf and fastSiluf (≤ 2 ulp), well inside the 1e-4 parity budget.
-func scanChannel(h, a, u, delta, z, out, bt, ct []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
+func scanChannelGo(h, a, u, delta, z, out, bt, ct []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
 	n := len(h)
 	a = a[:n]
 	delta = delta[:len(u)]

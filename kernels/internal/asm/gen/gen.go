@@ -1,9 +1,12 @@
 //go:build ignore
 
-// gen writes sgemm_amd64.s: the AVX2+FMA 6×16 SGEMM micro-kernel and the
-// transposing pack routines. Run from kernels/internal/asm:
+// gen writes the amd64 assembly of this package: sgemm_amd64.s (the
+// AVX2+FMA 6×16 SGEMM micro-kernel and the transposing pack routines) and
+// scan_amd64.s (the selective-scan state update over N = 16, vector exp,
+// softplus and SiLU). Run from kernels/internal/asm:
 //
-//	go run ./gen > sgemm_amd64.s
+//	go run ./gen/gen.go sgemm > sgemm_amd64.s
+//	go run ./gen/gen.go scan > scan_amd64.s
 //
 // It prints plain Go assembler text; unrolled loops are generated rather
 // than copied by hand.
@@ -11,6 +14,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strings"
 )
@@ -25,9 +29,25 @@ func main() {
 	p("//go:build amd64 && !noasm")
 	p("")
 	p(`#include "textflag.h"`)
-	kernel6x16()
-	packBT16()
-	packAN6()
+	out := "sgemm"
+	if len(os.Args) > 1 {
+		out = os.Args[1]
+	}
+	switch out {
+	case "sgemm":
+		kernel6x16()
+		packBT16()
+		packAN6()
+	case "scan":
+		scanConsts()
+		expDtA16()
+		scanN16()
+		softplus()
+		silu()
+	default:
+		fmt.Fprintln(os.Stderr, "usage: go run ./gen/gen.go sgemm|scan")
+		os.Exit(2)
+	}
 	os.Stdout.WriteString(w.String())
 }
 
@@ -222,6 +242,275 @@ func packAN6() {
 	p("\tDECQ CX")
 	p("\tJNZ pan_loop")
 	p("pan_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// Constants of the scan routines, each stored 8 times (one YMM vector) in
+// the read-only table scanc<>, so instructions can take them as memory
+// operands. The exp is fastExpf's (kernels/fastexp.go): Cody–Waite
+// reduction and Cephes' degree-5 polynomial; the log is Cephes' logf.
+var scanConstList = []string{
+	"log2e", "ln2hi", "ln2lo", "e5", "e4", "e3", "e2", "e1", "e0", "one", "expmax", "expmin", "i127", "sqrthf", "l8", "l7", "l6", "l5", "l4", "l3", "l2", "l1", "l0", "half", "mantmask", "halfbits", "i126", "twenty",
+}
+
+func f(x float32) uint32 { return math.Float32bits(x) }
+
+var scanConstBits = map[string]uint32{}
+
+func init() {
+	vals := map[string]uint32{
+		"log2e": f(1.44269504088896341), "ln2hi": f(0.693359375), "ln2lo": f(-2.12194440e-4),
+		"e5": f(1.9875691500e-4), "e4": f(1.3981999507e-3), "e3": f(8.3334519073e-3),
+		"e2": f(4.1665795894e-2), "e1": f(1.6666665459e-1), "e0": f(5.0000001201e-1),
+		"one": f(1), "expmax": f(88.3), "expmin": f(-86), "i127": 127,
+		"sqrthf": f(0.707106781186547524),
+		"l8":     f(7.0376836292e-2), "l7": f(-1.1514610310e-1), "l6": f(1.1676998740e-1),
+		"l5": f(-1.2420140846e-1), "l4": f(1.4249322787e-1), "l3": f(-1.6668057665e-1),
+		"l2": f(2.0000714765e-1), "l1": f(-2.4999993993e-1), "l0": f(3.3333331174e-1),
+		"half": f(0.5), "mantmask": 0x007fffff, "halfbits": 0x3f000000, "i126": 126, "twenty": f(20),
+	}
+	scanConstBits = vals
+}
+
+// c returns the memory operand of scan constant name.
+func c(name string) string {
+	for i, k := range scanConstList {
+		if k == name {
+			return fmt.Sprintf("scanc<>+%d(SB)", 32*i)
+		}
+	}
+	panic("unknown constant " + name)
+}
+
+func scanConsts() {
+	p("")
+	for i, k := range scanConstList {
+		for j := 0; j < 8; j++ {
+			p("DATA scanc<>+%d(SB)/4, $0x%08x", 32*i+4*j, scanConstBits[k])
+		}
+	}
+	p("GLOBL scanc<>(SB), RODATA|NOPTR, $%d", 32*len(scanConstList))
+}
+
+// expInterleaved emits exp(x) in place for each lane group, interleaving the
+// groups' instructions for instruction-level parallelism. g[i] = {x, t1, t2,
+// t3} register names.
+func expInterleaved(g ...[4]string) {
+	each := func(format func(x, t1, t2, t3 string) []string) {
+		var lines [][]string
+		for _, r := range g {
+			lines = append(lines, format(r[0], r[1], r[2], r[3]))
+		}
+		for i := range lines[0] {
+			for _, l := range lines {
+				p("\t%s", l[i])
+			}
+		}
+	}
+	each(func(x, t1, t2, t3 string) []string {
+		return []string{
+			fmt.Sprintf("VMINPS %s, %s, %s", c("expmax"), x, x),
+			fmt.Sprintf("VMAXPS %s, %s, %s", c("expmin"), x, x),
+			fmt.Sprintf("VMULPS %s, %s, %s", c("log2e"), x, t1),
+			fmt.Sprintf("VROUNDPS $0, %s, %s", t1, t1),
+			fmt.Sprintf("VFNMADD231PS %s, %s, %s", c("ln2hi"), t1, x),
+			fmt.Sprintf("VFNMADD231PS %s, %s, %s", c("ln2lo"), t1, x),
+			fmt.Sprintf("VMOVUPS %s, %s", c("e5"), t2),
+			fmt.Sprintf("VFMADD213PS %s, %s, %s", c("e4"), x, t2),
+			fmt.Sprintf("VFMADD213PS %s, %s, %s", c("e3"), x, t2),
+			fmt.Sprintf("VFMADD213PS %s, %s, %s", c("e2"), x, t2),
+			fmt.Sprintf("VFMADD213PS %s, %s, %s", c("e1"), x, t2),
+			fmt.Sprintf("VFMADD213PS %s, %s, %s", c("e0"), x, t2),
+			fmt.Sprintf("VMULPS %s, %s, %s", x, x, t3),
+			fmt.Sprintf("VFMADD213PS %s, %s, %s", x, t3, t2),
+			fmt.Sprintf("VADDPS %s, %s, %s", c("one"), t2, t2),
+			fmt.Sprintf("VCVTPS2DQ %s, %s", t1, t1),
+			fmt.Sprintf("VPADDD %s, %s, %s", c("i127"), t1, t1),
+			fmt.Sprintf("VPSLLD $23, %s, %s", t1, t1),
+			fmt.Sprintf("VMULPS %s, %s, %s", t1, t2, x),
+		}
+	})
+}
+
+// expDtA16 writes dst[t·16+n] = exp(dt[t]·a[n]) for 2·pairs steps, two
+// steps (four independent exp chains) per iteration so that the long
+// polynomial latency overlaps.
+func expDtA16() {
+	p("")
+	p("// func expDtA16AVX2(pairs int, dst, dt, a *float32)")
+	p("TEXT ·expDtA16AVX2(SB), NOSPLIT, $0-32")
+	p("\tMOVQ pairs+0(FP), CX")
+	p("\tMOVQ dst+8(FP), DI")
+	p("\tMOVQ dt+16(FP), SI")
+	p("\tMOVQ a+24(FP), BX")
+	p("\tTESTQ CX, CX")
+	p("\tJZ eda_done")
+	p("eda_loop:")
+	p("\tVBROADCASTSS (SI), Y0")
+	p("\tVBROADCASTSS 4(SI), Y1")
+	p("\tVMULPS (BX), Y0, Y2")
+	p("\tVMULPS 32(BX), Y0, Y3")
+	p("\tVMULPS (BX), Y1, Y4")
+	p("\tVMULPS 32(BX), Y1, Y5")
+	expInterleaved(
+		[4]string{"Y2", "Y6", "Y7", "Y8"}, [4]string{"Y3", "Y9", "Y10", "Y11"},
+		[4]string{"Y4", "Y12", "Y13", "Y14"}, [4]string{"Y5", "Y15", "Y0", "Y1"})
+	p("\tVMOVUPS Y2, (DI)")
+	p("\tVMOVUPS Y3, 32(DI)")
+	p("\tVMOVUPS Y4, 64(DI)")
+	p("\tVMOVUPS Y5, 96(DI)")
+	p("\tADDQ $8, SI")
+	p("\tADDQ $128, DI")
+	p("\tDECQ CX")
+	p("\tJNZ eda_loop")
+	p("eda_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// scanN16 is the selective-scan state update for N = 16 given the decay
+// factors da[t·16+n] = exp(dt[t]·a[n]); the state lives in Y2:Y3 for the
+// whole run, so the only loop-carried chain is one FMA per step.
+func scanN16() {
+	p("")
+	p("// func scanN16AVX2(steps int, h, da, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)")
+	p("TEXT ·scanN16AVX2(SB), NOSPLIT, $0-92")
+	p("\tMOVQ steps+0(FP), CX")
+	p("\tMOVQ h+8(FP), AX")
+	p("\tMOVQ da+16(FP), BX")
+	p("\tMOVQ dt+24(FP), SI")
+	p("\tMOVQ u+32(FP), DI")
+	p("\tMOVQ gate+40(FP), R8")
+	p("\tMOVQ out+48(FP), R9")
+	p("\tMOVQ b+56(FP), R10")
+	p("\tMOVQ c+64(FP), R11")
+	p("\tMOVQ bStride+72(FP), R12")
+	p("\tMOVQ cStride+80(FP), R13")
+	p("\tSHLQ $2, R12")
+	p("\tSHLQ $2, R13")
+	p("\tVMOVSS dSkip+88(FP), X10")
+	p("\tVMOVUPS (AX), Y2")
+	p("\tVMOVUPS 32(AX), Y3")
+	p("\tTESTQ CX, CX")
+	p("\tJZ scan16_done")
+	p("scan16_loop:")
+	p("\tVMOVSS (DI), X9")     // u
+	p("\tVMULSS (SI), X9, X5") // du = dt·u
+	p("\tVBROADCASTSS X5, Y5")
+	p("\tVMULPS (R10), Y5, Y14")
+	p("\tVMULPS 32(R10), Y5, Y15")
+	p("\tVMOVUPS (BX), Y6")
+	p("\tVMOVUPS 32(BX), Y7")
+	p("\tVFMADD213PS Y14, Y6, Y2")
+	p("\tVFMADD213PS Y15, Y7, Y3")
+	p("\tVMULPS (R11), Y2, Y8")
+	p("\tVFMADD231PS 32(R11), Y3, Y8")
+	p("\tVEXTRACTF128 $1, Y8, X11")
+	p("\tVADDPS X11, X8, X8")
+	p("\tVMOVHLPS X8, X8, X11")
+	p("\tVADDPS X11, X8, X8")
+	p("\tVMOVSHDUP X8, X11")
+	p("\tVADDSS X11, X8, X8")
+	p("\tVFMADD231SS X10, X9, X8")
+	p("\tVMULSS (R8), X8, X8")
+	p("\tVMOVSS X8, (R9)")
+	p("\tADDQ $64, BX")
+	p("\tADDQ $4, SI")
+	p("\tADDQ $4, DI")
+	p("\tADDQ $4, R8")
+	p("\tADDQ $4, R9")
+	p("\tADDQ R12, R10")
+	p("\tADDQ R13, R11")
+	p("\tDECQ CX")
+	p("\tJNZ scan16_loop")
+	p("scan16_done:")
+	p("\tVMOVUPS Y2, (AX)")
+	p("\tVMOVUPS Y3, 32(AX)")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// softplus emits dst = softplus(src + bias) for 8·n8 floats: x above 20
+// stays x, else log1p(exp(x)) computed as log(v) + (e − (v − 1))/v with
+// e = exp(x), v = 1 + e.
+func softplus() {
+	p("")
+	p("// func softplusAVX2(n8 int, dst, src *float32, bias float32)")
+	p("TEXT ·softplusAVX2(SB), NOSPLIT, $0-28")
+	p("\tMOVQ n8+0(FP), CX")
+	p("\tMOVQ dst+8(FP), DI")
+	p("\tMOVQ src+16(FP), SI")
+	p("\tVBROADCASTSS bias+24(FP), Y15")
+	p("\tTESTQ CX, CX")
+	p("\tJZ sp_done")
+	p("sp_loop:")
+	p("\tVADDPS (SI), Y15, Y0") // x
+	p("\tVMOVAPS Y0, Y1")       // e = exp(x)
+	expInterleaved([4]string{"Y1", "Y2", "Y3", "Y4"})
+	p("\tVADDPS %s, Y1, Y2", c("one")) // v = 1 + e
+	p("\tVSUBPS %s, Y2, Y3", c("one")) // v − 1
+	p("\tVSUBPS Y3, Y1, Y3")           // e − (v − 1)
+	p("\tVDIVPS Y2, Y3, Y14")          // corr = (e − (v−1)) / v
+	// log(v), v ≥ 1: v = m·2^ex with m in [0.5, 1).
+	p("\tVPSRLD $23, Y2, Y4")
+	p("\tVPSUBD %s, Y4, Y4", c("i126"))
+	p("\tVCVTDQ2PS Y4, Y4") // ex
+	p("\tVANDPS %s, Y2, Y5", c("mantmask"))
+	p("\tVORPS %s, Y5, Y5", c("halfbits"))    // m
+	p("\tVCMPPS $1, %s, Y5, Y6", c("sqrthf")) // mask = m < sqrt(1/2)
+	p("\tVANDPS %s, Y6, Y7", c("one"))
+	p("\tVSUBPS Y7, Y4, Y4")           // ex −= 1 where mask
+	p("\tVANDPS Y5, Y6, Y7")           // m where mask, else 0
+	p("\tVSUBPS %s, Y5, Y5", c("one")) // m − 1
+	p("\tVADDPS Y7, Y5, Y5")           // x = m − 1 (+ m where mask)
+	p("\tVMULPS Y5, Y5, Y8")           // z = x²
+	p("\tVMOVUPS %s, Y9", c("l8"))
+	for _, k := range []string{"l7", "l6", "l5", "l4", "l3", "l2", "l1", "l0"} {
+		p("\tVFMADD213PS %s, Y5, Y9", c(k))
+	}
+	p("\tVMULPS Y5, Y9, Y9")
+	p("\tVMULPS Y8, Y9, Y9")                     // y = poly·x·z
+	p("\tVFMADD231PS %s, Y4, Y9", c("ln2lo"))    // y += ex·ln2lo
+	p("\tVFNMADD231PS %s, Y8, Y9", c("half"))    // y −= z/2
+	p("\tVADDPS Y9, Y5, Y5")                     // x + y
+	p("\tVFMADD231PS %s, Y4, Y5", c("ln2hi"))    // + ex·ln2hi
+	p("\tVADDPS Y14, Y5, Y5")                    // log1p(e)
+	p("\tVCMPPS $0x1e, %s, Y0, Y6", c("twenty")) // x > 20 (GT_OQ)
+	p("\tVBLENDVPS Y6, Y0, Y5, Y5")
+	p("\tVMOVUPS Y5, (DI)")
+	p("\tADDQ $32, SI")
+	p("\tADDQ $32, DI")
+	p("\tDECQ CX")
+	p("\tJNZ sp_loop")
+	p("sp_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// silu emits dst = src/(1 + exp(−src)) for 8·n8 floats.
+func silu() {
+	p("")
+	p("// func siluAVX2(n8 int, dst, src *float32)")
+	p("TEXT ·siluAVX2(SB), NOSPLIT, $0-24")
+	p("\tMOVQ n8+0(FP), CX")
+	p("\tMOVQ dst+8(FP), DI")
+	p("\tMOVQ src+16(FP), SI")
+	p("\tVXORPS Y15, Y15, Y15")
+	p("\tTESTQ CX, CX")
+	p("\tJZ silu_done")
+	p("silu_loop:")
+	p("\tVMOVUPS (SI), Y0")
+	p("\tVSUBPS Y0, Y15, Y1") // −x
+	expInterleaved([4]string{"Y1", "Y2", "Y3", "Y4"})
+	p("\tVADDPS %s, Y1, Y1", c("one"))
+	p("\tVDIVPS Y1, Y0, Y0")
+	p("\tVMOVUPS Y0, (DI)")
+	p("\tADDQ $32, SI")
+	p("\tADDQ $32, DI")
+	p("\tDECQ CX")
+	p("\tJNZ silu_loop")
+	p("silu_done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }

@@ -1,0 +1,84 @@
+package asm
+
+import (
+	"fmt"
+	"math"
+)
+
+// ScanStates16 runs the selective-scan recurrence of one channel with
+// N = 16 states over len(dt) steps, given the step sizes dt (already biased
+// and passed through softplus) and the output gate. Its twin
+// ScanStates16Go is the definition:
+//
+//	h_n    = exp(dt[t]·a_n)·h_n + dt[t]·u[t]·b[t·bStride+n]
+//	out[t] = (Σ_n h_n·c[t·cStride+n] + dSkip·u[t])·gate[t]
+//
+// h (16) is updated in place; out may alias u. The SIMD version computes exp
+// with fastExpf's polynomial (within 2 ulp for arguments in [−86, 88.3];
+// below −86 it returns exp(−86) ≈ 4e−38 instead of a smaller number) and
+// sums over n in a different order.
+func ScanStates16(h, a, dt, u, gate, out, b, c []float32, bStride, cStride int, dSkip float32) {
+	steps := len(dt)
+	if len(h) != 16 || len(a) != 16 || len(u) < steps || len(gate) < steps || len(out) < steps ||
+		bStride < 0 || cStride < 0 || (steps > 0 && (len(b) < (steps-1)*bStride+16 || len(c) < (steps-1)*cStride+16)) {
+		panic(fmt.Sprintf("asm: ScanStates16 bad operands: len(h)=%d len(a)=%d steps=%d len(u)=%d len(gate)=%d len(out)=%d len(b)=%d/%d len(c)=%d/%d",
+			len(h), len(a), steps, len(u), len(gate), len(out), len(b), bStride, len(c), cStride))
+	}
+	if steps == 0 {
+		return
+	}
+	scanStates16(h, a, dt, u, gate, out, b, c, bStride, cStride, dSkip)
+}
+
+// ScanStates16Go is the pure-Go twin of ScanStates16 and its definition.
+func ScanStates16Go(h, a, dt, u, gate, out, b, c []float32, bStride, cStride int, dSkip float32) {
+	for t, d := range dt {
+		uv := u[t]
+		du := d * uv
+		br, cr := b[t*bStride:t*bStride+16], c[t*cStride:t*cStride+16]
+		var y float32
+		for n := range 16 {
+			h[n] = float32(math.Exp(float64(d*a[n])))*h[n] + du*br[n]
+			y += h[n] * cr[n]
+		}
+		out[t] = (y + dSkip*uv) * gate[t]
+	}
+}
+
+// Softplus computes dst[i] = softplus(src[i] + bias), PyTorch's softplus
+// (threshold 20: x above 20 stays x). Its twin SoftplusGo is the definition.
+// The SIMD version agrees to a few ulp. dst may alias src.
+func Softplus(dst, src []float32, bias float32) {
+	if len(dst) < len(src) {
+		panic(fmt.Sprintf("asm: Softplus dst too short: %d < %d", len(dst), len(src)))
+	}
+	softplusVec(dst[:len(src)], src, bias)
+}
+
+// SoftplusGo is the pure-Go twin of Softplus and its definition.
+func SoftplusGo(dst, src []float32, bias float32) {
+	for i, v := range src {
+		x := v + bias
+		if x > 20 {
+			dst[i] = x
+		} else {
+			dst[i] = float32(math.Log1p(math.Exp(float64(x))))
+		}
+	}
+}
+
+// Silu computes dst[i] = src[i]/(1 + exp(−src[i])). Its twin SiluGo is the
+// definition; the SIMD version agrees to a few ulp. dst may alias src.
+func Silu(dst, src []float32) {
+	if len(dst) < len(src) {
+		panic(fmt.Sprintf("asm: Silu dst too short: %d < %d", len(dst), len(src)))
+	}
+	siluVec(dst[:len(src)], src)
+}
+
+// SiluGo is the pure-Go twin of Silu and its definition.
+func SiluGo(dst, src []float32) {
+	for i, v := range src {
+		dst[i] = v / (1 + float32(math.Exp(float64(-v))))
+	}
+}

@@ -1,0 +1,72 @@
+//go:build amd64 && !noasm
+
+package asm
+
+//go:noescape
+func expDtA16AVX2(pairs int, dst, dt, a *float32)
+
+//go:noescape
+func scanN16AVX2(steps int, h, da, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)
+
+//go:noescape
+func softplusAVX2(n8 int, dst, src *float32, bias float32)
+
+//go:noescape
+func siluAVX2(n8 int, dst, src *float32)
+
+func scanStates16(h, a, dt, u, gate, out, b, c []float32, bStride, cStride int, dSkip float32) {
+	if !useSIMD {
+		ScanStates16Go(h, a, dt, u, gate, out, b, c, bStride, cStride, dSkip)
+		return
+	}
+	// Decay factors for a block of steps first (independent exps overlap),
+	// then the recurrence over the block.
+	const block = 64
+	var da [block * 16]float32
+	var dtPad [2]float32
+	for t0 := 0; t0 < len(dt); t0 += block {
+		steps := min(block, len(dt)-t0)
+		if pairs := steps / 2; pairs > 0 {
+			expDtA16AVX2(pairs, &da[0], &dt[t0], &a[0])
+		}
+		if steps%2 == 1 {
+			dtPad[0] = dt[t0+steps-1]
+			expDtA16AVX2(1, &da[(steps-1)*16], &dtPad[0], &a[0]) // writes 32 floats: da has room
+		}
+		scanN16AVX2(steps, &h[0], &da[0], &dt[t0], &u[t0], &gate[t0], &out[t0], &b[t0*bStride], &c[t0*cStride], bStride, cStride, dSkip)
+	}
+}
+
+func softplusVec(dst, src []float32, bias float32) {
+	if !useSIMD {
+		SoftplusGo(dst, src, bias)
+		return
+	}
+	n8 := len(src) / 8
+	if n8 > 0 {
+		softplusAVX2(n8, &dst[0], &src[0], bias)
+	}
+	if r := len(src) - 8*n8; r > 0 {
+		var tmp [8]float32
+		copy(tmp[:], src[8*n8:])
+		softplusAVX2(1, &tmp[0], &tmp[0], bias)
+		copy(dst[8*n8:], tmp[:r])
+	}
+}
+
+func siluVec(dst, src []float32) {
+	if !useSIMD {
+		SiluGo(dst, src)
+		return
+	}
+	n8 := len(src) / 8
+	if n8 > 0 {
+		siluAVX2(n8, &dst[0], &src[0])
+	}
+	if r := len(src) - 8*n8; r > 0 {
+		var tmp [8]float32
+		copy(tmp[:], src[8*n8:])
+		siluAVX2(1, &tmp[0], &tmp[0])
+		copy(dst[8*n8:], tmp[:r])
+	}
+}

@@ -1,0 +1,11 @@
+//go:build !amd64 || noasm
+
+package asm
+
+func scanStates16(h, a, dt, u, gate, out, b, c []float32, bStride, cStride int, dSkip float32) {
+	ScanStates16Go(h, a, dt, u, gate, out, b, c, bStride, cStride, dSkip)
+}
+
+func softplusVec(dst, src []float32, bias float32) { SoftplusGo(dst, src, bias) }
+
+func siluVec(dst, src []float32) { SiluGo(dst, src) }

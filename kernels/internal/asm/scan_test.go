@@ -1,0 +1,128 @@
+package asm
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+func relClose(got, want, rel, abs float64) bool {
+	return math.Abs(got-want) <= abs+rel*math.Abs(want)
+}
+
+func TestSoftplusSiluMatchTwins(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, n := range []int{0, 1, 7, 8, 9, 31, 100} {
+		src := make([]float32, n)
+		for i := range src {
+			src[i] = (r.Float32()*2 - 1) * []float32{3, 30, 100}[i%3]
+		}
+		if n > 4 {
+			src[0], src[1], src[2], src[3] = 20, 20.5, -90, 95
+		}
+		for _, bias := range []float32{0, -1.5} {
+			want := make([]float32, n)
+			SoftplusGo(want, src, bias)
+			wantS := make([]float32, n)
+			SiluGo(wantS, src)
+			bothWays(t, func(t *testing.T) {
+				got, all := guarded(n)
+				Softplus(got, src, bias)
+				checkGuards(t, all, n)
+				for i := range got {
+					if !relClose(float64(got[i]), float64(want[i]), 4e-7, 1e-37) {
+						t.Fatalf("Softplus(%v + %v) = %v, twin %v", src[i], bias, got[i], want[i])
+					}
+				}
+				Silu(got, src)
+				checkGuards(t, all, n)
+				for i := range got {
+					if !relClose(float64(got[i]), float64(wantS[i]), 4e-7, 1e-35) {
+						t.Fatalf("Silu(%v) = %v, twin %v", src[i], got[i], wantS[i])
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestScanStates16MatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	for _, steps := range []int{0, 1, 2, 17, 256} {
+		for _, bcStride := range []int{0, 16} {
+			a := make([]float32, 16)
+			for i := range a {
+				a[i] = -(0.05 + r.Float32()*8)
+			}
+			dt := make([]float32, steps)
+			u, gate := randSlice(r, steps), randSlice(r, steps)
+			for i := range dt {
+				dt[i] = r.Float32() * 2
+			}
+			if steps > 1 {
+				dt[1] = 30 // exp(dt·a) far below the clamp
+			}
+			b := randSlice(r, max(steps-1, 0)*bcStride+16)
+			c := randSlice(r, max(steps-1, 0)*bcStride+16)
+			h0 := randSlice(r, 16)
+			wantH := append([]float32(nil), h0...)
+			want := make([]float32, steps)
+			ScanStates16Go(wantH, a, dt, u, gate, want, b, c, bcStride, bcStride, 0.7)
+			bothWays(t, func(t *testing.T) {
+				h := append([]float32(nil), h0...)
+				got, all := guarded(steps)
+				ScanStates16(h, a, dt, u, gate, got, b, c, bcStride, bcStride, 0.7)
+				checkGuards(t, all, steps)
+				for i := range got {
+					if !relClose(float64(got[i]), float64(want[i]), 1e-5, 1e-5) {
+						t.Fatalf("steps=%d stride=%d: out[%d] = %v, twin %v", steps, bcStride, i, got[i], want[i])
+					}
+				}
+				for i := range h {
+					if !relClose(float64(h[i]), float64(wantH[i]), 1e-5, 1e-5) {
+						t.Fatalf("steps=%d: h[%d] = %v, twin %v", steps, i, h[i], wantH[i])
+					}
+				}
+				// In place: out aliases u.
+				h = append(h[:0], h0...)
+				uu := append([]float32(nil), u...)
+				ScanStates16(h, a, dt, uu, gate, uu, b, c, bcStride, bcStride, 0.7)
+				for i := range uu {
+					if !relClose(float64(uu[i]), float64(want[i]), 1e-5, 1e-5) {
+						t.Fatalf("in place: out[%d] = %v, twin %v", i, uu[i], want[i])
+					}
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkScanStates16(b *testing.B) {
+	const steps = 256
+	r := rand.New(rand.NewPCG(35, 36))
+	a, h := randSlice(r, 16), make([]float32, 16)
+	for i := range a {
+		a[i] = -(0.1 + r.Float32())
+	}
+	dt, u, gate, out := randSlice(r, steps), randSlice(r, steps), randSlice(r, steps), make([]float32, steps)
+	for i := range dt {
+		dt[i] = 0.01 + r.Float32()*0.2 // softplus output: positive
+	}
+	bb, c := randSlice(r, steps*16), randSlice(r, steps*16)
+	for _, on := range []bool{true, false} {
+		b.Run(map[bool]string{true: "simd", false: "go"}[on], func(b *testing.B) {
+			prev := SetEnabled(on)
+			defer SetEnabled(prev)
+			best := time.Duration(math.MaxInt64)
+			for b.Loop() {
+				clear(h)
+				t0 := time.Now()
+				ScanStates16(h, a, dt, u, gate, out, bb, c, 16, 16, 1)
+				best = min(best, time.Since(t0))
+			}
+			b.ReportMetric(steps*16*float64(b.N)/b.Elapsed().Seconds(), "elem/s")
+			b.ReportMetric(steps*16/best.Seconds(), "best-elem/s")
+		})
+	}
+}

@@ -1,0 +1,45 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// BenchmarkScanVsAnchor runs SelectiveScan on the anchor's shapes (softplus
+// on Δ with a bias, z gate, D skip, time-varying B and C) on 1 and 2
+// threads, and reports the plain-C anchor's elements/s for the same shape
+// from the same process (anchor-elem/s, ratio = best ours / anchor; the
+// anchor is single-threaded and reports its best of 5 repetitions, so
+// best-elem/s is our fastest call).
+func BenchmarkScanVsAnchor(b *testing.B) {
+	for _, s := range []struct{ bt, d, l, n int }{{1, 384, 197, 16}, {1, 384, 4096, 16}, {2, 768, 1024, 16}} {
+		r := rand.New(rand.NewPCG(51, 52))
+		a := randScan(r, s.bt, s.d, s.l, s.n, "var", "var", 1, true)
+		elems := float64(s.bt * s.d * s.l * s.n)
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%dx%dx%dx%d/threads=%d", s.bt, s.d, s.l, s.n, threads), func(b *testing.B) {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(threads))
+				be := CPU()
+				best := time.Duration(math.MaxInt64)
+				for b.Loop() {
+					t0 := time.Now()
+					be.SelectiveScan(a)
+					best = min(best, time.Since(t0))
+				}
+				b.ReportMetric(elems*float64(b.N)/b.Elapsed().Seconds(), "elem/s")
+				ours := elems / best.Seconds()
+				b.ReportMetric(ours, "best-elem/s")
+				b.ReportMetric(0, "ns/op")
+				if anchor := anchorFigure(b, "elems_per_s", "scan", strconv.Itoa(s.bt), strconv.Itoa(s.d), strconv.Itoa(s.l), strconv.Itoa(s.n)); anchor > 0 {
+					b.ReportMetric(anchor, "anchor-elem/s")
+					b.ReportMetric(ours/anchor, "ratio")
+				}
+			})
+		}
+	}
+}
