@@ -1,0 +1,98 @@
+package vision
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gomamba/gomamba/backbone/vim"
+	"github.com/gomamba/gomamba/checkpoint"
+	"github.com/gomamba/gomamba/datasets"
+	"github.com/gomamba/gomamba/kernels"
+)
+
+func init() {
+	RegisterFamily(Family{
+		Name:  "vim",
+		Sniff: func(src checkpoint.Source) bool { return vim.Sniff(src) },
+		Load: func(src checkpoint.Source, dir string, be kernels.Backend) (Network, error) {
+			sc, err := vim.ReadSidecar(dir)
+			if err != nil {
+				return nil, err
+			}
+			cfg, err := vim.InferConfig(src, sc)
+			if err != nil {
+				return nil, fmt.Errorf("vim: load %s: %w", src.Path(), err)
+			}
+			m, err := vim.FromCheckpoint(src, cfg, be)
+			if err != nil {
+				return nil, err
+			}
+			return &vimNet{m: m}, nil
+		},
+		Presets: vim.Presets(),
+		LoadPreset: func(src checkpoint.Source, preset string, be kernels.Backend) (Network, error) {
+			cfg, ok := vim.Preset(preset)
+			if !ok {
+				return nil, fmt.Errorf("vim: unknown preset %q", preset)
+			}
+			m, err := vim.FromCheckpoint(src, cfg, be)
+			if err != nil {
+				return nil, err
+			}
+			return &vimNet{m: m}, nil
+		},
+		WeightsHint: func(preset string) string {
+			files := map[string]string{
+				"vim-tiny": "hustvl/Vim-tiny-midclstok vim_t_midclstok_76p1acc.pth", "vim-tiny+": "hustvl/Vim-tiny-midclstok vim_t_midclstok_ft_78p3acc.pth",
+				"vim-small": "hustvl/Vim-small-midclstok vim_s_midclstok_80p5acc.pth", "vim-small+": "hustvl/Vim-small-midclstok vim_s_midclstok_ft_81p6acc.pth",
+				"vim-base": "hustvl/Vim-base-midclstok",
+			}
+			return fmt.Sprintf("the official weights are on Hugging Face (%s); save the .pth as ~/.cache/gomamba/%s.pth or into $%s", files[preset], preset, ModelsDirEnv)
+		},
+	})
+}
+
+// vimNet adapts a *vim.Model to Network: every block is a feature map of
+// stride = patch stride, named layers.<i>.
+type vimNet struct{ m *vim.Model }
+
+func (n *vimNet) Forward(ctx context.Context, x *kernels.Tensor) (*kernels.Tensor, *kernels.Tensor, error) {
+	return n.m.Forward(ctx, x)
+}
+
+func (n *vimNet) Features(ctx context.Context, x *kernels.Tensor, indices []int) ([]*kernels.Tensor, error) {
+	return n.m.DenseFeatures(ctx, x, indices, vim.MixerOutput)
+}
+
+func (n *vimNet) FeatureInfo() []FeatureInfo {
+	cfg := n.m.Config()
+	out := make([]FeatureInfo, cfg.Depth)
+	for i := range out {
+		out[i] = FeatureInfo{Channels: cfg.EmbedDim, Stride: cfg.Stride, Name: fmt.Sprintf("layers.%d", i)}
+	}
+	return out
+}
+
+// DefaultFeatures are four evenly spaced blocks ending with the last, as
+// the official segmentation backbone's out_indices (3, 5, 7, 11 of 12).
+func (n *vimNet) DefaultFeatures() []int {
+	d := n.m.Config().Depth
+	if d < 4 {
+		out := make([]int, d)
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	return []int{d/4 - 1, d/2 - 1, 3*d/4 - 1, d - 1}
+}
+
+func (n *vimNet) InputChannels() int       { return n.m.Config().Channels }
+func (n *vimNet) InputMultiple() int       { return 1 }
+func (n *vimNet) NumClasses() int          { return n.m.Config().NumClasses }
+func (n *vimNet) Backend() kernels.Backend { return n.m.Backend() }
+
+func (n *vimNet) EvalConfig() datasets.EvalTransform {
+	e := n.m.Config().Eval
+	return datasets.EvalTransform{Size: e.InputSize, CropPct: e.CropPct, Mean: e.Mean, Std: e.Std, Interpolation: e.Interpolation}
+}
