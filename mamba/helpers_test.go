@@ -15,6 +15,12 @@ import (
 // noise on the norms, prepared on the CPU.
 func randomModel(tb testing.TB, cfg Config, seed uint64) *Model {
 	tb.Helper()
+	return randomModelOn(tb, cfg, seed, kernels.CPU())
+}
+
+// randomModelOn is randomModel prepared on be.
+func randomModelOn(tb testing.TB, cfg Config, seed uint64, be kernels.Backend) *Model {
+	tb.Helper()
 	m, err := New(cfg)
 	if err != nil {
 		tb.Fatal(err)
@@ -56,7 +62,7 @@ func randomModel(tb testing.TB, cfg Config, seed uint64) *Model {
 			uni(t, 1/math.Sqrt(float64(fanIn)))
 		}
 	}
-	if err := m.Prepare(kernels.CPU()); err != nil {
+	if err := m.Prepare(be); err != nil {
 		tb.Fatal(err)
 	}
 	return m
