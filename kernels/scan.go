@@ -99,6 +99,11 @@ func scanRange(a *ScanArgs, lb, lc bcLayout, d, l, n, lo, hi int) {
 			h = hbuf[:(end-ch)*n]
 		}
 		clear(h)
+		if n == 1 {
+			scanBlock1(a, lb, lc, h, d, l, ch, end)
+			ch = end
+			continue
+		}
 		for t0 := 0; t0 < l; t0 += chunk {
 			t1 := min(l, t0+chunk)
 			if lb.varying {
@@ -134,6 +139,38 @@ func scanRange(a *ScanArgs, lb, lc bcLayout, d, l, n, lo, hi int) {
 			}
 		}
 		ch = end
+	}
+}
+
+// scanBlock1 runs channels [ch, end) for N = 1 with scanChannel1, reading
+// time-varying B and C rows in place (an (N, L) row is already time-major).
+func scanBlock1(a *ScanArgs, lb, lc bcLayout, h []float32, d, l, ch, end int) {
+	var z []float32
+	for c := ch; c < end; c++ {
+		b, dc := c/d, c%d
+		bs, bStride := a.B.Data[dc:dc+1], 0
+		if lb.varying {
+			off := (b*lb.g + dc/lb.per) * l
+			bs, bStride = a.B.Data[off:off+l], 1
+		}
+		cs, cStride := a.C.Data[dc:dc+1], 0
+		if lc.varying {
+			off := (b*lc.g + dc/lc.per) * l
+			cs, cStride = a.C.Data[off:off+l], 1
+		}
+		var dSkip, dBias float32
+		if a.D != nil {
+			dSkip = a.D.Data[dc]
+		}
+		if a.DeltaBias != nil {
+			dBias = a.DeltaBias.Data[dc]
+		}
+		row := c * l
+		if a.Z != nil {
+			z = a.Z.Data[row : row+l]
+		}
+		scanChannel1(h[c-ch:c-ch+1], a.A.Data[dc], a.U.Data[row:row+l], a.Delta.Data[row:row+l], z,
+			a.Out.Data[row:row+l], bs, cs, bStride, cStride, dSkip, dBias, a.D != nil, a.DeltaSoftplus)
 	}
 }
 

@@ -109,6 +109,10 @@ func TestSelectiveScanRef64(t *testing.T) {
 		{1, 3, 1100, 5, "var", "var", 1, true},   // chunk not a multiple of N
 		{1, 2, 3, 3000, "var", "var", 1, true},   // N beyond the stack scratch
 		{3, 129, 260, 16, "grp", "grp", 3, true}, // blocks straddling groups and batches
+		{2, 8, 300, 1, "grp", "grp", 4, true},    // N = 1 (VMamba v2)
+		{1, 4, 50, 1, "inv", "var", 1, true},
+		{2, 6, 20, 1, "var", "inv", 1, false},
+		{2, 6, 5000, 1, "grp", "var", 2, false},
 	} {
 		name := fmt.Sprintf("%d_%d_%d_%d_%s_%s_g%d_%v", c.bt, c.d, c.l, c.n, c.bKind, c.cKind, c.g, c.opts)
 		t.Run(name, func(t *testing.T) {
@@ -133,7 +137,7 @@ func TestScanThenSteps(t *testing.T) {
 	be := CPU()
 	for _, c := range []struct {
 		bt, d, l, T, n, g int
-	}{{2, 6, 9, 5, 16, 1}, {1, 8, 1, 12, 4, 2}, {2, 4, 300, 3, 16, 4}} {
+	}{{2, 6, 9, 5, 16, 1}, {1, 8, 1, 12, 4, 2}, {2, 4, 300, 3, 16, 4}, {2, 8, 40, 7, 1, 4}} {
 		total := c.l + c.T
 		kind := "var"
 		if c.g > 1 {
