@@ -212,3 +212,21 @@ func TestPresetLookup(t *testing.T) {
 	_, err = Load("vim-small")
 	require.ErrorContains(t, err, "shape mismatch")
 }
+
+func TestDefault(t *testing.T) {
+	_, err := Default()
+	if DefaultName() == "" {
+		require.ErrorIs(t, err, ErrNoDefault)
+	}
+	path := vimFixtures(t)[0]
+	prevName := DefaultName()
+	defaultMu.RLock()
+	prev := defaultLoad
+	defaultMu.RUnlock()
+	t.Cleanup(func() { RegisterDefault(prevName, prev) })
+	RegisterDefault("fixture", func(opts ...Option) (*Model, error) { return Load(path, opts...) })
+	m, err := Default(WithSize(80))
+	require.NoError(t, err)
+	require.Equal(t, 80, m.EvalTransform().Size)
+	require.Equal(t, "fixture", DefaultName())
+}

@@ -58,7 +58,7 @@ or {"file":..., "error":...}.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&fl.model, "model", "m", "vim-tiny", "checkpoint file, folder or preset name")
+	f.StringVarP(&fl.model, "model", "m", "", "checkpoint file, folder or preset name (default: the built-in model if any, else vim-tiny)")
 	f.IntVarP(&fl.topk, "topk", "k", 5, "number of classes to print per image")
 	f.IntVar(&fl.size, "size", 0, "input crop side in pixels (0 = the model's native size)")
 	f.BoolVar(&fl.json, "json", false, "print one JSON object per image")
@@ -89,6 +89,12 @@ func loadVisionModel(model, device, labelsPath string, size int) (*vision.Model,
 			return nil, err
 		}
 		opts = append(opts, vision.WithLabels(l))
+	}
+	if model == "" {
+		if vision.DefaultName() != "" {
+			return vision.Default(opts...)
+		}
+		model = "vim-tiny"
 	}
 	return vision.Load(model, opts...)
 }
