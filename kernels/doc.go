@@ -7,6 +7,36 @@
 // compare the two on random and edge-case shapes. Package kernels/cuda
 // provides the NVIDIA backend.
 //
+// # The CPU backend
+//
+// CPU() computes on host tensors (Tensor.Data). Linear and MatMul go through
+// Sgemm; dense Conv2d is im2col (in bands of output rows, so the scratch
+// stays under 16 MiB for any image) followed by Sgemm, 1×1 convolutions skip
+// the im2col, and depthwise convolutions (groups == Cin == Cout) run a direct
+// loop. Row- and channel-wise ops are split over GOMAXPROCS goroutines with
+// Parallel and run inline below about 32k elements of work; on that serial
+// path the elementwise, norm, layout and scan ops allocate nothing.
+//
+// Reductions (norm statistics, Softmax and Mean sums) accumulate in float64.
+// Exponentials are float32 (fastExpf and friends: within 2 ulp of the
+// correctly rounded value, the accuracy of PyTorch's vectorised float32
+// math); exact GELU uses float64 erf rounded once. Softplus keeps PyTorch's
+// threshold: x itself above 20.
+//
+// # The selective scan
+//
+// SelectiveScan follows state-spaces/mamba's selective_scan_ref operation
+// for operation in float32 (sequential in time, h_0 = 0), for time-invariant
+// (D, N), time-varying (Bt, N, L) and grouped (Bt, G, N, L) B and C. It
+// streams over L: the only state is h, O(Bt·D·N), written to LastState when
+// given; exp(Δ·A) is never stored. Channels that share B and C rows are
+// processed as a block, one chunk of time at a time: the chunk of B and C
+// is transposed once to time-major order in a stack buffer, then each
+// channel of the block runs scanChannel (the per-channel recurrence, with an
+// AVX2 twin for N = 16) over it. N = 1 (VMamba v2) has its own scalar path.
+// The parity tests compare it with the official PyTorch outputs in
+// ../shared/golden/scan (max abs diff below 1e-6).
+//
 // Example:
 //
 //	be := kernels.CPU()
