@@ -4,9 +4,12 @@ import "unicode/utf8"
 
 // byteToRune is GPT-2's bytes_to_unicode table: printable Latin-1 bytes map
 // to themselves, the other 68 bytes to U+0100 onwards, in byte order.
-var byteToRune, runeToByte = func() ([256]rune, map[rune]byte) {
+var byteToRune, runeToByte = func() ([256]rune, *[324]int16) {
 	var b2r [256]rune
-	r2b := make(map[rune]byte, 256)
+	r2b := new([324]int16) // rune → byte, -1 if none; every rune is < 256+68
+	for i := range r2b {
+		r2b[i] = -1
+	}
 	n := 0
 	for b := 0; b < 256; b++ {
 		printable := (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF)
@@ -16,7 +19,7 @@ var byteToRune, runeToByte = func() ([256]rune, map[rune]byte) {
 			b2r[b] = rune(256 + n)
 			n++
 		}
-		r2b[b2r[b]] = byte(b)
+		r2b[b2r[b]] = int16(b)
 	}
 	return b2r, r2b
 }()
@@ -28,11 +31,10 @@ var byteToRune, runeToByte = func() ([256]rune, map[rune]byte) {
 func byteLevelDecode(dst []byte, tok string) []byte {
 	start := len(dst)
 	for _, r := range tok {
-		b, ok := runeToByte[r]
-		if !ok {
+		if r < 0 || int(r) >= len(runeToByte) || runeToByte[r] < 0 {
 			return append(dst[:start], tok...)
 		}
-		dst = append(dst, b)
+		dst = append(dst, byte(runeToByte[r]))
 	}
 	return dst
 }

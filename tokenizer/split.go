@@ -30,7 +30,22 @@ const (
 	clOther
 )
 
+// asciiClass holds class for runes below 0x80.
+var asciiClass = func() (t [128]uint8) {
+	for r := rune(0); r < 128; r++ {
+		t[r] = uint8(slowClass(r))
+	}
+	return
+}()
+
 func class(r rune) int {
+	if r < 128 {
+		return int(asciiClass[r])
+	}
+	return slowClass(r)
+}
+
+func slowClass(r rune) int {
 	switch {
 	case unicode.IsLetter(r):
 		return clLetter

@@ -153,16 +153,19 @@ func parse(b []byte) (*Tokenizer, error) {
 		useRegex:    true,
 		ignoreMerge: m.IgnoreMerges,
 	}
+	// Ids must be dense enough that the id table is bounded by the file:
+	// below the number of vocabulary plus added tokens.
+	idLimit := len(m.Vocab) + len(fj.AddedTokens)
 	size := 0
 	for tok, id := range m.Vocab {
-		if id < 0 || id >= maxVocab {
+		if id < 0 || id >= idLimit {
 			return nil, fmt.Errorf("vocab token %q has id %d out of range", tok, id)
 		}
 		t.vocab[tok] = int32(id)
 		size = max(size, id+1)
 	}
 	for _, a := range fj.AddedTokens {
-		if a.ID < 0 || a.ID >= maxVocab || a.Content == "" {
+		if a.ID < 0 || a.ID >= idLimit || a.Content == "" {
 			return nil, fmt.Errorf("added token %q with id %d is invalid", a.Content, a.ID)
 		}
 		size = max(size, a.ID+1)
@@ -339,7 +342,7 @@ func (t *Tokenizer) AddedTokens() []AddedToken { return append([]AddedToken(nil)
 // byte-level characters and merged by BPE. Invalid UTF-8 is encoded byte
 // for byte.
 func (t *Tokenizer) Encode(text string) []int {
-	var ids []int
+	ids := make([]int, 0, len(text)/3+1)
 	t.splitAdded(text, t.rawAdded, func(seg string, added int) {
 		if added >= 0 {
 			ids = append(ids, added)
@@ -356,9 +359,6 @@ func (t *Tokenizer) Encode(text string) []int {
 			ids = t.encodeSegment(ids, seg)
 		})
 	})
-	if ids == nil {
-		ids = []int{}
-	}
 	return ids
 }
 
@@ -373,12 +373,11 @@ func (t *Tokenizer) splitAdded(text string, list []AddedToken, emit func(seg str
 	}
 	last := 0 // end of the previous match
 	for i := 0; i < len(text); {
-		a, ok := matchAdded(text, i, list)
+		a, at, ok := nextAdded(text, i, list)
 		if !ok {
-			i++
-			continue
+			break
 		}
-		start, end := i, i+len(a.Content)
+		start, end := at, at+len(a.Content)
 		if a.SingleWord && (isWordBefore(text, start) || isWordAfter(text, end)) {
 			i = end
 			continue
@@ -412,13 +411,21 @@ func (t *Tokenizer) splitAdded(text string, list []AddedToken, emit func(seg str
 	}
 }
 
-func matchAdded(text string, i int, list []AddedToken) (AddedToken, bool) {
-	for _, a := range list {
-		if strings.HasPrefix(text[i:], a.Content) {
-			return a, true
+// nextAdded finds the leftmost occurrence at or after i of any token in
+// list, the longest one where several start at the same place (list is
+// sorted longest first).
+func nextAdded(text string, i int, list []AddedToken) (AddedToken, int, bool) {
+	best, at := -1, len(text)
+	for k, a := range list {
+		j := strings.Index(text[i:], a.Content)
+		if j >= 0 && i+j < at {
+			best, at = k, i+j
 		}
 	}
-	return AddedToken{}, false
+	if best < 0 {
+		return AddedToken{}, 0, false
+	}
+	return list[best], at, true
 }
 
 func isWord(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) }
