@@ -11,7 +11,8 @@
 //
 // CPU() computes on host tensors (Tensor.Data). Linear and MatMul go through
 // Sgemm; dense Conv2d is im2col (in bands of output rows, so the scratch
-// stays under 16 MiB for any image) followed by Sgemm, 1×1 convolutions skip
+// stays within 16 MiB or one output row, whatever the image size) followed
+// by Sgemm, 1×1 convolutions skip
 // the im2col, and depthwise convolutions (groups == Cin == Cout) run a direct
 // loop. Row- and channel-wise ops are split over GOMAXPROCS goroutines with
 // Parallel and run inline below about 32k elements of work; on that serial
