@@ -206,3 +206,43 @@ func TestDecodeAllocs(t *testing.T) {
 		t.Errorf("%.0f allocations per step, want <= %.0f", allocs, limit)
 	}
 }
+
+// TestConcurrentUse decodes with several States and runs Forward from
+// several goroutines on one Model (run with -race); every goroutine must get
+// the single-threaded answer.
+func TestConcurrentUse(t *testing.T) {
+	m := randomModel(t, smallConfig(), 9)
+	ctx := context.Background()
+	prompt := [][]int{{3, 1, 4, 1, 5}}
+	want, err := m.Generate(ctx, prompt, GenerateOptions{MaxNewTokens: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLogits, err := m.Forward(ctx, prompt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			if i%2 == 0 {
+				g, err := m.Generate(ctx, prompt, GenerateOptions{MaxNewTokens: 6})
+				if err == nil && !slices.Equal(g.Tokens[0], want.Tokens[0]) {
+					err = fmt.Errorf("goroutine %d: tokens %v, want %v", i, g.Tokens[0], want.Tokens[0])
+				}
+				errs <- err
+				return
+			}
+			lg, err := m.Forward(ctx, prompt, nil)
+			if err == nil && !slices.Equal(lg.Data, wantLogits.Data) {
+				err = fmt.Errorf("goroutine %d: Forward logits differ", i)
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
