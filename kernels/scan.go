@@ -148,15 +148,19 @@ func scanBlock1(a *ScanArgs, lb, lc bcLayout, h []float32, d, l, ch, end int) {
 	var z []float32
 	for c := ch; c < end; c++ {
 		b, dc := c/d, c%d
-		bs, bStride := a.B.Data[dc:dc+1], 0
+		var bs, cs []float32
+		var bStride, cStride int
 		if lb.varying {
 			off := (b*lb.g + dc/lb.per) * l
 			bs, bStride = a.B.Data[off:off+l], 1
+		} else {
+			bs = a.B.Data[dc : dc+1]
 		}
-		cs, cStride := a.C.Data[dc:dc+1], 0
 		if lc.varying {
 			off := (b*lc.g + dc/lc.per) * l
 			cs, cStride = a.C.Data[off:off+l], 1
+		} else {
+			cs = a.C.Data[dc : dc+1]
 		}
 		var dSkip, dBias float32
 		if a.D != nil {
