@@ -30,6 +30,10 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		sgemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
+	if !transA && transB && m <= gemvMaxM {
+		sgemvNT(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	pm, pn := gemmGrid(m, n, k, runtime.GOMAXPROCS(0))
 	if pm*pn == 1 {
 		sgemmPacked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -184,6 +188,55 @@ func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 					}
 				}
 			}
+		}
+	}
+}
+
+// gemvMaxM is the most rows of A that take the matrix-vector path (token
+// by token decoding): packing B would cost as much as the product itself.
+const gemvMaxM = 2
+
+// sgemvNT computes C = alpha·A·Bᵀ + beta·C for m ≤ gemvMaxM rows straight
+// from B's rows, four dot products at a time (asm.Dot4), in parallel over
+// groups of columns.
+func sgemvNT(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	groups := ceilDiv(n, 4)
+	grain := max(1, gemmMinFlops/(8*m*k)) // groups per goroutine
+	if serialWork(groups, grain) {
+		sgemvCols(m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	Parallel(groups, grain, func(lo, hi int) {
+		sgemvCols(m, 4*lo, min(4*hi, n), k, alpha, a, lda, b, ldb, beta, c, ldc)
+	})
+}
+
+func sgemvCols(m, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	var out [4]float32
+	store := func(dst *float32, v float32) {
+		if beta == 0 {
+			*dst = alpha * v
+		} else {
+			*dst = alpha*v + beta**dst
+		}
+	}
+	for i := 0; i < m; i++ {
+		x := a[i*lda : i*lda+k]
+		crow := c[i*ldc : i*ldc+j1]
+		j := j0
+		for ; j+4 <= j1; j += 4 {
+			asm.Dot4(k, x, b[j*ldb:], ldb, &out)
+			for r, v := range out {
+				store(&crow[j+r], v)
+			}
+		}
+		for ; j < j1; j++ {
+			row := b[j*ldb : j*ldb+k]
+			var s float32
+			for p, v := range x {
+				s += v * row[p]
+			}
+			store(&crow[j], s)
 		}
 	}
 }

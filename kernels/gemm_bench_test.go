@@ -17,10 +17,12 @@ import (
 )
 
 // benchGemmShapes are the linear layers of vim-tiny (197 tokens, d_model
-// 192, d_inner 384), a VMamba-tiny stage and square 1024, as M×N×K of
-// C = A·Bᵀ.
+// 192, d_inner 384), a VMamba-tiny stage, square 1024 and two
+// matrix-vector products of LM decoding, as M×N×K of C = A·Bᵀ.
 var benchGemmShapes = [][3]int{
 	{197, 768, 192}, {197, 192, 384}, {4096, 384, 192}, {1024, 1536, 384}, {1024, 1024, 1024},
+	// Token-by-token decoding of mamba-130m: in_proj and the LM head.
+	{1, 3072, 768}, {1, 50280, 768},
 }
 
 // anchorsRun returns the path of ../shared/anchors/run beside the repository
@@ -83,6 +85,9 @@ func BenchmarkSgemm(b *testing.B) {
 		m, n, k := s[0], s[1], s[2]
 		a, bm, c := randF32(r, m*k), randF32(r, n*k), make([]float32, m*n)
 		for _, layout := range []string{"NT", "NN"} {
+			if m == 1 && layout == "NN" {
+				continue
+			}
 			for _, threads := range []int{1, 2} {
 				name := fmt.Sprintf("%dx%dx%d/%s/threads=%d", m, n, k, layout, threads)
 				b.Run(name, func(b *testing.B) {

@@ -129,6 +129,10 @@ func TestSgemmRandomShapes(t *testing.T) {
 		}
 	}
 	cases = append(cases,
+		// Matrix-vector path (m ≤ 2, NT): column tails and k tails.
+		gemmCase{false, true, 1, 3, 5, 1, 0, 0},
+		gemmCase{false, true, 1, 1031, 77, 1, 0, 1},
+		gemmCase{false, true, 2, 4097, 768, -0.5, 0.25, 3},
 		gemmCase{false, true, 5, 7, 0, 1, 0.5, 0}, // k = 0 scales C
 		gemmCase{false, true, 5, 7, 0, 1, 0, 0},
 		gemmCase{false, false, 9, 9, 9, 0, 2, 1}, // alpha = 0
@@ -169,17 +173,19 @@ func TestSgemmGrid(t *testing.T) {
 func TestSgemmNoAllocs(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	r := rand.New(rand.NewPCG(13, 14))
-	m, n, k := 197, 192, 384
-	a, b, c := randF32(r, m*k), randF32(r, n*k), make([]float32, m*n)
-	withSIMD(t, func(t *testing.T) {
-		Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n) // fill the pool
-		allocs := testing.AllocsPerRun(20, func() {
-			Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n)
+	for _, s := range [][3]int{{197, 192, 384}, {1, 768, 192}} {
+		m, n, k := s[0], s[1], s[2]
+		a, b, c := randF32(r, m*k), randF32(r, n*k), make([]float32, m*n)
+		withSIMD(t, func(t *testing.T) {
+			Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n) // fill the pool
+			allocs := testing.AllocsPerRun(20, func() {
+				Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n)
+			})
+			if allocs != 0 {
+				t.Errorf("Sgemm %v allocates %v times per call on one thread, want 0", s, allocs)
+			}
 		})
-		if allocs != 0 {
-			t.Errorf("Sgemm allocates %v times per call on one thread, want 0", allocs)
-		}
-	})
+	}
 }
 
 func TestSgemmBadOperandsPanic(t *testing.T) {

@@ -179,3 +179,27 @@ func packBNGo(dst, b []float32, ldb, c, kc int) {
 		clear(d[c:])
 	}
 }
+
+// Dot4 computes out[r] = Σ_{p<k} x[p]·b[r·ldb+p] for r < 4: four dot
+// products of x with rows of b, the matrix-vector product of x·Bᵀ.
+// Its twin Dot4Go is the definition; the SIMD version sums in a different
+// order.
+func Dot4(k int, x, b []float32, ldb int, out *[4]float32) {
+	if k < 0 || len(x) < k || ldb < k || (k > 0 && len(b) < 3*ldb+k) {
+		panic(fmt.Sprintf("asm: Dot4 bad operands: k=%d len(x)=%d len(b)=%d ldb=%d", k, len(x), len(b), ldb))
+	}
+	dot4(k, x, b, ldb, out)
+}
+
+// Dot4Go is the pure-Go twin of Dot4.
+func Dot4Go(k int, x, b []float32, ldb int, out *[4]float32) {
+	x = x[:k]
+	for r := range out {
+		row := b[r*ldb : r*ldb+k]
+		var s float32
+		for p, v := range x {
+			s += v * row[p]
+		}
+		out[r] = s
+	}
+}

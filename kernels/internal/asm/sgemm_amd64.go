@@ -52,3 +52,22 @@ func packBT(dst, b []float32, ldb, c, kc int) {
 	packBT16AVX2(n8, &b[0], ldb, &dst[0])
 	packBTGo(dst, b, ldb, c, kc, 8*n8)
 }
+
+//go:noescape
+func dot4AVX2(k16 int, x, b *float32, ld int, out *float32)
+
+func dot4(k int, x, b []float32, ldb int, out *[4]float32) {
+	k16 := k / 16
+	if !useSIMD || k16 == 0 {
+		Dot4Go(k, x, b, ldb, out)
+		return
+	}
+	dot4AVX2(k16, &x[0], &b[0], ldb, &out[0])
+	for p := 16 * k16; p < k; p++ {
+		xv := x[p]
+		out[0] += xv * b[p]
+		out[1] += xv * b[ldb+p]
+		out[2] += xv * b[2*ldb+p]
+		out[3] += xv * b[3*ldb+p]
+	}
+}

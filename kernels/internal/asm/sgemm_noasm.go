@@ -13,3 +13,5 @@ func kernel(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 func packAN(dst, a []float32, lda, r, kc int) { packANGo(dst, a, lda, r, kc, 0) }
 
 func packBT(dst, b []float32, ldb, c, kc int) { packBTGo(dst, b, ldb, c, kc, 0) }
+
+func dot4(k int, x, b []float32, ldb int, out *[4]float32) { Dot4Go(k, x, b, ldb, out) }

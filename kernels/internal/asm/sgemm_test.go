@@ -185,3 +185,22 @@ func BenchmarkPack(b *testing.B) {
 		}
 	}
 }
+
+func TestDot4MatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, k := range []int{0, 1, 15, 16, 17, 31, 32, 100, 768} {
+		ldb := k + 3
+		x, b := randSlice(r, k), randSlice(r, 3*ldb+k)
+		var want [4]float32
+		Dot4Go(k, x, b, ldb, &want)
+		bothWays(t, func(t *testing.T) {
+			var got [4]float32
+			Dot4(k, x, b, ldb, &got)
+			for i := range got {
+				if math.Abs(float64(got[i]-want[i])) > 1e-6*float64(k+1) {
+					t.Fatalf("k=%d: out[%d] = %v, twin %v", k, i, got[i], want[i])
+				}
+			}
+		})
+	}
+}

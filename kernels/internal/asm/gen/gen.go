@@ -38,6 +38,7 @@ func main() {
 		kernel6x16()
 		packBT16()
 		packAN6()
+		dot4()
 	case "scan":
 		scanConsts()
 		expDtA16()
@@ -511,6 +512,55 @@ func silu() {
 	p("\tDECQ CX")
 	p("\tJNZ silu_loop")
 	p("silu_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// dot4 emits out[r] = Σ_p x[p]·b[r·ld+p] for r < 4 and p < 16·k16, with
+// two accumulators per row to hide the FMA latency.
+func dot4() {
+	p("")
+	p("// func dot4AVX2(k16 int, x, b *float32, ld int, out *float32)")
+	p("TEXT ·dot4AVX2(SB), NOSPLIT, $0-40")
+	p("\tMOVQ k16+0(FP), CX")
+	p("\tMOVQ x+8(FP), SI")
+	p("\tMOVQ b+16(FP), DI")
+	p("\tMOVQ ld+24(FP), R8")
+	p("\tMOVQ out+32(FP), DX")
+	p("\tSHLQ $2, R8")
+	p("\tLEAQ (R8)(R8*2), R9")
+	for r := 0; r < 8; r++ {
+		p("\tVXORPS Y%d, Y%d, Y%d", r, r, r)
+	}
+	p("\tTESTQ CX, CX")
+	p("\tJZ dot4_sum")
+	p("dot4_loop:")
+	p("\tVMOVUPS (SI), Y8")
+	p("\tVMOVUPS 32(SI), Y9")
+	rows := []string{"(DI)", "(DI)(R8*1)", "(DI)(R8*2)", "(DI)(R9*1)"}
+	for h := 0; h < 2; h++ {
+		for r, m := range rows {
+			off := ""
+			if h == 1 {
+				off = "32"
+			}
+			p("\tVFMADD231PS %s%s, Y%d, Y%d", off, m, 8+h, r+4*h)
+		}
+	}
+	p("\tADDQ $64, SI")
+	p("\tADDQ $64, DI")
+	p("\tDECQ CX")
+	p("\tJNZ dot4_loop")
+	p("dot4_sum:")
+	for r := 0; r < 4; r++ {
+		p("\tVADDPS Y%d, Y%d, Y%d", r+4, r, r)
+	}
+	p("\tVHADDPS Y1, Y0, Y0")
+	p("\tVHADDPS Y3, Y2, Y2")
+	p("\tVHADDPS Y2, Y0, Y0")
+	p("\tVEXTRACTF128 $1, Y0, X1")
+	p("\tVADDPS X1, X0, X0")
+	p("\tVMOVUPS X0, (DX)")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }
