@@ -51,6 +51,14 @@ func (t EvalTransform) ResizeSize() int {
 	return int(math.Floor(float64(t.Size) / p))
 }
 
+// Channels is 1 for a Grayscale transform, else 3.
+func (t EvalTransform) Channels() int {
+	if t.Grayscale {
+		return 1
+	}
+	return 3
+}
+
 // Apply runs the transform on img (any image; converted with ToRGB or
 // ToGray first) and returns a (3, Size, Size) — or (1, Size, Size) when
 // Grayscale — float32 CHW tensor.
@@ -58,27 +66,48 @@ func (t EvalTransform) Apply(img image.Image) (*kernels.Tensor, error) {
 	if t.Size <= 0 {
 		return nil, fmt.Errorf("datasets: eval transform size %d must be positive", t.Size)
 	}
+	dst := kernels.New(t.Channels(), t.Size, t.Size)
+	if err := t.ApplyInto(dst, img); err != nil {
+		return nil, err
+	}
+	return dst, nil
+}
+
+// ApplyInto is Apply writing into dst, a host tensor of shape
+// (Channels(), Size, Size) — for instance one item of a (B, 3, 224, 224)
+// batch taken with Narrow0(i, 1) — so a batch is filled without copies.
+func (t EvalTransform) ApplyInto(dst *kernels.Tensor, img image.Image) error {
+	if t.Size <= 0 {
+		return fmt.Errorf("datasets: eval transform size %d must be positive", t.Size)
+	}
 	if t.CropPct < 0 || t.CropPct > 1 || math.IsNaN(t.CropPct) {
-		return nil, fmt.Errorf("datasets: crop_pct %v outside (0, 1]", t.CropPct)
+		return fmt.Errorf("datasets: crop_pct %v outside (0, 1]", t.CropPct)
 	}
 	f, err := ParseFilter(t.Interpolation)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	if dst == nil || dst.Data == nil || dst.Rank() < 2 || dst.Len() != t.Channels()*t.Size*t.Size || dst.Dim(-1) != t.Size || dst.Dim(-2) != t.Size {
+		return fmt.Errorf("datasets: eval transform into %v, want a host tensor of shape (%d, %d, %d)", dst, t.Channels(), t.Size, t.Size)
 	}
 	pix, W, H, ch := packed(img, t.Grayscale)
+	if W == 0 || H == 0 {
+		return fmt.Errorf("datasets: empty %d×%d image", W, H)
+	}
 	s := t.ResizeSize()
 	if s <= 0 {
-		return nil, fmt.Errorf("datasets: resize size %d must be positive", s)
+		return fmt.Errorf("datasets: resize size %d must be positive", s)
 	}
 	nw, nh := ShorterSideSize(W, H, s)
 	if nw != W || nh != H {
 		if pix, err = resample(pix, W, H, ch, nw, nh, f); err != nil {
-			return nil, err
+			return err
 		}
 		W, H = nw, nh
 	}
 	pix, W, H = CenterCropPacked(pix, W, H, ch, t.Size, t.Size)
-	return normalize(pix, W, H, ch, t.Mean, t.Std), nil
+	normalizeInto(dst.Data, pix, W, H, ch, t.Mean, t.Std)
+	return nil
 }
 
 // ShorterSideSize is torchvision's Resize(int) output size for a w×h image:
@@ -201,6 +230,11 @@ func packed(img image.Image, gray bool) ([]uint8, int, int, int) {
 // Normalize, both in float32 like PyTorch.
 func normalize(pix []uint8, W, H, ch int, mean, std [3]float32) *kernels.Tensor {
 	out := kernels.New(ch, H, W)
+	normalizeInto(out.Data, pix, W, H, ch, mean, std)
+	return out
+}
+
+func normalizeInto(dst []float32, pix []uint8, W, H, ch int, mean, std [3]float32) {
 	n := W * H
 	for c := 0; c < ch; c++ {
 		m, s := mean[c], std[c]
@@ -208,10 +242,9 @@ func normalize(pix []uint8, W, H, ch int, mean, std [3]float32) *kernels.Tensor 
 		for v := range lut {
 			lut[v] = (float32(v)/255 - m) / s
 		}
-		d := out.Data[c*n : (c+1)*n]
+		d := dst[c*n : (c+1)*n]
 		for i := range d {
 			d[i] = lut[pix[i*ch+c]]
 		}
 	}
-	return out
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/gomamba/gomamba/kernels"
 )
 
 func TestShorterSideSize(t *testing.T) {
@@ -175,5 +177,35 @@ func TestToGrayPillowLuma(t *testing.T) {
 		if got := ToGray(img).Pix[0]; got != tc.want {
 			t.Errorf("L(%d,%d,%d) = %d, want %d", tc.r, tc.g, tc.b, got, tc.want)
 		}
+	}
+}
+
+func TestApplyIntoBatch(t *testing.T) {
+	a := NewRGB(image.Rect(0, 0, 30, 20))
+	b := NewRGB(image.Rect(0, 0, 20, 30))
+	for i := range a.Pix {
+		a.Pix[i], b.Pix[i] = uint8(i), uint8(3*i)
+	}
+	tr := EvalTransform{Size: 8, CropPct: 0.875, Mean: ImageNetMean, Std: ImageNetStd}
+	batch := kernels.New(2, 3, 8, 8)
+	for i, img := range []image.Image{a, b} {
+		if err := tr.ApplyInto(batch.Narrow0(i, 1), img); err != nil {
+			t.Fatal(err)
+		}
+		want, err := tr.Apply(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want.Data, batch.Narrow0(i, 1).Data); diff != "" {
+			t.Fatalf("item %d (-want +got)\n%s", i, diff)
+		}
+	}
+	for _, bad := range []*kernels.Tensor{nil, kernels.New(3, 8, 7), kernels.New(192), kernels.New(1, 8, 8)} {
+		if err := tr.ApplyInto(bad, a); err == nil {
+			t.Errorf("ApplyInto(%v): no error", bad)
+		}
+	}
+	if _, err := tr.Apply(&RGB{}); err == nil {
+		t.Error("empty image: no error")
 	}
 }
