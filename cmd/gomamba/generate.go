@@ -23,6 +23,8 @@ import (
 // generateFlags are the options of `gomamba generate`.
 type generateFlags struct {
 	model       string
+	tokenizer   string
+	device      string
 	maxTokens   int
 	temperature float64
 	topK        int
@@ -45,7 +47,8 @@ func init() {
 public layout: transformers (config.json + model.safetensors, state-spaces/mamba-*-hf) or
 mamba_ssm (config.json + pytorch_model.bin, state-spaces/mamba-*).
 
-The prompt is tokenized with DIR/tokenizer.json when present; byte-level models
+The prompt is tokenized with --tokenizer or DIR/tokenizer.json when present (the
+mamba_ssm repositories ship none: point --tokenizer at GPT-NeoX-20B's); byte-level models
 (vocabulary of 256) read the prompt as UTF-8 bytes; --ids takes token ids instead
 ("12 7 99" or "12,7,99"). Several prompts run as one batch.
 
@@ -63,6 +66,8 @@ throughput goes to stderr. --json prints one JSON object per prompt instead.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&fl.model, "model", "m", "", "checkpoint folder (config.json + weights)")
+	f.StringVar(&fl.tokenizer, "tokenizer", "", "tokenizer.json to use (default: the one in the model folder)")
+	addDeviceFlag(f, &fl.device)
 	f.IntVarP(&fl.maxTokens, "max-tokens", "n", 64, "most new tokens per prompt")
 	f.Float64VarP(&fl.temperature, "temperature", "t", 0, "sampling temperature (0 = greedy)")
 	f.IntVar(&fl.topK, "top-k", 0, "sample among the k most likely tokens (0 = all; 1 = greedy)")
@@ -153,12 +158,21 @@ func (c *bpeCodec) Bytes(id int) []byte {
 	return out
 }
 
-// openCodec picks the text codec of a model folder.
-func openCodec(dir string, cfg mamba.Config) (codec, error) {
-	if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err == nil {
-		tok, err := tokenizer.LoadDir(dir)
+// openCodec picks the text codec: an explicit tokenizer.json, the model
+// folder's, the byte-level vocabulary, or ids only.
+func openCodec(dir, tokPath string, cfg mamba.Config) (codec, error) {
+	if tokPath == "" {
+		if p := filepath.Join(dir, "tokenizer.json"); fileExists(p) {
+			tokPath = p
+		}
+	}
+	if tokPath != "" {
+		tok, err := tokenizer.Load(tokPath)
 		if err != nil {
 			return nil, err
+		}
+		if tok.VocabSize() > cfg.PaddedVocab() {
+			return nil, fmt.Errorf("%s has %d ids, more than the model's %d embedding rows", tokPath, tok.VocabSize(), cfg.PaddedVocab())
 		}
 		return newBPECodec(tok), nil
 	}
@@ -166,6 +180,25 @@ func openCodec(dir string, cfg mamba.Config) (codec, error) {
 		return byteCodec{}, nil
 	}
 	return idCodec{}, nil
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}
+
+// eosID returns the end-of-sequence id: the config's, else the tokenizer's
+// <|endoftext|> (GPT-NeoX; mamba_ssm configs carry no eos id), else -1.
+func eosID(cfg mamba.Config, cd codec) int {
+	if cfg.EOSTokenID >= 0 {
+		return cfg.EOSTokenID
+	}
+	if b, ok := cd.(*bpeCodec); ok {
+		if id, ok := b.tok.TokenToID("<|endoftext|>"); ok {
+			return id
+		}
+	}
+	return -1
 }
 
 // parseIDs reads "1 2 3" or "1,2,3".
@@ -269,7 +302,7 @@ func runGenerate(ctx context.Context, fl generateFlags, args []string, stdout, s
 	if err != nil {
 		return err
 	}
-	cd, err := openCodec(fl.model, cfg)
+	cd, err := openCodec(fl.model, fl.tokenizer, cfg)
 	if err != nil {
 		return err
 	}
@@ -287,7 +320,11 @@ func runGenerate(ctx context.Context, fl generateFlags, args []string, stdout, s
 			return fmt.Errorf("prompt %d is empty", i+1)
 		}
 	}
-	m, err := mamba.Load(fl.model, nil)
+	be, err := openBackend(fl.device)
+	if err != nil {
+		return err
+	}
+	m, err := mamba.Load(fl.model, &mamba.LoadOptions{Backend: be})
 	if err != nil {
 		return err
 	}
@@ -296,8 +333,8 @@ func runGenerate(ctx context.Context, fl generateFlags, args []string, stdout, s
 			fl.model, layout, cfg.DModel, cfg.NLayer, cfg.PaddedVocab(), float64(cfg.Params())/1e6, m.Backend().Name())
 	}
 	stopIDs := append([]int(nil), fl.stopIDs...)
-	if cfg.EOSTokenID >= 0 && !fl.ignoreEOS {
-		stopIDs = append(stopIDs, cfg.EOSTokenID)
+	if eos := eosID(cfg, cd); eos >= 0 && !fl.ignoreEOS {
+		stopIDs = append(stopIDs, eos)
 	}
 	rows := make([]rowOutput, len(prompts))
 	stream := len(prompts) == 1 && !fl.json

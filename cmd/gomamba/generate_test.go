@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -134,7 +136,9 @@ func TestGenerateCLITokenizer(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	var named []checkpoint.Named
-	for name, x := range m.HostTensors() {
+	host := m.HostTensors()
+	for _, name := range slices.Sorted(maps.Keys(host)) {
+		x := host[name]
 		scale := 0.5
 		if strings.HasSuffix(name, "A_log") || strings.HasSuffix(name, "norm.weight") || strings.HasSuffix(name, "norm_f.weight") {
 			scale = 0.1
@@ -181,4 +185,25 @@ func TestGenerateCLITokenizer(t *testing.T) {
 		t.Errorf("json ids %v → %v, want %v → %v", res.PromptIDs, res.IDs, tok.Encode(prompt), g.Tokens[0])
 	}
 	t.Logf("%q → %q (%s)", prompt, res.Text, res.Finish)
+
+	// A folder without tokenizer.json and without an eos id (as the
+	// mamba_ssm repositories): --tokenizer supplies both.
+	bare := t.TempDir()
+	os.WriteFile(filepath.Join(bare, "config.json"), []byte(strings.Replace(cfgJSON, `, "eos_token_id": 0`, "", 1)), 0o644)
+	weights, _ := os.ReadFile(filepath.Join(dir, "model.safetensors"))
+	os.WriteFile(filepath.Join(bare, "model.safetensors"), weights, 0o644)
+	out.Reset()
+	if err := runGenerate(context.Background(), generateFlags{model: bare, maxTokens: 12}, []string{prompt}, &out, &errb); err == nil || !strings.Contains(err.Error(), "--ids") {
+		t.Errorf("text prompt without a tokenizer: %v", err)
+	}
+	if err := runGenerate(context.Background(), generateFlags{model: bare, tokenizer: filepath.Join(tokDir, "tokenizer.json"), maxTokens: 12, json: true}, []string{prompt}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	var res2 generateJSON
+	if err := json.Unmarshal(out.Bytes(), &res2); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(res2.IDs) != fmt.Sprint(res.IDs) || res2.Finish != res.Finish {
+		t.Errorf("--tokenizer: %v (%s), want %v (%s)", res2.IDs, res2.Finish, res.IDs, res.Finish)
+	}
 }
