@@ -8,11 +8,11 @@ import "github.com/gomamba/gomamba/kernels/internal/asm"
 // (two stack arrays of this many floats).
 const scanBlock = 256
 
-// scanChannel is scanChannelGo's contract with the amd64 kernels: for N = 16
-// it computes Δ (softplus) and the SiLU gate for a block of steps with
-// vector code, then runs the recurrence with asm.ScanStates16 (AVX2+FMA,
-// vectorised over the 16 states). Other N, CPUs without AVX2, the noasm
-// tag and GOMAMBA_NOASM=1 take scanChannelGo.
+// scanChannel is scanChannelGo's contract with the amd64 kernels. For
+// N = 16 it computes Δ (softplus) and the SiLU gate for a block of steps
+// with vector code, then runs the recurrence with asm.ScanStates16
+// (AVX2+FMA, vectorised over the 16 states). Other N, CPUs without AVX2,
+// the noasm tag and GOMAMBA_NOASM=1 take scanChannelGo.
 func scanChannel(h, a, u, delta, z, out, bt, ct []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
 	if len(h) != 16 || !asm.Enabled() {
 		scanChannelGo(h, a, u, delta, z, out, bt, ct, bStride, cStride, dSkip, dBias, hasD, softplus)
@@ -30,17 +30,62 @@ func scanChannel(h, a, u, delta, z, out, bt, ct []float32, bStride, cStride int,
 	for t0 := 0; t0 < len(u); t0 += scanBlock {
 		t1 := min(len(u), t0+scanBlock)
 		n := t1 - t0
-		// Δ is read before out (which may alias delta) is written.
-		if softplus {
-			asm.Softplus(dt[:n], delta[t0:t1], dBias)
-		} else {
-			for i, v := range delta[t0:t1] {
-				dt[i] = v + dBias
-			}
-		}
+		scanBlockDelta(dt[:n], delta[t0:t1], dBias, softplus) // before out (may alias delta) is written
 		if z != nil {
 			asm.Silu(gate[:n], z[t0:t1])
 		}
 		asm.ScanStates16(h, a, dt[:n], u[t0:t1], gate[:n], out[t0:t1], bt[t0*bStride:], ct[t0*cStride:], bStride, cStride, dSkip)
 	}
+}
+
+// scanBlockDelta writes Δ = softplus(delta + dBias) (or delta + dBias)
+// into dt.
+func scanBlockDelta(dt, delta []float32, dBias float32, softplus bool) {
+	if softplus {
+		asm.Softplus(dt, delta, dBias)
+		return
+	}
+	for i, v := range delta {
+		dt[i] = v + dBias
+	}
+}
+
+// scanChannel1 is scanChannel1Go (N = 1, VMamba v2) with Δ, the decays
+// exp(Δ·a) and the SiLU gate computed by vector code for a block of steps
+// at a time; only the one-multiply-add recurrence stays scalar. CPUs
+// without AVX2, the noasm tag and GOMAMBA_NOASM=1 take scanChannel1Go.
+func scanChannel1(h []float32, a0 float32, u, delta, z, out, bt, ct []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
+	if !asm.Enabled() {
+		scanChannel1Go(h, a0, u, delta, z, out, bt, ct, bStride, cStride, dSkip, dBias, hasD, softplus)
+		return
+	}
+	var dt, da, gate [scanBlock]float32
+	hv := h[0]
+	for t0 := 0; t0 < len(u); t0 += scanBlock {
+		t1 := min(len(u), t0+scanBlock)
+		n := t1 - t0
+		scanBlockDelta(dt[:n], delta[t0:t1], dBias, softplus) // before out (may alias delta) is written
+		for i, v := range dt[:n] {
+			da[i] = v * a0
+		}
+		asm.Exp(da[:n], da[:n])
+		if z != nil {
+			asm.Silu(gate[:n], z[t0:t1])
+		}
+		us, os := u[t0:t1], out[t0:t1]
+		for i, uv := range us {
+			t := t0 + i
+			du := dt[i] * uv
+			hv = da[i]*hv + du*bt[t*bStride]
+			y := hv * ct[t*cStride]
+			if hasD {
+				y += uv * dSkip
+			}
+			if z != nil {
+				y *= gate[i]
+			}
+			os[i] = y
+		}
+	}
+	h[0] = hv
 }

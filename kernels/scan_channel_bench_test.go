@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/gomamba/gomamba/kernels/internal/asm"
 )
 
 // BenchmarkScanVsAnchor runs SelectiveScan on the anchor's shapes (softplus
@@ -39,6 +41,42 @@ func BenchmarkScanVsAnchor(b *testing.B) {
 					b.ReportMetric(anchor, "anchor-elem/s")
 					b.ReportMetric(ours/anchor, "ratio")
 				}
+			})
+		}
+	}
+}
+
+// BenchmarkScanPaths compares the SIMD and pure-Go scan paths on one
+// thread: N = 16 (Mamba, Vim) and N = 1 (VMamba v2 stage 1: 4 directions ×
+// 96 channels over 56×56 tokens, grouped B/C, no z gate).
+func BenchmarkScanPaths(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for _, s := range []struct {
+		name         string
+		bt, d, l, n  int
+		bKind, cKind string
+		g            int
+		opts         bool
+	}{
+		{"vim_N16", 1, 384, 197, 16, "var", "var", 1, true},
+		{"vmamba_N1", 1, 384, 3136, 1, "grp", "grp", 4, false},
+	} {
+		r := rand.New(rand.NewPCG(53, 54))
+		a := randScan(r, s.bt, s.d, s.l, s.n, s.bKind, s.cKind, s.g, s.opts)
+		a.DeltaSoftplus = true
+		elems := float64(s.bt * s.d * s.l * s.n)
+		for _, path := range []string{"simd", "go"} {
+			b.Run(s.name+"/"+path, func(b *testing.B) {
+				prev := asm.SetEnabled(path == "simd")
+				defer asm.SetEnabled(prev)
+				be := CPU()
+				best := time.Duration(math.MaxInt64)
+				for b.Loop() {
+					t0 := time.Now()
+					be.SelectiveScan(a)
+					best = min(best, time.Since(t0))
+				}
+				b.ReportMetric(elems/best.Seconds(), "best-elem/s")
 			})
 		}
 	}

@@ -6,3 +6,8 @@ package kernels
 func scanChannel(h, a, u, delta, z, out, bt, ct []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
 	scanChannelGo(h, a, u, delta, z, out, bt, ct, bStride, cStride, dSkip, dBias, hasD, softplus)
 }
+
+// scanChannel1 is scanChannel1Go on builds without the amd64 kernels.
+func scanChannel1(h []float32, a float32, u, delta, z, out, b, c []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
+	scanChannel1Go(h, a, u, delta, z, out, b, c, bStride, cStride, dSkip, dBias, hasD, softplus)
+}

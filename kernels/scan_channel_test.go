@@ -14,7 +14,17 @@ import (
 func TestScanChannelSIMDMatchesGo(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
 	const g = float32(-999.5)
-	for _, n := range []int{16, 8} {
+	for _, n := range []int{16, 1, 8} {
+		// N = 1 goes through scanChannel1 (scanBlock1's entry point).
+		scan, def := scanChannel, scanChannelGo
+		if n == 1 {
+			scan = func(h, a, u, delta, z, out, bt, ct []float32, bs, cs int, dSkip, dBias float32, hasD, sp bool) {
+				scanChannel1(h, a[0], u, delta, z, out, bt, ct, bs, cs, dSkip, dBias, hasD, sp)
+			}
+			def = func(h, a, u, delta, z, out, bt, ct []float32, bs, cs int, dSkip, dBias float32, hasD, sp bool) {
+				scanChannel1Go(h, a[0], u, delta, z, out, bt, ct, bs, cs, dSkip, dBias, hasD, sp)
+			}
+		}
 		for _, steps := range []int{1, 7, 8, 33, 256, 257, 600} {
 			for mask := 0; mask < 16; mask++ {
 				hasD, softplus, gated, varying := mask&1 != 0, mask&2 != 0, mask&4 != 0, mask&8 != 0
@@ -46,7 +56,7 @@ func TestScanChannelSIMDMatchesGo(t *testing.T) {
 				}
 				wantH := append([]float32(nil), h0...)
 				want := make([]float32, steps)
-				scanChannelGo(wantH, a, u, delta, z, want, bt, ct, stride, stride, 0.6, bias, hasD, softplus)
+				def(wantH, a, u, delta, z, want, bt, ct, stride, stride, 0.6, bias, hasD, softplus)
 				withSIMD(t, func(t *testing.T) {
 					h := append([]float32(nil), h0...)
 					all := make([]float32, steps+16)
@@ -54,7 +64,7 @@ func TestScanChannelSIMDMatchesGo(t *testing.T) {
 						all[i] = g
 					}
 					out := all[8 : 8+steps : 8+steps]
-					scanChannel(h, a, u, delta, z, out, bt, ct, stride, stride, 0.6, bias, hasD, softplus)
+					scan(h, a, u, delta, z, out, bt, ct, stride, stride, 0.6, bias, hasD, softplus)
 					for i := 0; i < 8; i++ {
 						if all[i] != g || all[8+steps+i] != g {
 							t.Fatalf("%s: write outside out", name)
@@ -78,7 +88,7 @@ func TestScanChannelSIMDMatchesGo(t *testing.T) {
 						if alias == "delta" {
 							o = dd
 						}
-						scanChannel(h, a, uu, dd, z, o, bt, ct, stride, stride, 0.6, bias, hasD, softplus)
+						scan(h, a, uu, dd, z, o, bt, ct, stride, stride, 0.6, bias, hasD, softplus)
 						for i := range o {
 							if d := math.Abs(float64(o[i] - want[i])); !(d <= 1e-5+1e-5*math.Abs(float64(want[i]))) {
 								t.Fatalf("%s: out aliasing %s: [%d] = %v, Go %v", name, alias, i, o[i], want[i])

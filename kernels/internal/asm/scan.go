@@ -82,3 +82,21 @@ func SiluGo(dst, src []float32) {
 		dst[i] = v / (1 + float32(math.Exp(float64(-v))))
 	}
 }
+
+// Exp computes dst[i] = exp(src[i]). Its twin ExpGo is the definition; the
+// SIMD version is fastExpf's polynomial (within 2 ulp on [−86, 88.3];
+// arguments below −86 give exp(−86) ≈ 4e−38, above 88.3 give exp(88.3)).
+// dst may alias src.
+func Exp(dst, src []float32) {
+	if len(dst) < len(src) {
+		panic(fmt.Sprintf("asm: Exp dst too short: %d < %d", len(dst), len(src)))
+	}
+	expVec(dst[:len(src)], src)
+}
+
+// ExpGo is the pure-Go twin of Exp.
+func ExpGo(dst, src []float32) {
+	for i, v := range src {
+		dst[i] = float32(math.Exp(float64(v)))
+	}
+}

@@ -70,3 +70,23 @@ func siluVec(dst, src []float32) {
 		copy(dst[8*n8:], tmp[:r])
 	}
 }
+
+//go:noescape
+func expAVX2(n16 int, dst, src *float32)
+
+func expVec(dst, src []float32) {
+	if !useSIMD {
+		ExpGo(dst, src)
+		return
+	}
+	n16 := len(src) / 16
+	if n16 > 0 {
+		expAVX2(n16, &dst[0], &src[0])
+	}
+	if r := len(src) - 16*n16; r > 0 {
+		var tmp [16]float32
+		copy(tmp[:], src[16*n16:])
+		expAVX2(1, &tmp[0], &tmp[0])
+		copy(dst[16*n16:], tmp[:r])
+	}
+}

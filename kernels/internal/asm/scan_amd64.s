@@ -502,3 +502,61 @@ silu_loop:
 silu_done:
 	VZEROUPPER
 	RET
+
+// func expAVX2(n16 int, dst, src *float32)
+TEXT ·expAVX2(SB), NOSPLIT, $0-24
+	MOVQ n16+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	TESTQ CX, CX
+	JZ exp_done
+exp_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMINPS scanc<>+320(SB), Y0, Y0
+	VMINPS scanc<>+320(SB), Y1, Y1
+	VMAXPS scanc<>+352(SB), Y0, Y0
+	VMAXPS scanc<>+352(SB), Y1, Y1
+	VMULPS scanc<>+0(SB), Y0, Y2
+	VMULPS scanc<>+0(SB), Y1, Y5
+	VROUNDPS $0, Y2, Y2
+	VROUNDPS $0, Y5, Y5
+	VFNMADD231PS scanc<>+32(SB), Y2, Y0
+	VFNMADD231PS scanc<>+32(SB), Y5, Y1
+	VFNMADD231PS scanc<>+64(SB), Y2, Y0
+	VFNMADD231PS scanc<>+64(SB), Y5, Y1
+	VMOVUPS scanc<>+96(SB), Y3
+	VMOVUPS scanc<>+96(SB), Y6
+	VFMADD213PS scanc<>+128(SB), Y0, Y3
+	VFMADD213PS scanc<>+128(SB), Y1, Y6
+	VFMADD213PS scanc<>+160(SB), Y0, Y3
+	VFMADD213PS scanc<>+160(SB), Y1, Y6
+	VFMADD213PS scanc<>+192(SB), Y0, Y3
+	VFMADD213PS scanc<>+192(SB), Y1, Y6
+	VFMADD213PS scanc<>+224(SB), Y0, Y3
+	VFMADD213PS scanc<>+224(SB), Y1, Y6
+	VFMADD213PS scanc<>+256(SB), Y0, Y3
+	VFMADD213PS scanc<>+256(SB), Y1, Y6
+	VMULPS Y0, Y0, Y4
+	VMULPS Y1, Y1, Y7
+	VFMADD213PS Y0, Y4, Y3
+	VFMADD213PS Y1, Y7, Y6
+	VADDPS scanc<>+288(SB), Y3, Y3
+	VADDPS scanc<>+288(SB), Y6, Y6
+	VCVTPS2DQ Y2, Y2
+	VCVTPS2DQ Y5, Y5
+	VPADDD scanc<>+384(SB), Y2, Y2
+	VPADDD scanc<>+384(SB), Y5, Y5
+	VPSLLD $23, Y2, Y2
+	VPSLLD $23, Y5, Y5
+	VMULPS Y2, Y3, Y0
+	VMULPS Y5, Y6, Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ exp_loop
+exp_done:
+	VZEROUPPER
+	RET

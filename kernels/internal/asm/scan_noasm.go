@@ -9,3 +9,5 @@ func scanStates16(h, a, dt, u, gate, out, b, c []float32, bStride, cStride int, 
 func softplusVec(dst, src []float32, bias float32) { SoftplusGo(dst, src, bias) }
 
 func siluVec(dst, src []float32) { SiluGo(dst, src) }
+
+func expVec(dst, src []float32) { ExpGo(dst, src) }

@@ -24,6 +24,8 @@ func TestSoftplusSiluMatchTwins(t *testing.T) {
 		for _, bias := range []float32{0, -1.5} {
 			want := make([]float32, n)
 			SoftplusGo(want, src, bias)
+			wantE := make([]float32, n)
+			ExpGo(wantE, src)
 			wantS := make([]float32, n)
 			SiluGo(wantS, src)
 			bothWays(t, func(t *testing.T) {
@@ -33,6 +35,14 @@ func TestSoftplusSiluMatchTwins(t *testing.T) {
 				for i := range got {
 					if !relClose(float64(got[i]), float64(want[i]), 4e-7, 1e-37) {
 						t.Fatalf("Softplus(%v + %v) = %v, twin %v", src[i], bias, got[i], want[i])
+					}
+				}
+				Exp(got, src)
+				checkGuards(t, all, n)
+				for i := range got {
+					clamped := src[i] < -86 && got[i] < 5e-38 || src[i] > 88.3 && got[i] > 2e38
+					if !relClose(float64(got[i]), float64(wantE[i]), 4e-7, 0) && !clamped {
+						t.Fatalf("Exp(%v) = %v, want %v", src[i], got[i], wantE[i])
 					}
 				}
 				Silu(got, src)

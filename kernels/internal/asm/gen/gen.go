@@ -45,6 +45,7 @@ func main() {
 		scanN16()
 		softplus()
 		silu()
+		expVec()
 	default:
 		fmt.Fprintln(os.Stderr, "usage: go run ./gen/gen.go sgemm|scan")
 		os.Exit(2)
@@ -561,6 +562,31 @@ func dot4() {
 	p("\tVEXTRACTF128 $1, Y0, X1")
 	p("\tVADDPS X1, X0, X0")
 	p("\tVMOVUPS X0, (DX)")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// expVec emits dst = exp(src) for 16·n16 floats, two vectors per iteration.
+func expVec() {
+	p("")
+	p("// func expAVX2(n16 int, dst, src *float32)")
+	p("TEXT ·expAVX2(SB), NOSPLIT, $0-24")
+	p("\tMOVQ n16+0(FP), CX")
+	p("\tMOVQ dst+8(FP), DI")
+	p("\tMOVQ src+16(FP), SI")
+	p("\tTESTQ CX, CX")
+	p("\tJZ exp_done")
+	p("exp_loop:")
+	p("\tVMOVUPS (SI), Y0")
+	p("\tVMOVUPS 32(SI), Y1")
+	expInterleaved([4]string{"Y0", "Y2", "Y3", "Y4"}, [4]string{"Y1", "Y5", "Y6", "Y7"})
+	p("\tVMOVUPS Y0, (DI)")
+	p("\tVMOVUPS Y1, 32(DI)")
+	p("\tADDQ $64, SI")
+	p("\tADDQ $64, DI")
+	p("\tDECQ CX")
+	p("\tJNZ exp_loop")
+	p("exp_done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }
