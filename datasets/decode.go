@@ -143,18 +143,63 @@ func (o *Options) Decode(r io.Reader, name string) (img image.Image, err error) 
 	return o.decodeBytes(data, name)
 }
 
-func (o *Options) decodeBytes(data []byte, name string) (img image.Image, err error) {
-	format := Sniff(data)
+// Config is what an image header says, read without decoding pixels.
+type Config struct {
+	Format Format
+	// Width and Height are the stored dimensions (before orientation).
+	Width, Height int
+	// Orientation is the EXIF orientation, 1 (none) to 8.
+	Orientation int
+}
+
+// Upright returns the displayed size: Width and Height swapped for EXIF
+// orientations 5–8.
+func (c Config) Upright() (w, h int) {
+	if c.Orientation >= 5 {
+		return c.Height, c.Width
+	}
+	return c.Width, c.Height
+}
+
+// DecodeConfigFile reads an image file's format, dimensions and EXIF
+// orientation without decoding its pixels (the dimensions are not checked
+// against any limit).
+func DecodeConfigFile(path string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("datasets: %w", err)
+	}
+	defer f.Close()
+	name := filepath.Base(path)
+	data, err := io.ReadAll(io.LimitReader(f, DefaultMaxFileBytes+1))
+	if err != nil {
+		return Config{}, fmt.Errorf("datasets: %s: read: %w", name, err)
+	}
+	if len(data) > DefaultMaxFileBytes {
+		return Config{}, fmt.Errorf("datasets: %s: file larger than %d bytes", name, DefaultMaxFileBytes)
+	}
+	format, cfg, err := decodeConfig(data, name)
+	if err != nil {
+		return Config{}, err
+	}
+	orient, oerr := Orientation(data)
+	if oerr != nil {
+		orient = 1
+	}
+	return Config{Format: format, Width: cfg.Width, Height: cfg.Height, Orientation: orient}, nil
+}
+
+func decodeConfig(data []byte, name string) (format Format, cfg image.Config, err error) {
+	format = Sniff(data)
 	if format == "" {
 		n := min(len(data), 8)
-		return nil, fmt.Errorf("datasets: %s: %w (first bytes % x)", name, ErrUnknownFormat, data[:n])
+		return "", cfg, fmt.Errorf("datasets: %s: %w (first bytes % x)", name, ErrUnknownFormat, data[:n])
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			img, err = nil, fmt.Errorf("datasets: %s: corrupt %s data (decoder panicked: %v)", name, format, r)
+			err = fmt.Errorf("datasets: %s: corrupt %s header (decoder panicked: %v)", name, format, r)
 		}
 	}()
-	var cfg image.Config
 	switch format {
 	case FormatJPEG:
 		cfg, err = jpeg.DecodeConfig(bytes.NewReader(data))
@@ -170,11 +215,24 @@ func (o *Options) decodeBytes(data []byte, name string) (img image.Image, err er
 		cfg, err = webp.DecodeConfig(bytes.NewReader(data))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("datasets: %s: bad %s header: %w", name, format, err)
+		return "", cfg, fmt.Errorf("datasets: %s: bad %s header: %w", name, format, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, fmt.Errorf("datasets: %s: %s header declares an empty %d×%d image", name, format, cfg.Width, cfg.Height)
+		return "", cfg, fmt.Errorf("datasets: %s: %s header declares an empty %d×%d image", name, format, cfg.Width, cfg.Height)
 	}
+	return format, cfg, nil
+}
+
+func (o *Options) decodeBytes(data []byte, name string) (img image.Image, err error) {
+	format, cfg, err := decodeConfig(data, name)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			img, err = nil, fmt.Errorf("datasets: %s: corrupt %s data (decoder panicked: %v)", name, format, r)
+		}
+	}()
 	if lim := o.maxPixels(); int64(cfg.Width) > lim/int64(cfg.Height) {
 		return nil, &LimitError{Name: name, Width: cfg.Width, Height: cfg.Height, Limit: lim}
 	}

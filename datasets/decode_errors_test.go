@@ -186,3 +186,39 @@ func TestTIFFOrientationErrors(t *testing.T) {
 }
 
 func imageRect(w, h int) image.Rectangle { return image.Rect(0, 0, w, h) }
+
+func TestDecodeConfigFile(t *testing.T) {
+	tests := []struct {
+		file        string
+		want        Config
+		upW, upH    int
+		errContains string
+	}{
+		{"exif6.jpg", Config{FormatJPEG, 61, 37, 6}, 37, 61, ""},
+		{"photo.webp", Config{FormatWebP, 160, 100, 1}, 160, 100, ""},
+		{"gray16.png", Config{FormatPNG, 61, 37, 1}, 61, 37, ""},
+		{"palette.gif", Config{FormatGIF, 61, 37, 1}, 61, 37, ""},
+		{"gen.py", Config{}, 0, 0, "gen.py: unknown image format"},
+	}
+	for _, tc := range tests {
+		got, err := DecodeConfigFile(filepath.Join("testdata", tc.file))
+		if tc.errContains != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.errContains) {
+				t.Errorf("%s: err = %v", tc.file, err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%s: got %+v, %v; want %+v", tc.file, got, err, tc.want)
+		}
+		if w, h := got.Upright(); w != tc.upW || h != tc.upH {
+			t.Errorf("%s: upright %d×%d", tc.file, w, h)
+		}
+	}
+	// The config path reads a bomb's header without refusing it.
+	p := filepath.Join(t.TempDir(), "bomb.png")
+	os.WriteFile(p, pngHeaderOnly(100000, 100000), 0o644)
+	if c, err := DecodeConfigFile(p); err != nil || c.Width != 100000 {
+		t.Fatalf("bomb header: %+v %v", c, err)
+	}
+}
