@@ -51,11 +51,8 @@ func TestResizeVimGolden(t *testing.T) {
 	pos, ps := readF32(t, filepath.Join(dir, "vim_model.safetensors"), "pos_embed")
 	want, ws := readF32(t, filepath.Join(dir, "io.safetensors"), "pos_embed_alt")
 	_, xs := readF32(t, filepath.Join(dir, "io.safetensors"), "x_alt")
-	w, _ := readF32(t, filepath.Join(dir, "vim_model.safetensors"), "patch_embed.proj.weight")
-	_ = w
-	patchSize := 16 // fixed by the patch_embed weight's kernel, checked below
 	_, wshape := readF32(t, filepath.Join(dir, "vim_model.safetensors"), "patch_embed.proj.weight")
-	require.Equal(t, patchSize, wshape[2])
+	patchSize := wshape[2] // stride = patch for this fixture (grid 4 from 64 px)
 	gh, gw, err := GridSize(xs[2], xs[3], patchSize, patchSize)
 	require.NoError(t, err)
 	got, err := ResizeVim(pos, ps[1], ps[2], 1, gh, gw)
@@ -144,4 +141,28 @@ func TestCache(t *testing.T) {
 		_, _ = c.Get(i, i, func() (int, error) { return i, nil })
 	}
 	require.LessOrEqual(t, c.Len(), maxCacheEntries)
+}
+
+// TestResizeGridAAGolden reproduces timm's resample_abs_pos_embed
+// (antialiased bicubic) on the DeiT fixture: pos_embed_alt = cls row +
+// the 4×4 grid resized to the grid of x_alt.
+func TestResizeGridAAGolden(t *testing.T) {
+	dir := golden.Dir(t, "deit")
+	pos, ps := readF32(t, filepath.Join(dir, "model.safetensors"), "pos_embed")
+	want, ws := readF32(t, filepath.Join(dir, "io.safetensors"), "pos_embed_alt")
+	_, xs := readF32(t, filepath.Join(dir, "io.safetensors"), "x_alt")
+	_, wshape := readF32(t, filepath.Join(dir, "model.safetensors"), "patch_embed.proj.weight")
+	p := wshape[2]
+	c := ps[2]
+	g := int(math.Sqrt(float64(ps[1] - 1)))
+	require.Equal(t, ps[1]-1, g*g)
+	gh, gw, err := GridSize(xs[2], xs[3], p, p)
+	require.NoError(t, err)
+	got, err := ResizeGridAA(pos[c:], g, g, c, gh, gw)
+	require.NoError(t, err)
+	require.Equal(t, ws[1]-1, gh*gw)
+	d := maxAbsDiff(got, want[c:])
+	t.Logf("deit pos_embed_alt (antialiased bicubic %d->%dx%d) max abs diff %.3g", g, gh, gw, d)
+	require.LessOrEqual(t, d, 1e-6)
+	require.Equal(t, want[:c], pos[:c]) // the cls row is kept
 }
