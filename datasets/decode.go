@@ -244,6 +244,9 @@ func (o *Options) decodeBytes(data []byte, name string) (img image.Image, err er
 		m, err = png.Decode(bytes.NewReader(data))
 	case FormatGIF:
 		m, err = gif.Decode(bytes.NewReader(data))
+		if err == nil {
+			restoreGIFTransparent(m, data)
+		}
 	case FormatBMP:
 		m, err = bmp.Decode(bytes.NewReader(data))
 	case FormatTIFF:

@@ -17,8 +17,10 @@
 // Measured against Pillow 9.4 (Debian; libjpeg-turbo 2.1, libwebp 1.2) on
 // the fixtures in testdata (see testdata/gen.py):
 //
-//   - PNG (8/16-bit RGB, RGBA, LA, palette+tRNS, 16-bit gray), GIF, BMP,
-//     TIFF (RGB), WebP lossless and WebP lossy: bit-identical. Lossy WebP is
+//   - PNG (8/16-bit RGB, RGBA, LA, palette+tRNS, 16-bit gray), GIF
+//     (including the stored colour of a transparent index, which Go's
+//     image/gif blanks and Decode restores), BMP, TIFF (RGB), WebP lossless
+//     and WebP lossy: bit-identical. Lossy WebP is
 //     exact because Go's VP8 decoder yields the same Y'CbCr planes as libwebp
 //     and this package reimplements libwebp's "fancy" chroma upsampler and
 //     its BT.601 fixed-point colour matrix (Go's image.YCbCr.At would use
@@ -36,9 +38,7 @@
 //     (mean 0.30–0.44, 25–32% of values) and 0.035–0.052 in the tensor.
 //     Expect logits to move by ~1e-3 on JPEG input; for 1e-4 parity tests
 //     feed PNG (lossless) inputs, as shared/golden/preprocess does.
-//   - CMYK TIFF is not supported by golang.org/x/image/tiff (clear error);
-//     GIF palettes whose transparent index Go blanks may differ from Pillow
-//     on that one colour.
+//   - CMYK TIFF is not supported by golang.org/x/image/tiff (clear error).
 //
 // EXIF orientation (JPEG APP1, TIFF IFD0, PNG eXIf, WebP EXIF) is applied by
 // default with Pillow's ImageOps.exif_transpose mapping, so photos come out
