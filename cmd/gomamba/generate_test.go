@@ -73,8 +73,9 @@ func TestGenerateCLI(t *testing.T) {
 	}
 	// greedy bytes after the prompt: 170 ';' '7' 'i' 'i' 'R' ...
 	full := out.String()
-	if !strings.HasPrefix(full, "Once upon a time\xaa;7iiRRRRRRRk") {
-		t.Errorf("stream %q", full)
+	// case.json's greedy_new_bytes_decoded (Python bytes.decode(errors="replace")).
+	if want := "Once upon a time\ufffd;7iiRRRRRRRk\ufffd{\u0011" + strings.Repeat("\ufffd", 14) + "\n"; full != want {
+		t.Errorf("stream %q\nwant   %q", full, want)
 	}
 	if !strings.Contains(errb.String(), "tokens/s") {
 		t.Errorf("no throughput on stderr: %q", errb.String())
@@ -84,7 +85,7 @@ func TestGenerateCLI(t *testing.T) {
 	if err := runGenerate(ctx, fl, []string{"Once upon a time"}, &out, &errb); err != nil {
 		t.Fatal(err)
 	}
-	if got := out.String(); got != "Once upon a time\xaa;7i\n" {
+	if got := out.String(); got != "Once upon a time\ufffd;7i\n" {
 		t.Errorf("with --stop iR: %q", got)
 	}
 
@@ -112,6 +113,25 @@ func TestGenerateCLI(t *testing.T) {
 // random model with the fixture tokenizer's vocabulary is written in the
 // transformers layout, and the CLI's streamed text and ids must equal the
 // library's greedy continuation decoded by the tokenizer.
+func TestLossyUTF8(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"abc", "abc"},
+		{"a\xc8 b", "a\ufffd b"},
+		{"\x8a\x8b", "\ufffd\ufffd"},
+		{"\xe2\x82", "\ufffd"},                 // truncated 3-byte sequence: one subpart
+		{"\xe0\x80\x80", "\ufffd\ufffd\ufffd"}, // E0 needs A0..BF next
+		{"\xf0\x9f\x98\x80!", "\U0001F600!"},
+		{"\xf0\x9f\x98", "\ufffd"},
+		{"\xed\xa0\x80", "\ufffd\ufffd\ufffd"}, // surrogate
+		{"\ufffd", "\ufffd"},
+	}
+	for _, tc := range cases {
+		if got := lossyUTF8([]byte(tc.in)); got != tc.want {
+			t.Errorf("lossyUTF8(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
 func TestGenerateCLITokenizer(t *testing.T) {
 	tokDir := golden.Dir(t, "tokenizer")
 	tok, err := tokenizer.LoadDir(tokDir)
