@@ -209,6 +209,7 @@ func TestPyTorchErrors(t *testing.T) {
 		{"path in storage key", sd(tensorItem("w", "FloatStorage", "../0", 2, 0, []int{2}, []int{1})), okStorage, nil, "bad storage key"},
 		{"unsupported rebuild", sd(item("w", func(p *pk) { p.global("torch._utils", "_rebuild_qtensor").op(")R") })), okStorage, nil, "torch._utils._rebuild_qtensor, which is not supported"},
 		{"rebuild with junk", sd(item("w", func(p *pk) { p.global("torch._utils", "_rebuild_tensor_v2").op("(NNNNNNt").op("R") })), okStorage, nil, "storage argument is None"},
+		{"storage called", newPK().op("(").str("storage").global("torch", "FloatStorage").str("0").str("cpu").int(2).op("tQ)R").stop(), okStorage, nil, "REDUCE requires a Callable object: storage(0, F32)"},
 		{"text persid", sd(item("w", func(p *pk) { p.op("Pabc\n") })), okStorage, nil, "not a 5-tuple"},
 		{"big endian", sd(w), okStorage, map[string]string{"archive/byteorder": "big"}, `byte order "big"`},
 	}

@@ -55,10 +55,28 @@ func (l *loader) unpickle(p []byte) (result any, err error) {
 	u.PersistentLoad = l.persistentLoad
 	v, err := u.Load()
 	if err != nil {
-		return nil, err
+		// gopickle's messages quote offending values with %#v; keep them
+		// short whatever the pickle held.
+		msg := err.Error()
+		if len(msg) > maxErrLen {
+			msg = msg[:maxErrLen] + "..."
+		}
+		return nil, errors.New(msg)
 	}
 	return v, nil
 }
+
+const maxErrLen = 200
+
+// GoString methods keep gopickle's %#v error messages short (a storage
+// would otherwise print its whole mapping).
+func (s *storage) GoString() string      { return "storage(" + s.key + ", " + s.dtype + ")" }
+func (t *ptTensor) GoString() string     { return fmt.Sprintf("tensor%v", t.shape) }
+func (o *opaque) GoString() string       { return o.module + "." + o.name }
+func (o *opaqueObject) GoString() string { return o.class.module + "." + o.class.name + "()" }
+func (r *rebuildFunc) GoString() string  { return "torch._utils." + r.name }
+func (s *storageType) GoString() string  { return "torch." + s.dtype + "Storage" }
+func (c *tensorClass) GoString() string  { return c.name }
 
 // sliceReader is a bytes.Reader without the io.Seeker and io.WriterTo that
 // gopickle does not need.
