@@ -133,7 +133,7 @@ func InferConfig(h Header, sc *SidecarConfig) (Config, error) {
 	}
 	cfg := Config{Name: "inferred", Channels: 3, DConv: 4, Expand: 2, NormEps: 1e-5, Cls: ClsMiddle, FinalPool: "mean", DivideOut: true, Eval: ImageNetEval}
 	pw := dims(h, "patch_embed.proj.weight")
-	if len(pw) != 4 || pw[2] != pw[3] {
+	if len(pw) != 4 || pw[2] != pw[3] || pw[0] <= 0 || pw[1] <= 0 || pw[2] <= 0 {
 		return Config{}, fmt.Errorf("vim: patch_embed.proj.weight has shape %v, want (C, channels, p, p)", pw)
 	}
 	cfg.EmbedDim, cfg.Channels, cfg.Patch = pw[0], pw[1], pw[2]
@@ -221,6 +221,9 @@ func InferConfig(h Header, sc *SidecarConfig) (Config, error) {
 				break
 			}
 		}
+	}
+	if cfg.Stride <= 0 || cfg.ImgSize < cfg.Patch {
+		return Config{}, fmt.Errorf("vim: image size %d and stride %d do not fit patch %d", cfg.ImgSize, cfg.Stride, cfg.Patch)
 	}
 	if sc.PatchSize != nil && *sc.PatchSize != cfg.Patch {
 		return Config{}, fmt.Errorf("vim: config.json patch_size %d, but patch_embed.proj.weight has %d", *sc.PatchSize, cfg.Patch)
