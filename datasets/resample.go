@@ -245,8 +245,9 @@ func resample(pix []uint8, W, H, ch, w, h int, f Filter) ([]uint8, error) {
 		rows := yLast - yFirst
 		tmp := make([]uint8, rows*w*ch)
 		kernels.Parallel(rows, 8, func(lo, hi int) {
+			rb, g := make([]int64, W), make([]int32, W)
 			for y := lo; y < hi; y++ {
-				horizontalRow(tmp[y*w*ch:(y+1)*w*ch], pix[(y+yFirst)*W*ch:(y+yFirst+1)*W*ch], ch, &hc)
+				horizontalRow(tmp[y*w*ch:(y+1)*w*ch], pix[(y+yFirst)*W*ch:(y+yFirst+1)*W*ch], ch, &hc, rb, g)
 			}
 		})
 		for i := range vc.start {
@@ -287,24 +288,38 @@ func resample(pix []uint8, W, H, ch, w, h int, f Filter) ([]uint8, error) {
 }
 
 // horizontalRow is ImagingResampleHorizontal_8bpc for one row.
-func horizontalRow(dst, src []uint8, ch int, c *coeffs) {
+//
+// For RGB the row is first unpacked into rb[x] = R | B<<32 and g[x] = G so
+// that one 64-bit multiply-add advances two channels: with acc = Σ rb·k the
+// low 32 bits are exactly the R sum (which Pillow computes in int32, so it
+// fits) and (acc − R sum) >> 32 is the B sum. The integer sums, and so the
+// output, are Pillow's.
+func horizontalRow(dst, src []uint8, ch int, c *coeffs, rb []int64, g []int32) {
 	const half = 1 << (precisionBits - 1)
 	if ch == 3 {
+		w := len(src) / 3
+		rb, g = rb[:w], g[:w]
+		for x := range rb {
+			p := src[3*x : 3*x+3 : 3*x+3]
+			rb[x] = int64(p[0]) | int64(p[2])<<32
+			g[x] = int32(p[1])
+		}
 		dst = dst[:3*len(c.start)]
 		for xx, st := range c.start {
 			n := c.count[xx]
 			k := c.k[xx*c.ksize:][:n:n]
-			s := src[3*st:][: 3*n : 3*n]
-			r, g, b := int32(half), int32(half), int32(half)
-			for len(k) > 0 && len(s) >= 3 {
-				kv := k[0]
-				r += int32(s[0]) * kv
-				g += int32(s[1]) * kv
-				b += int32(s[2]) * kv
-				k, s = k[1:], s[3:]
+			vrb := rb[st:][:n:n]
+			vg := g[st:][:n:n]
+			accRB := int64(half) | int64(half)<<32
+			accG := int32(half)
+			for x, kv := range k {
+				accRB += vrb[x] * int64(kv)
+				accG += vg[x] * kv
 			}
+			r := int32(accRB)
+			b := int32((accRB - int64(r)) >> 32)
 			d := dst[3*xx : 3*xx+3 : 3*xx+3]
-			d[0], d[1], d[2] = clip8(r), clip8(g), clip8(b)
+			d[0], d[1], d[2] = clip8(r), clip8(accG), clip8(b)
 		}
 		return
 	}
