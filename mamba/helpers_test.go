@@ -9,10 +9,10 @@ import (
 	"github.com/gomamba/gomamba/kernels"
 )
 
-// randomModel builds a model of the given shape with the official
-// initialisation's distributions (uniform linear layers, A_log = log(1..N),
-// D = 1, dt bias = softplus⁻¹ of a log-uniform dt in [1e-3, 0.1]) plus small
-// noise on the norms, prepared on the CPU.
+// randomModel builds a model with the official initialisation
+// (InitRandom) plus noise on the norms, D and the embedding scale so that no
+// parameter is trivially 1 and a small model does not just repeat its
+// input, prepared on the CPU.
 func randomModel(tb testing.TB, cfg Config, seed uint64) *Model {
 	tb.Helper()
 	return randomModelOn(tb, cfg, seed, kernels.CPU())
@@ -25,41 +25,21 @@ func randomModelOn(tb testing.TB, cfg Config, seed uint64, be kernels.Backend) *
 	if err != nil {
 		tb.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(seed, 1))
-	uni := func(t *kernels.Tensor, a float64) {
-		for i := range t.Data {
-			t.Data[i] = float32((rng.Float64()*2 - 1) * a)
-		}
+	if err := m.InitRandom(seed); err != nil {
+		tb.Fatal(err)
 	}
-	for name, t := range m.HostTensors() {
-		switch {
-		case strings.HasSuffix(name, "A_log"):
-			n := t.Dim(1)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for _, s := range m.slots() {
+		t := *s.dst
+		switch name := s.name; {
+		case strings.HasSuffix(name, ".D"), strings.HasSuffix(name, "norm.weight"), strings.HasSuffix(name, "norm_f.weight"):
 			for i := range t.Data {
-				t.Data[i] = float32(math.Log(float64(i%n + 1)))
-			}
-		case strings.HasSuffix(name, ".D"):
-			for i := range t.Data {
-				t.Data[i] = 1 + float32(rng.NormFloat64()*0.1)
-			}
-		case strings.HasSuffix(name, "dt_proj.bias"):
-			for i := range t.Data {
-				dt := math.Exp(rng.Float64()*(math.Log(0.1)-math.Log(1e-3)) + math.Log(1e-3))
-				t.Data[i] = float32(dt + math.Log(-math.Expm1(-dt)))
-			}
-		case strings.HasSuffix(name, "norm.weight"), strings.HasSuffix(name, "norm_f.weight"):
-			for i := range t.Data {
-				t.Data[i] = 1 + float32(rng.NormFloat64()*0.1)
+				t.Data[i] += float32(rng.NormFloat64() * 0.1)
 			}
 		case strings.HasSuffix(name, "embeddings.weight"), name == "lm_head.weight":
 			for i := range t.Data {
-				t.Data[i] = float32(rng.NormFloat64() * 0.1)
+				t.Data[i] *= 5 // std 0.1
 			}
-		case t.Rank() == 1:
-			uni(t, 0.1)
-		default:
-			fanIn := t.Len() / t.Dim(0)
-			uni(t, 1/math.Sqrt(float64(fanIn)))
 		}
 	}
 	if err := m.Prepare(be); err != nil {
