@@ -136,3 +136,28 @@ func BenchmarkScanStates16(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkVector(b *testing.B) {
+	const n = 4096
+	r := rand.New(rand.NewPCG(37, 38))
+	src, dst := randSlice(r, n), make([]float32, n)
+	for _, tc := range []struct {
+		name string
+		f    func()
+	}{
+		{"Exp", func() { Exp(dst, src) }},
+		{"Softplus", func() { Softplus(dst, src, 0) }},
+		{"Silu", func() { Silu(dst, src) }},
+	} {
+		for _, on := range []bool{true, false} {
+			b.Run(tc.name+"/"+map[bool]string{true: "simd", false: "go"}[on], func(b *testing.B) {
+				prev := SetEnabled(on)
+				defer SetEnabled(prev)
+				b.SetBytes(n * 4)
+				for b.Loop() {
+					tc.f()
+				}
+			})
+		}
+	}
+}

@@ -204,3 +204,20 @@ func TestDot4MatchesTwin(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkDot4(b *testing.B) {
+	const k = 768
+	r := rand.New(rand.NewPCG(11, 12))
+	x, m := randSlice(r, k), randSlice(r, 4*k)
+	var out [4]float32
+	for _, on := range []bool{true, false} {
+		b.Run(map[bool]string{true: "simd", false: "go"}[on], func(b *testing.B) {
+			prev := SetEnabled(on)
+			defer SetEnabled(prev)
+			b.SetBytes(4 * k * 4)
+			for b.Loop() {
+				Dot4(k, x, m, k, &out)
+			}
+		})
+	}
+}
