@@ -24,7 +24,7 @@ func kernel(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 		kernel6x16AVX2(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
 		return
 	}
-	KernelGo(kc, a, b, c, ldc, alpha, beta)
+	kernelGo(kc, a, b, c, ldc, alpha, beta)
 }
 
 // packAN packs r ≤ MR rows; full panels go through the AVX2 transposer,

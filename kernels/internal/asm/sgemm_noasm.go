@@ -7,7 +7,7 @@ const haveSIMD = false
 var useSIMD = false
 
 func kernel(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
-	KernelGo(kc, a, b, c, ldc, alpha, beta)
+	kernelGo(kc, a, b, c, ldc, alpha, beta)
 }
 
 func packAN(dst, a []float32, lda, r, kc int) { packANGo(dst, a, lda, r, kc, 0) }

@@ -221,3 +221,25 @@ func BenchmarkDot4(b *testing.B) {
 		})
 	}
 }
+
+// TestKernelGoMatchesDefinition checks the register-blocked Go kernel used
+// without SIMD against KernelGo.
+func TestKernelGoMatchesDefinition(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, kc := range []int{0, 1, 5, 64, 300} {
+		for _, beta := range []float32{0, 1, -0.5} {
+			a, b := randSlice(r, kc*MR), randSlice(r, kc*NR)
+			ldc := NR + 3
+			c0 := randSlice(r, MR*ldc)
+			want := append([]float32(nil), c0...)
+			KernelGo(kc, a, b, want, ldc, 0.75, beta)
+			got := append([]float32(nil), c0...)
+			kernelGo(kc, a, b, got, ldc, 0.75, beta)
+			for i := range got {
+				if math.Abs(float64(got[i]-want[i])) > 1e-6*float64(kc+1) {
+					t.Fatalf("kc=%d beta=%v: c[%d] = %v, KernelGo %v", kc, beta, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
