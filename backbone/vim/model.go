@@ -157,15 +157,18 @@ func (m *Model) run(ctx context.Context, ws *mamba.Workspace, x *kernels.Tensor,
 	if x.Rank() != 4 || x.Dim(1) != m.cfg.Channels {
 		return nil, 0, 0, fmt.Errorf("vim: input %v, want (batch, %d, H, W)", x.Shape(), m.cfg.Channels)
 	}
-	tokens, gh, gw, err := m.embed.Tokens(be, x)
+	gh, gw, err = m.embed.Grid(x.Dim(2), x.Dim(3))
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("vim: %w", err)
 	}
-	defer be.Free(tokens)
 	bt, c := x.Dim(0), m.cfg.EmbedDim
 	np := gh * gw
 	nt := m.cfg.Cls.NumTokens()
 	l := np + nt
+	grid := ws.Get(be, "vim.grid", bt, c, gh, gw)
+	m.embed.Forward(be, grid, x)
+	tokens := ws.Get(be, "vim.tokens", bt, np, c)
+	be.Permute(tokens, grid.Reshape(bt, c, np), 0, 2, 1)
 
 	// Sequence assembly: patches with cls token(s) inserted.
 	residual := ws.Get(be, "vim.residual", bt, l, c)

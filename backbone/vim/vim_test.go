@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -263,4 +264,38 @@ func cpuSeconds() float64 {
 	}
 	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 	return tv(ru.Utime) + tv(ru.Stime)
+}
+
+// TestSteadyStateAllocs: after a warm-up call, a forward pass allocates only
+// its outputs and bookkeeping, never activations (scratch is reused), so the
+// bytes allocated per call do not grow with the token count.
+func TestSteadyStateAllocs(t *testing.T) {
+	be := kernels.CPU()
+	m, err := NewRandom(small(ClsMiddle), be, 1)
+	require.NoError(t, err)
+	perCall := func(side int) uint64 {
+		x := randInput(1, 1, 3, side, side)
+		for range 2 {
+			_, _, err := m.Forward(context.Background(), x)
+			require.NoError(t, err)
+		}
+		// The minimum over rounds discounts a garbage collection emptying
+		// the backend's pooled scratch in the middle of one round.
+		best := uint64(math.MaxUint64)
+		for range 4 {
+			var a, b runtime.MemStats
+			runtime.ReadMemStats(&a)
+			const n = 3
+			for range n {
+				m.Forward(context.Background(), x)
+			}
+			runtime.ReadMemStats(&b)
+			best = min(best, (b.TotalAlloc-a.TotalAlloc)/n)
+		}
+		return best
+	}
+	small, large := perCall(32), perCall(256) // 17 vs 1025 tokens
+	t.Logf("bytes allocated per forward: %d (17 tokens), %d (1025 tokens)", small, large)
+	// One activation tensor at 1025 tokens is 1025·32·4 = 131 kB.
+	require.Less(t, large, uint64(64<<10))
 }
