@@ -227,3 +227,21 @@ func TestGenerateCLITokenizer(t *testing.T) {
 		t.Errorf("--tokenizer: %v (%s), want %v (%s)", res2.IDs, res2.Finish, res.IDs, res.Finish)
 	}
 }
+
+func TestBenchLMCLI(t *testing.T) {
+	var out bytes.Buffer
+	dir := filepath.Join(golden.Dir(t, "mambabyte"), "mamba_ssm")
+	if err := runBenchLM(context.Background(), benchLMFlags{model: dir, batch: 2, prompt: 8, tokens: 4, repeat: 1, json: true}, &out); err != nil {
+		t.Fatal(err)
+	}
+	var res benchLMResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.PrefillTokensPerS <= 0 || res.DecodeTokensPerS <= 0 || res.Batch != 2 || res.Params != 81856 {
+		t.Errorf("result %+v", res)
+	}
+	if err := runBenchLM(context.Background(), benchLMFlags{preset: "mamba-9b", batch: 1, prompt: 1, tokens: 2, repeat: 1}, &out); err == nil || !strings.Contains(err.Error(), "unknown") {
+		t.Errorf("unknown preset: %v", err)
+	}
+}
