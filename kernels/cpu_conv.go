@@ -2,7 +2,7 @@ package kernels
 
 func (cpuBackend) Conv1dCausal(dst, x, w, bias *Tensor, act Activation) {
 	host("Conv1dCausal", dst, x, w, bias)
-	if x.Rank() != 3 || !SameShape(dst, x) || w.Rank() != 2 || w.Dim(0) != x.Dim(1) ||
+	if x.Rank() != 3 || !SameShape(dst, x) || w.Rank() != 2 || w.Dim(0) != x.Dim(1) || w.Dim(1) < 1 ||
 		(bias != nil && (bias.Rank() != 1 || bias.Dim(0) != x.Dim(1))) {
 		panicf("Conv1dCausal", "x %v, w %v, bias %v, dst %v: want x, dst (Bt, D, L), w (D, K), bias (D)", shp(x), shp(w), shp(bias), shp(dst))
 	}
@@ -27,15 +27,26 @@ func conv1dRows(dst, x, w, bias *Tensor, act Activation, lo, hi int) {
 		}
 		xr := x.Data[r*l : r*l+l]
 		or := dst.Data[r*l : r*l+l]
-		for t := range or {
+		head := min(l, k-1) // steps whose window reaches before t = 0
+		for t := range head {
 			var s float32
 			for j, wv := range wr {
 				if i := t - k + 1 + j; i >= 0 {
 					s += wv * xr[i]
 				}
 			}
-			or[t] = actf(act, s+b)
+			or[t] = s + b
 		}
+		for t := head; t < l; t++ {
+			win := xr[t-k+1 : t+1]
+			win = win[:len(wr)]
+			var s float32
+			for j, wv := range wr {
+				s += wv * win[j]
+			}
+			or[t] = s + b
+		}
+		applyAct(or, or, act)
 	}
 }
 

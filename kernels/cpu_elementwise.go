@@ -169,17 +169,30 @@ func (cpuBackend) Mean(dst, x *Tensor, axis int) {
 	Parallel(outer, rowGrain(n*inner), func(lo, hi int) { meanRows(dst.Data, x.Data, n, inner, lo, hi) })
 }
 
-// meanRows averages blocks [lo, hi) of the (outer, n, inner) view of x over n.
+// meanRows averages blocks [lo, hi) of the (outer, n, inner) view of x over
+// n, accumulating meanBlock columns at a time in float64 so that x is read
+// contiguously.
 func meanRows(dst, x []float32, n, inner, lo, hi int) {
 	inv := 1 / float64(n)
+	var acc [meanBlock]float64
 	for o := lo; o < hi; o++ {
-		od := dst[o*inner : (o+1)*inner]
-		for i := range od {
-			var s float64
+		for i0 := 0; i0 < inner; i0 += meanBlock {
+			w := min(meanBlock, inner-i0)
+			s := acc[:w]
+			clear(s)
 			for a := range n {
-				s += float64(x[(o*n+a)*inner+i])
+				row := x[(o*n+a)*inner+i0 : (o*n+a)*inner+i0+w]
+				for i, v := range row {
+					s[i] += float64(v)
+				}
 			}
-			od[i] = float32(s * inv)
+			od := dst[o*inner+i0 : o*inner+i0+w]
+			for i, v := range s {
+				od[i] = float32(v * inv)
+			}
 		}
 	}
 }
+
+// meanBlock is the number of output columns meanRows sums at once.
+const meanBlock = 256

@@ -134,6 +134,18 @@ func (cpuBackend) Flip(dst, src *Tensor, axis int) {
 // flipRows moves rows [lo, hi) of the (outer·n, inner) view of src to their
 // mirrored position along n.
 func flipRows(dst, src []float32, n, inner, lo, hi int) {
+	if inner == 1 { // reversing the last axis: element by element
+		for j := lo; j < hi; {
+			o, a := j/n, j%n
+			end := min(hi, (o+1)*n)
+			row := dst[o*n : (o+1)*n]
+			for ; j < end; j++ {
+				row[n-1-a] = src[j]
+				a++
+			}
+		}
+		return
+	}
 	for j := lo; j < hi; j++ {
 		o, a := j/n, j%n
 		copy(dst[(o*n+n-1-a)*inner:(o*n+n-a)*inner], src[j*inner:(j+1)*inner])

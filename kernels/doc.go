@@ -19,9 +19,10 @@
 // path the elementwise, norm, layout and scan ops allocate nothing.
 //
 // Reductions (norm statistics, Softmax and Mean sums) accumulate in float64.
-// Exponentials are float32 (fastExpf and friends: within 2 ulp of the
-// correctly rounded value, the accuracy of PyTorch's vectorised float32
-// math); exact GELU uses float64 erf rounded once. Softplus keeps PyTorch's
+// Transcendentals are float32 (fastExpf and friends, the vector SiLU and
+// softplus of kernels/internal/asm: within a few ulp of the correctly
+// rounded value, the accuracy of PyTorch's vectorised float32 math); exact
+// GELU uses a float32 erf within 3e−7 relative. Softplus keeps PyTorch's
 // threshold: x itself above 20.
 //
 // # The selective scan

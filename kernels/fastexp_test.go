@@ -75,3 +75,21 @@ func TestFastLogSoftplusSilu(t *testing.T) {
 		t.Errorf("fastSoftplusf(20.5) = %v, want 20.5 (threshold)", v)
 	}
 }
+
+func TestErff(t *testing.T) {
+	worst, at := 0.0, float32(0)
+	for x := float32(-12); x <= 12; x += 0.000917 {
+		want := math.Erf(float64(x))
+		d := math.Abs(float64(erff(x))-want) / math.Max(math.Abs(want), 1e-30)
+		if d > worst {
+			worst, at = d, x
+		}
+	}
+	t.Logf("erff: max relative error %.3g at %g", worst, at)
+	if worst > 5e-7 {
+		t.Errorf("erff: relative error %.3g at %g, want ≤ 5e-7", worst, at)
+	}
+	if erff(0) != 0 || erff(20) != 1 || erff(-20) != -1 {
+		t.Errorf("erff(0, 20, -20) = %v %v %v", erff(0), erff(20), erff(-20))
+	}
+}
