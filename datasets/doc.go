@@ -68,11 +68,13 @@
 // (exact size, native size, or rounded to a patch multiple). Grayscale
 // variants produce one channel from Pillow's convert("L") luma.
 //
-// Speed: on the shared 2-core VM, resizing a 4000×3000 photo to 341×256 took
-// 356 ms per op (2 goroutines, machine under load 15) while Pillow's best of
-// several runs in the same run took 151 ms; see BenchmarkResizeBicubic,
-// which prints Pillow's figure beside ours when python3-pil is installed.
-// The loops are plain Go (no SIMD yet).
+// Speed (one goroutine, best of several runs on the shared, loaded 2-core
+// VM, Pillow 9.4 measured the same way beside it): 4000×3000 → 341×256 in
+// ≈ 85 ms CPU vs Pillow's 79 ms; 500×375 → 341×256 in 3.4 ms vs 3.5 ms. The
+// loops are plain Go: each multiply-add advances two channels packed into
+// one int64 (exact, see resample.go); with GOMAXPROCS > 1 rows run in
+// parallel. BenchmarkResizeBicubic prints Pillow's figure beside ours when
+// python3-pil is installed.
 //
 // # Data sets
 //

@@ -261,30 +261,55 @@ func resample(pix []uint8, W, H, ch, w, h int, f Filter) ([]uint8, error) {
 	if !needV {
 		return append([]uint8(nil), pix[:W*H*ch]...), nil
 	}
-	_ = curH
-	rowLen := curW * ch
+	return verticalPass(cur, curW*ch, curH, &vc, h), nil
+}
+
+// verticalPass is ImagingResampleVertical_8bpc over rows of rowLen bytes.
+// Like the horizontal pass it packs two neighbouring bytes into one int64
+// (byte 2j in the low, 2j+1 in the high 32 bits) so each multiply-add
+// advances two samples; the sums are Pillow's int32 sums exactly.
+func verticalPass(src []uint8, rowLen, rows int, vc *coeffs, h int) []uint8 {
+	pw := (rowLen + 1) / 2
+	packed := make([]int64, rows*pw)
+	kernels.Parallel(rows, 16, func(lo, hi int) {
+		for y := lo; y < hi; y++ {
+			s := src[y*rowLen : (y+1)*rowLen]
+			p := packed[y*pw : (y+1)*pw]
+			for j := 0; j+1 < len(s); j += 2 {
+				p[j/2] = int64(s[j]) | int64(s[j+1])<<32
+			}
+			if rowLen%2 == 1 {
+				p[pw-1] = int64(s[rowLen-1])
+			}
+		}
+	})
 	out := make([]uint8, h*rowLen)
 	kernels.Parallel(h, 8, func(lo, hi int) {
-		acc := make([]int32, rowLen)
+		acc := make([]int64, pw)
+		const half = 1 << (precisionBits - 1)
 		for yy := lo; yy < hi; yy++ {
 			for j := range acc {
-				acc[j] = 1 << (precisionBits - 1)
+				acc[j] = half | half<<32
 			}
 			k := vc.k[yy*vc.ksize:]
 			for t := 0; t < vc.count[yy]; t++ {
-				kv := k[t]
-				row := cur[(vc.start[yy]+t)*rowLen:][:rowLen]
+				kv := int64(k[t])
+				row := packed[(vc.start[yy]+t)*pw:][:len(acc)]
 				for j, p := range row {
-					acc[j] += int32(p) * kv
+					acc[j] += p * kv
 				}
 			}
 			o := out[yy*rowLen:][:rowLen]
 			for j, a := range acc {
-				o[j] = clip8(a)
+				l := int32(a)
+				o[2*j] = clip8(l)
+				if 2*j+1 < len(o) {
+					o[2*j+1] = clip8(int32((a - int64(l)) >> 32))
+				}
 			}
 		}
 	})
-	return out, nil
+	return out
 }
 
 // horizontalRow is ImagingResampleHorizontal_8bpc for one row.
