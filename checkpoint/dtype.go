@@ -4,7 +4,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"unsafe"
 )
+
+// littleEndian reports whether the host stores numbers little-endian, as
+// both checkpoint formats do.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // Data types, spelled as in the safetensors header. PyTorch storages map onto
 // the same names (FloatStorage → F32, HalfStorage → F16, ...).
@@ -53,6 +58,12 @@ func toFloat32(dst []float32, src []byte, dt string) error {
 	le := binary.LittleEndian
 	switch dt {
 	case dtF32:
+		if littleEndian && len(dst) > 0 {
+			// The stored bytes are the host's float32 layout: one memmove
+			// (no alignment needed; dst is viewed as bytes).
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), 4*len(dst)), src)
+			return nil
+		}
 		for i := range dst {
 			dst[i] = math.Float32frombits(le.Uint32(src[4*i:]))
 		}
