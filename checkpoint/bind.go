@@ -52,8 +52,9 @@ func RenameMap(m map[string]string) func(string) string {
 
 // ShapeMismatch is one wrongly shaped tensor in a BindError.
 type ShapeMismatch struct {
-	Name       string
-	Want, Have []int
+	Name string // binding name
+	Want []int  // the binding's shape (-1 = any)
+	Have []int  // the checkpoint's shape
 }
 
 // BindError reports every problem Bind found, all at once. Use errors.As

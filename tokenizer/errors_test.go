@@ -100,6 +100,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad merge type", miniJSON(`["Ġ a"]`, `[7]`), "not a pair"},
 		{"empty added", miniJSON(`"content":"<|endoftext|>"`, `"content":""`), "added token"},
 		{"added ids clash", miniJSON(`"special":true}]`, `"special":true},{"id":0,"content":"x"}]`), "share id 0"},
+		{"sequence normalizer", miniJSON(`{"type":"NFC"}`, `{"type":"Sequence","normalizers":[{"type":"Replace","pattern":"NFC"}]}`), `normalizer "Sequence"`},
 		{"normalizer", miniJSON(`{"type":"NFC"}`, `{"type":"Lowercase"}`), `normalizer "Lowercase"`},
 		{"pre_tokenizer", miniJSON(`"type":"ByteLevel","add_prefix_space"`, `"type":"Metaspace","add_prefix_space"`), `pre_tokenizer "Metaspace"`},
 		{"no pre_tokenizer", miniJSON(`"pre_tokenizer":{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true},`, ``), "pre_tokenizer is missing"},

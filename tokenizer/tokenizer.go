@@ -27,13 +27,13 @@ const maxVocab = 1 << 24
 // AddedToken is a token matched verbatim in the text before
 // pre-tokenisation (such as "<|endoftext|>").
 type AddedToken struct {
-	ID         int    `json:"id"`
-	Content    string `json:"content"`
-	SingleWord bool   `json:"single_word"`
-	LStrip     bool   `json:"lstrip"`
-	RStrip     bool   `json:"rstrip"`
-	Normalized bool   `json:"normalized"`
-	Special    bool   `json:"special"`
+	ID         int    `json:"id"`          // the token's id
+	Content    string `json:"content"`     // the literal text matched
+	SingleWord bool   `json:"single_word"` // match only between non-word characters
+	LStrip     bool   `json:"lstrip"`      // absorb whitespace on the left
+	RStrip     bool   `json:"rstrip"`      // absorb whitespace on the right
+	Normalized bool   `json:"normalized"`  // match in the normalised text, not the raw text
+	Special    bool   `json:"special"`     // a control token such as <|endoftext|>
 }
 
 // Tokenizer is a byte-level BPE tokenizer (GPT-2 / GPT-NeoX family) loaded
@@ -245,6 +245,14 @@ func parseMerge(raw json.RawMessage) (string, string, error) {
 	return p[0], p[1], nil
 }
 
+func componentType(raw json.RawMessage) string {
+	var c component
+	if json.Unmarshal(raw, &c) != nil {
+		return ""
+	}
+	return c.Type
+}
+
 func isNull(raw json.RawMessage) bool {
 	s := strings.TrimSpace(string(raw))
 	return s == "" || s == "null"
@@ -262,7 +270,7 @@ func (t *Tokenizer) components(fj *fileJSON) error {
 		case c.Type == "NFC":
 			t.nfc = true
 		case c.Type == "Sequence" && len(c.Normalizers) == 0:
-		case c.Type == "Sequence" && len(c.Normalizers) == 1 && strings.Contains(string(c.Normalizers[0]), `"NFC"`):
+		case c.Type == "Sequence" && len(c.Normalizers) == 1 && componentType(c.Normalizers[0]) == "NFC":
 			t.nfc = true
 		default:
 			return fmt.Errorf("normalizer %q is not supported (want NFC or none)", c.Type)
