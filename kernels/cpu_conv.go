@@ -37,14 +37,22 @@ func conv1dRows(dst, x, w, bias *Tensor, act Activation, lo, hi int) {
 			}
 			or[t] = s + b
 		}
-		for t := head; t < l; t++ {
-			win := xr[t-k+1 : t+1]
-			win = win[:len(wr)]
-			var s float32
-			for j, wv := range wr {
-				s += wv * win[j]
+		if k == 4 { // Mamba's d_conv: unrolled, same order of additions
+			w0, w1, w2, w3 := wr[0], wr[1], wr[2], wr[3]
+			for t := head; t < l; t++ {
+				win := xr[t-3 : t+1 : t+1]
+				or[t] = w0*win[0] + w1*win[1] + w2*win[2] + w3*win[3] + b
 			}
-			or[t] = s + b
+		} else {
+			for t := head; t < l; t++ {
+				win := xr[t-k+1 : t+1]
+				win = win[:len(wr)]
+				var s float32
+				for j, wv := range wr {
+					s += wv * win[j]
+				}
+				or[t] = s + b
+			}
 		}
 		applyAct(or, or, act)
 	}
