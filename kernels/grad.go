@@ -198,6 +198,10 @@ type ScanChannel[T Float] struct {
 // hs[t·N:(t+1)·N] for the backward pass, and when das is non-nil the decay
 // factors exp(Δ_t·A) in das[t·N:(t+1)·N].
 func (s *ScanChannel[T]) Forward(out, hs, das []T) {
+	if s32, ok := any(s).(*ScanChannel[float32]); ok {
+		scanForward32(s32, any(out).([]float32), any(hs).([]float32), any(das).([]float32))
+		return
+	}
 	l, n := s.L, s.N
 	var hbuf [64]T
 	h := hbuf[:0]
@@ -245,6 +249,10 @@ type ScanChannelGrad[T Float] struct {
 // hs and decay factors das saved by Forward (L·N values each) and scratch dh
 // of length N.
 func (s *ScanChannel[T]) Backward(g *ScanChannelGrad[T], dout, hs, das, dh []T) {
+	if s32, ok := any(s).(*ScanChannel[float32]); ok {
+		scanBackward32(s32, any(g).(*ScanChannelGrad[float32]), any(dout).([]float32), any(hs).([]float32), any(das).([]float32), any(dh).([]float32))
+		return
+	}
 	l, n := s.L, s.N
 	for i := range dh[:n] {
 		dh[i] = 0
