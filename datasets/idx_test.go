@@ -3,10 +3,13 @@ package datasets
 import (
 	"bytes"
 	"compress/gzip"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gomamba/gomamba/kernels"
 )
 
 func gz(b []byte) []byte {
@@ -135,6 +138,13 @@ func TestLoadFashionMNISTDebian(t *testing.T) {
 		if tc.split == "test" && s.Labels[0] != 9 { // first test image is an ankle boot
 			t.Errorf("first test label %d, want 9", s.Labels[0])
 		}
+		if tc.split == "train" { // the normalisation constants everyone quotes
+			m, sd := s.MeanStd()
+			if math.Abs(m-0.2860) > 5e-5 || math.Abs(sd-0.3530) > 5e-5 {
+				t.Errorf("train mean/std %.4f/%.4f, want 0.2860/0.3530", m, sd)
+			}
+			t.Logf("train mean %.6f std %.6f", m, sd)
+		}
 	}
 }
 
@@ -156,4 +166,26 @@ func FuzzIDX(f *testing.F) {
 			t.Fatalf("dims %v but %d bytes", m.Dims, len(m.Data))
 		}
 	})
+}
+
+func TestImageSetBatch(t *testing.T) {
+	s := &ImageSet{Pix: []uint8{0, 255, 51, 102, 255, 255, 0, 0}, N: 2, Height: 2, Width: 2, Labels: []uint8{3, 7}}
+	dst := kernels.New(2, 1, 2, 2)
+	labels, err := s.Batch(dst, []int{1, 0}, 0.5, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if labels[0] != 7 || labels[1] != 3 || dst.Data[0] != 1 || dst.Data[2] != -1 || dst.Data[4] != -1 {
+		t.Fatalf("labels %v data %v", labels, dst.Data)
+	}
+	if _, err := s.Batch(dst, []int{0, 2}, 0.5, 0.5); err == nil {
+		t.Fatal("index 2 accepted")
+	}
+	if _, err := s.Batch(kernels.New(1, 1, 2, 2), []int{0, 1}, 0.5, 0.5); err == nil {
+		t.Fatal("short tensor accepted")
+	}
+	m, sd := s.MeanStd()
+	if math.Abs(m-0.45) > 1e-12 || sd <= 0 {
+		t.Fatalf("MeanStd = %v, %v", m, sd)
+	}
 }
