@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -144,5 +145,41 @@ func TestLossyUTF8(t *testing.T) {
 		if got := lossyUTF8([]byte(c.in)); got != c.want {
 			t.Errorf("lossyUTF8(%+q) = %+q, want %+q", c.in, got, c.want)
 		}
+	}
+}
+
+// TestAddedTokens covers leftmost-longest matching, normalized added
+// tokens (GPT-NeoX's runs of spaces), single_word and lstrip/rstrip.
+func TestAddedTokens(t *testing.T) {
+	added := `[{"id":0,"content":"<|endoftext|>","normalized":false,"special":true},` +
+		`{"id":258,"content":"  ","normalized":true},{"id":259,"content":"   ","normalized":true},` +
+		`{"id":260,"content":"<|e","normalized":false},{"id":261,"content":"[W]","single_word":true},` +
+		`{"id":262,"content":"[S]","lstrip":true,"rstrip":true}]`
+	j := miniJSON(`[{"id":0,"content":"<|endoftext|>","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true}]`, added,
+		`"Ġa":257`, `"Ġa":257,"x1":258,"x2":259,"x3":260,"x4":261,"x5":262`)
+	tk, err := parse([]byte(j))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := 257, int(1+'b')
+	cases := []struct {
+		in   string
+		want []int
+	}{
+		{"<|endoftext|>", []int{0}},
+		{"<|e", []int{260}},
+		{"b     b", []int{b, 259, 258, b}}, // leftmost-longest: 3 then 2 spaces
+		{"b a[W]", []int{b, a, int(1 + '['), int(1 + 'W'), int(1 + ']')}}, // glued to a word: not matched
+		{"b [W] b", []int{b, int(1 + ' '), 261, int(1 + ' '), b}},
+		{"b\t[S]\tb", []int{b, 262, b}},
+	}
+	for _, c := range cases {
+		if got := tk.Encode(c.in); !slices.Equal(got, c.want) {
+			t.Errorf("Encode(%q) = %v, want %v", c.in, got, c.want)
+		}
+	}
+	long := strings.Repeat("b  ", 20000)
+	if n := len(tk.Encode(long)); n != 40000 {
+		t.Errorf("long text gave %d ids", n)
 	}
 }

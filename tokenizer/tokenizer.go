@@ -380,8 +380,13 @@ func (t *Tokenizer) splitAdded(text string, list []AddedToken, emit func(seg str
 		return
 	}
 	last := 0 // end of the previous match
+	var buf [32]int
+	pos := buf[:0]
+	for range list {
+		pos = append(pos, -2)
+	}
 	for i := 0; i < len(text); {
-		a, at, ok := nextAdded(text, i, list)
+		a, at, ok := nextAdded(text, i, list, pos)
 		if !ok {
 			break
 		}
@@ -421,13 +426,20 @@ func (t *Tokenizer) splitAdded(text string, list []AddedToken, emit func(seg str
 
 // nextAdded finds the leftmost occurrence at or after i of any token in
 // list, the longest one where several start at the same place (list is
-// sorted longest first).
-func nextAdded(text string, i int, list []AddedToken) (AddedToken, int, bool) {
+// sorted longest first). pos caches each token's next occurrence (-2 =
+// unknown, -1 = none left), so a long text costs O(len × tokens) overall
+// rather than per match.
+func nextAdded(text string, i int, list []AddedToken, pos []int) (AddedToken, int, bool) {
 	best, at := -1, len(text)
 	for k, a := range list {
-		j := strings.Index(text[i:], a.Content)
-		if j >= 0 && i+j < at {
-			best, at = k, i+j
+		if pos[k] == -2 || (pos[k] >= 0 && pos[k] < i) {
+			pos[k] = -1
+			if j := strings.Index(text[i:], a.Content); j >= 0 {
+				pos[k] = i + j
+			}
+		}
+		if pos[k] >= 0 && pos[k] < at {
+			best, at = k, pos[k]
 		}
 	}
 	if best < 0 {
