@@ -111,33 +111,33 @@ func (cpuBackend) LayerNorm2d(dst, x, w, b *Tensor, eps float32) {
 func ln2dRange(dst, x, w, b *Tensor, eps float32, lo, hi int) {
 	c, hw := x.Dim(1), x.Dim(2)*x.Dim(3)
 	blocks := (hw + ln2dBlock - 1) / ln2dBlock
-	var mean, rstd [ln2dBlock]float64
+	var sum, sq [ln2dBlock]float64
+	var mean, rstd [ln2dBlock]float32
 	for job := lo; job < hi; job++ {
 		bi, p0 := job/blocks, job%blocks*ln2dBlock
 		np := min(ln2dBlock, hw-p0)
 		base := bi * c * hw
-		for i := range np {
-			mean[i], rstd[i] = 0, 0
-		}
+		s, q := sum[:np], sq[:np]
+		clear(s)
+		clear(q)
+		// One pass for Σx and Σx² in float64: var = E[x²] − mean² loses
+		// nothing that matters at float32 output precision.
 		for ci := range c {
 			row := x.Data[base+ci*hw+p0 : base+ci*hw+p0+np]
+			row = row[:len(s)]
 			for i, v := range row {
-				mean[i] += float64(v)
+				f := float64(v)
+				s[i] += f
+				q[i] += f * f
 			}
 		}
-		for i := range np {
-			mean[i] /= float64(c)
+		for i := range s {
+			m := s[i] / float64(c)
+			v := max(q[i]/float64(c)-m*m, 0)
+			mean[i] = float32(m)
+			rstd[i] = float32(1 / math.Sqrt(v+float64(eps)))
 		}
-		for ci := range c {
-			row := x.Data[base+ci*hw+p0 : base+ci*hw+p0+np]
-			for i, v := range row {
-				d := float64(v) - mean[i]
-				rstd[i] += d * d
-			}
-		}
-		for i := range np {
-			rstd[i] = 1 / math.Sqrt(rstd[i]/float64(c)+float64(eps))
-		}
+		mr, rr := mean[:np], rstd[:np]
 		for ci := range c {
 			off := base + ci*hw + p0
 			row := x.Data[off : off+np]
@@ -149,8 +149,11 @@ func ln2dRange(dst, x, w, b *Tensor, eps float32, lo, hi int) {
 			if b != nil {
 				bv = b.Data[ci]
 			}
+			row = row[:len(mr)]
+			out = out[:len(mr)]
+			rr = rr[:len(mr)]
 			for i, v := range row {
-				out[i] = (v-float32(mean[i]))*float32(rstd[i])*wv + bv
+				out[i] = (v-mr[i])*rr[i]*wv + bv
 			}
 		}
 	}
