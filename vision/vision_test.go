@@ -230,3 +230,30 @@ func TestDefault(t *testing.T) {
 	require.Equal(t, 80, m.EvalTransform().Size)
 	require.Equal(t, "fixture", DefaultName())
 }
+
+// TestLoadFolder loads a folder as the trainer writes it: model.safetensors
+// plus config.json with the official argument names, eval preprocessing and
+// class names.
+func TestLoadFolder(t *testing.T) {
+	cfg := vim.Config{Name: "micro", ImgSize: 28, Patch: 4, Stride: 4, Channels: 1, EmbedDim: 16, Depth: 2,
+		DState: 4, DConv: 4, Expand: 2, NumClasses: 3, NormEps: 1e-5, Cls: vim.ClsMiddle, FinalPool: "mean", DivideOut: true, Eval: vim.ImageNetEval}
+	vm, err := vim.NewRandom(cfg, kernels.CPU(), 5)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, checkpoint.SaveSafetensors(filepath.Join(dir, "model.safetensors"), vm.StateDict(), nil))
+	side := `{"family": "vim", "img_size": 28, "patch_size": 4, "stride": 4, "channels": 1, "use_middle_cls_token": true,
+		"input_size": 28, "crop_pct": 1.0, "interpolation": "bilinear", "mean": [0.286], "std": [0.353], "labels": ["a", "b", "c"]}`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), []byte(side), 0o644))
+	m, err := Load(dir)
+	require.NoError(t, err)
+	require.Equal(t, []string{"a", "b", "c"}, m.Labels())
+	e := m.EvalTransform()
+	require.Equal(t, 28, e.Size)
+	require.Equal(t, 1.0, e.CropPct)
+	require.True(t, e.Grayscale)
+	require.InDelta(t, 0.353, e.Std[2], 1e-6)
+	top, err := m.Classify(context.Background(), photo(t), 3)
+	require.NoError(t, err)
+	require.Len(t, top, 3)
+	require.NotEmpty(t, top[0].Label)
+}
