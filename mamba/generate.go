@@ -205,6 +205,11 @@ type GenerateOptions struct {
 	TopP float64
 	// Seed seeds the sampler (PCG); equal seeds give equal samples.
 	Seed uint64
+	// RepetitionPenalty, if > 0 and != 1, rescales the logits of every token
+	// already in the row (prompt and generated) before sampling, as
+	// mamba_ssm: logit·p when negative, logit/p otherwise (p > 1 discourages
+	// repeats).
+	RepetitionPenalty float64
 	// StopTokens end a row when generated (the stop token is kept in the
 	// output).
 	StopTokens []int
@@ -283,7 +288,11 @@ func (m *Model) Generate(ctx context.Context, prompts [][]int, opt GenerateOptio
 			if g.Finish[b] != "" {
 				continue // keep feeding its last token; its output is ignored
 			}
-			id := smp.pick(logits.Data[b*v : (b+1)*v])
+			row := logits.Data[b*v : (b+1)*v]
+			if p := opt.RepetitionPenalty; p > 0 && p != 1 {
+				penalize(row, float32(p), smp.mark, prompts[b], g.Tokens[b])
+			}
+			id := smp.pick(row)
 			next[b] = id
 			g.Tokens[b] = append(g.Tokens[b], id)
 			g.NewTokens++
@@ -319,12 +328,36 @@ func (m *Model) Generate(ctx context.Context, prompts [][]int, opt GenerateOptio
 	return g, nil
 }
 
+// penalize applies mamba_ssm's repetition penalty once to every distinct
+// id of the token lists; mark is scratch of the row's length, left false.
+func penalize(row []float32, p float32, mark []bool, lists ...[]int) {
+	for _, l := range lists {
+		for _, id := range l {
+			if mark[id] {
+				continue
+			}
+			mark[id] = true
+			if row[id] < 0 {
+				row[id] *= p
+			} else {
+				row[id] /= p
+			}
+		}
+	}
+	for _, l := range lists {
+		for _, id := range l {
+			mark[id] = false
+		}
+	}
+}
+
 // sampler turns a row of logits into a token id.
 type sampler struct {
 	opt  GenerateOptions
 	rng  *rand.Rand
 	idx  []int
 	vals []float64
+	mark []bool
 }
 
 func newSampler(opt GenerateOptions, v int) *sampler {
@@ -333,6 +366,7 @@ func newSampler(opt GenerateOptions, v int) *sampler {
 		rng:  rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x9e3779b97f4a7c15)),
 		idx:  make([]int, v),
 		vals: make([]float64, v),
+		mark: make([]bool, v),
 	}
 }
 

@@ -66,6 +66,33 @@ func TestSamplerDistribution(t *testing.T) {
 	}
 }
 
+func TestRepetitionPenalty(t *testing.T) {
+	row := []float32{2, -1, 0.5, 3}
+	mark := make([]bool, len(row))
+	penalize(row, 2, mark, []int{0, 1, 0}, []int{1, 2})
+	if want := []float32{1, -2, 0.25, 3}; !slices.Equal(row, want) {
+		t.Errorf("penalized %v, want %v", row, want)
+	}
+	if slices.Contains(mark, true) {
+		t.Error("mark not cleared")
+	}
+	// A strong penalty breaks a greedy loop of the random model.
+	m := randomModel(t, smallConfig(), 5)
+	ctx := context.Background()
+	plain, _ := m.Generate(ctx, [][]int{{7}}, GenerateOptions{MaxNewTokens: 12})
+	pen, err := m.Generate(ctx, [][]int{{7}}, GenerateOptions{MaxNewTokens: 12, RepetitionPenalty: 1e6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{7: true}
+	for _, id := range pen.Tokens[0] {
+		if seen[id] {
+			t.Errorf("penalty 1e6 still repeated %d: %v (without: %v)", id, pen.Tokens[0], plain.Tokens[0])
+		}
+		seen[id] = true
+	}
+}
+
 func probs(ids []int, p []float64) map[int]float64 {
 	m := map[int]float64{}
 	for i, id := range ids {
@@ -159,7 +186,7 @@ func TestGenerateBehaviour(t *testing.T) {
 		t.Errorf("cancelled context: got %v", err)
 	}
 
-	// Bad input.
+	// Bad input (and a released model).
 	bad := []struct {
 		name    string
 		prompts [][]int
@@ -176,6 +203,13 @@ func TestGenerateBehaviour(t *testing.T) {
 		if _, err := m.Generate(ctx, tc.prompts, tc.opt); err == nil {
 			t.Errorf("%s: no error", tc.name)
 		}
+	}
+	m.Release()
+	if _, err := m.Forward(ctx, prompts[:1], nil); err == nil {
+		t.Error("Forward on a released model: no error")
+	}
+	if _, err := m.Generate(ctx, prompts, GenerateOptions{MaxNewTokens: 1}); err == nil {
+		t.Error("Generate on a released model: no error")
 	}
 }
 

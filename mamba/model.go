@@ -168,6 +168,35 @@ func (m *Model) Prepare(be kernels.Backend) error {
 	return nil
 }
 
+// Release frees the weights in the backend's memory (a no-op on the CPU,
+// where the garbage collector reclaims them); the model is unusable after.
+func (m *Model) Release() {
+	if !m.prepared {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ws.Release()
+	tied := m.Head == m.Embedding
+	for _, t := range []*kernels.Tensor{m.Embedding, m.NormF} {
+		m.be.Free(t)
+	}
+	if !tied {
+		m.be.Free(m.Head)
+	}
+	for i := range m.Blocks {
+		b := &m.Blocks[i]
+		mx := &b.Mixer
+		for _, t := range []*kernels.Tensor{b.Norm, mx.InProj, mx.InProjB, mx.OutProj, mx.OutProjB, mx.ConvW, mx.ConvB, mx.XProj, mx.DTProjW, mx.DTProjB, mx.ALog, mx.D, mx.A} {
+			if t != nil {
+				m.be.Free(t)
+			}
+		}
+	}
+	m.prepared = false
+	m.Blocks, m.Embedding, m.Head, m.NormF = nil, nil, nil, nil
+}
+
 // Backend returns the backend the model was prepared for (nil before
 // Prepare).
 func (m *Model) Backend() kernels.Backend { return m.be }

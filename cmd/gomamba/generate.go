@@ -29,6 +29,7 @@ type generateFlags struct {
 	temperature float64
 	topK        int
 	topP        float64
+	repPenalty  float64
 	seed        uint64
 	stop        []string
 	stopIDs     []int
@@ -72,6 +73,7 @@ throughput goes to stderr. --json prints one JSON object per prompt instead.`,
 	f.Float64VarP(&fl.temperature, "temperature", "t", 0, "sampling temperature (0 = greedy)")
 	f.IntVar(&fl.topK, "top-k", 0, "sample among the k most likely tokens (0 = all; 1 = greedy)")
 	f.Float64Var(&fl.topP, "top-p", 0, "nucleus sampling threshold in (0, 1) (0 = off)")
+	f.Float64Var(&fl.repPenalty, "repetition-penalty", 1, "divide positive (multiply negative) logits of tokens already seen by this (1 = off)")
 	f.Uint64Var(&fl.seed, "seed", 0, "random seed for sampling")
 	f.StringArrayVar(&fl.stop, "stop", nil, "stop when the generated text contains this string (repeatable)")
 	f.IntSliceVar(&fl.stopIDs, "stop-id", nil, "stop at this token id (repeatable)")
@@ -343,8 +345,8 @@ func runGenerate(ctx context.Context, fl generateFlags, args []string, stdout, s
 	if fl.maxTokens <= 0 {
 		return fmt.Errorf("--max-tokens must be positive")
 	}
-	if fl.topP < 0 || fl.topP > 1 || fl.topK < 0 || fl.temperature < 0 {
-		return fmt.Errorf("--top-p must be in [0, 1], --top-k and --temperature non-negative")
+	if fl.topP < 0 || fl.topP > 1 || fl.topK < 0 || fl.temperature < 0 || fl.repPenalty < 0 {
+		return fmt.Errorf("--top-p must be in [0, 1], --top-k, --temperature and --repetition-penalty non-negative")
 	}
 	for _, s := range fl.stop {
 		if s == "" {
@@ -381,6 +383,7 @@ func runGenerate(ctx context.Context, fl generateFlags, args []string, stdout, s
 	if err != nil {
 		return err
 	}
+	defer m.Release()
 	if !fl.quiet && !fl.json {
 		fmt.Fprintf(stderr, "model: %s (%s layout, d_model %d, %d layers, vocab %d, %.1fM params) on %s\n",
 			fl.model, layout, cfg.DModel, cfg.NLayer, cfg.PaddedVocab(), float64(cfg.Params())/1e6, m.Backend().Name())
@@ -401,7 +404,7 @@ func runGenerate(ctx context.Context, fl generateFlags, args []string, stdout, s
 	}
 	opt := mamba.GenerateOptions{
 		MaxNewTokens: fl.maxTokens, Temperature: fl.temperature, TopK: fl.topK, TopP: fl.topP,
-		Seed: fl.seed, StopTokens: stopIDs,
+		Seed: fl.seed, StopTokens: stopIDs, RepetitionPenalty: fl.repPenalty,
 		OnToken: func(row, pos, id int) (bool, error) {
 			r := &rows[row]
 			if eos(id) {
