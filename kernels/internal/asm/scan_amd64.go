@@ -9,10 +9,10 @@ func expDtA16AVX2(pairs int, dst, dt, a *float32)
 func scanN16AVX2(steps int, h, da, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)
 
 //go:noescape
-func softplusAVX2(n8 int, dst, src *float32, bias float32)
+func softplusAVX2(n16 int, dst, src *float32, bias float32)
 
 //go:noescape
-func siluAVX2(n8 int, dst, src *float32)
+func siluAVX2(n16 int, dst, src *float32)
 
 func scanStates16(h, a, dt, u, gate, out, b, c []float32, bStride, cStride int, dSkip float32) {
 	if !useSIMD {
@@ -42,15 +42,15 @@ func softplusVec(dst, src []float32, bias float32) {
 		SoftplusGo(dst, src, bias)
 		return
 	}
-	n8 := len(src) / 8
-	if n8 > 0 {
-		softplusAVX2(n8, &dst[0], &src[0], bias)
+	n16 := len(src) / 16
+	if n16 > 0 {
+		softplusAVX2(n16, &dst[0], &src[0], bias)
 	}
-	if r := len(src) - 8*n8; r > 0 {
-		var tmp [8]float32
-		copy(tmp[:], src[8*n8:])
+	if r := len(src) - 16*n16; r > 0 {
+		var tmp [16]float32
+		copy(tmp[:], src[16*n16:])
 		softplusAVX2(1, &tmp[0], &tmp[0], bias)
-		copy(dst[8*n8:], tmp[:r])
+		copy(dst[16*n16:], tmp[:r])
 	}
 }
 
@@ -59,15 +59,15 @@ func siluVec(dst, src []float32) {
 		SiluGo(dst, src)
 		return
 	}
-	n8 := len(src) / 8
-	if n8 > 0 {
-		siluAVX2(n8, &dst[0], &src[0])
+	n16 := len(src) / 16
+	if n16 > 0 {
+		siluAVX2(n16, &dst[0], &src[0])
 	}
-	if r := len(src) - 8*n8; r > 0 {
-		var tmp [8]float32
-		copy(tmp[:], src[8*n8:])
+	if r := len(src) - 16*n16; r > 0 {
+		var tmp [16]float32
+		copy(tmp[:], src[16*n16:])
 		siluAVX2(1, &tmp[0], &tmp[0])
-		copy(dst[8*n8:], tmp[:r])
+		copy(dst[16*n16:], tmp[:r])
 	}
 }
 

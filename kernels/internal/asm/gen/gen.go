@@ -295,44 +295,50 @@ func scanConsts() {
 	p("GLOBL scanc<>(SB), RODATA|NOPTR, $%d", 32*len(scanConstList))
 }
 
-// expInterleaved emits exp(x) in place for each lane group, interleaving the
-// groups' instructions for instruction-level parallelism. g[i] = {x, t1, t2,
-// t3} register names.
-func expInterleaved(g ...[4]string) {
-	each := func(format func(x, t1, t2, t3 string) []string) {
-		var lines [][]string
-		for _, r := range g {
-			lines = append(lines, format(r[0], r[1], r[2], r[3]))
-		}
-		for i := range lines[0] {
-			for _, l := range lines {
-				p("\t%s", l[i])
-			}
+// expLines returns the instructions of exp(x) in place with temporaries
+// t1, t2, t3: fastExpf's Cody–Waite reduction and degree-5 polynomial, the
+// argument clamped to [−86, 88.3].
+func expLines(x, t1, t2, t3 string) []string {
+	return []string{
+		fmt.Sprintf("VMINPS %s, %s, %s", c("expmax"), x, x),
+		fmt.Sprintf("VMAXPS %s, %s, %s", c("expmin"), x, x),
+		fmt.Sprintf("VMULPS %s, %s, %s", c("log2e"), x, t1),
+		fmt.Sprintf("VROUNDPS $0, %s, %s", t1, t1),
+		fmt.Sprintf("VFNMADD231PS %s, %s, %s", c("ln2hi"), t1, x),
+		fmt.Sprintf("VFNMADD231PS %s, %s, %s", c("ln2lo"), t1, x),
+		fmt.Sprintf("VMOVUPS %s, %s", c("e5"), t2),
+		fmt.Sprintf("VFMADD213PS %s, %s, %s", c("e4"), x, t2),
+		fmt.Sprintf("VFMADD213PS %s, %s, %s", c("e3"), x, t2),
+		fmt.Sprintf("VFMADD213PS %s, %s, %s", c("e2"), x, t2),
+		fmt.Sprintf("VFMADD213PS %s, %s, %s", c("e1"), x, t2),
+		fmt.Sprintf("VFMADD213PS %s, %s, %s", c("e0"), x, t2),
+		fmt.Sprintf("VMULPS %s, %s, %s", x, x, t3),
+		fmt.Sprintf("VFMADD213PS %s, %s, %s", x, t3, t2),
+		fmt.Sprintf("VADDPS %s, %s, %s", c("one"), t2, t2),
+		fmt.Sprintf("VCVTPS2DQ %s, %s", t1, t1),
+		fmt.Sprintf("VPADDD %s, %s, %s", c("i127"), t1, t1),
+		fmt.Sprintf("VPSLLD $23, %s, %s", t1, t1),
+		fmt.Sprintf("VMULPS %s, %s, %s", t1, t2, x),
+	}
+}
+
+// interleave emits equally long instruction lists round-robin, so that
+// independent dependency chains overlap.
+func interleave(lists ...[]string) {
+	for i := range lists[0] {
+		for _, l := range lists {
+			p("\t%s", l[i])
 		}
 	}
-	each(func(x, t1, t2, t3 string) []string {
-		return []string{
-			fmt.Sprintf("VMINPS %s, %s, %s", c("expmax"), x, x),
-			fmt.Sprintf("VMAXPS %s, %s, %s", c("expmin"), x, x),
-			fmt.Sprintf("VMULPS %s, %s, %s", c("log2e"), x, t1),
-			fmt.Sprintf("VROUNDPS $0, %s, %s", t1, t1),
-			fmt.Sprintf("VFNMADD231PS %s, %s, %s", c("ln2hi"), t1, x),
-			fmt.Sprintf("VFNMADD231PS %s, %s, %s", c("ln2lo"), t1, x),
-			fmt.Sprintf("VMOVUPS %s, %s", c("e5"), t2),
-			fmt.Sprintf("VFMADD213PS %s, %s, %s", c("e4"), x, t2),
-			fmt.Sprintf("VFMADD213PS %s, %s, %s", c("e3"), x, t2),
-			fmt.Sprintf("VFMADD213PS %s, %s, %s", c("e2"), x, t2),
-			fmt.Sprintf("VFMADD213PS %s, %s, %s", c("e1"), x, t2),
-			fmt.Sprintf("VFMADD213PS %s, %s, %s", c("e0"), x, t2),
-			fmt.Sprintf("VMULPS %s, %s, %s", x, x, t3),
-			fmt.Sprintf("VFMADD213PS %s, %s, %s", x, t3, t2),
-			fmt.Sprintf("VADDPS %s, %s, %s", c("one"), t2, t2),
-			fmt.Sprintf("VCVTPS2DQ %s, %s", t1, t1),
-			fmt.Sprintf("VPADDD %s, %s, %s", c("i127"), t1, t1),
-			fmt.Sprintf("VPSLLD $23, %s, %s", t1, t1),
-			fmt.Sprintf("VMULPS %s, %s, %s", t1, t2, x),
-		}
-	})
+}
+
+// expInterleaved emits exp in place for each group {x, t1, t2, t3}.
+func expInterleaved(g ...[4]string) {
+	var lists [][]string
+	for _, r := range g {
+		lists = append(lists, expLines(r[0], r[1], r[2], r[3]))
+	}
+	interleave(lists...)
 }
 
 // expDtA16 writes dst[t·16+n] = exp(dt[t]·a[n]) for 2·pairs steps, two
@@ -433,56 +439,72 @@ func scanN16() {
 	p("\tRET")
 }
 
-// softplus emits dst = softplus(src + bias) for 8·n8 floats: x above 20
-// stays x, else log1p(exp(x)) computed as log(v) + (e − (v − 1))/v with
-// e = exp(x), v = 1 + e.
+// softplusLines returns dst[off] = softplus(src[off] + bias) with bias in
+// Y15 and the seven registers r: x above 20 stays x, else log1p(exp(x))
+// computed as log(v) + (e − (v − 1))/v with e = exp(x), v = 1 + e and
+// Cephes' logf for log(v).
+func softplusLines(off int, r [7]string) []string {
+	x, e, cr, ex, m, k, q := r[0], r[1], r[2], r[3], r[4], r[5], r[6]
+	l := []string{
+		fmt.Sprintf("VADDPS %d(SI), Y15, %s", off, x),
+		fmt.Sprintf("VMOVAPS %s, %s", x, e),
+	}
+	l = append(l, expLines(e, cr, ex, m)...)
+	l = append(l,
+		fmt.Sprintf("VADDPS %s, %s, %s", c("one"), e, ex), // v
+		fmt.Sprintf("VSUBPS %s, %s, %s", c("one"), ex, m), // v − 1
+		fmt.Sprintf("VSUBPS %s, %s, %s", m, e, cr),        // e − (v − 1)
+		fmt.Sprintf("VDIVPS %s, %s, %s", ex, cr, cr),      // corr
+		// log(v), v ≥ 1: v = m·2^ex with m in [0.5, 1).
+		fmt.Sprintf("VANDPS %s, %s, %s", c("mantmask"), ex, m),
+		fmt.Sprintf("VORPS %s, %s, %s", c("halfbits"), m, m),
+		fmt.Sprintf("VPSRLD $23, %s, %s", ex, ex),
+		fmt.Sprintf("VPSUBD %s, %s, %s", c("i126"), ex, ex),
+		fmt.Sprintf("VCVTDQ2PS %s, %s", ex, ex),
+		fmt.Sprintf("VCMPPS $1, %s, %s, %s", c("sqrthf"), m, k), // m < sqrt(1/2)
+		fmt.Sprintf("VANDPS %s, %s, %s", c("one"), k, q),
+		fmt.Sprintf("VSUBPS %s, %s, %s", q, ex, ex), // ex −= 1 there
+		fmt.Sprintf("VANDPS %s, %s, %s", m, k, q),
+		fmt.Sprintf("VSUBPS %s, %s, %s", c("one"), m, m),
+		fmt.Sprintf("VADDPS %s, %s, %s", q, m, m), // t = m − 1 (+ m there)
+		fmt.Sprintf("VMULPS %s, %s, %s", m, m, k), // z = t²
+		fmt.Sprintf("VMOVUPS %s, %s", c("l8"), q),
+	)
+	for _, n := range []string{"l7", "l6", "l5", "l4", "l3", "l2", "l1", "l0"} {
+		l = append(l, fmt.Sprintf("VFMADD213PS %s, %s, %s", c(n), m, q))
+	}
+	return append(l,
+		fmt.Sprintf("VMULPS %s, %s, %s", m, q, q),
+		fmt.Sprintf("VMULPS %s, %s, %s", k, q, q),                // y = poly·t·z
+		fmt.Sprintf("VFMADD231PS %s, %s, %s", c("ln2lo"), ex, q), // y += ex·ln2lo
+		fmt.Sprintf("VFNMADD231PS %s, %s, %s", c("half"), k, q),  // y −= z/2
+		fmt.Sprintf("VADDPS %s, %s, %s", q, m, m),
+		fmt.Sprintf("VFMADD231PS %s, %s, %s", c("ln2hi"), ex, m),   // + ex·ln2hi
+		fmt.Sprintf("VADDPS %s, %s, %s", cr, m, m),                 // log1p(e)
+		fmt.Sprintf("VCMPPS $0x1e, %s, %s, %s", c("twenty"), x, k), // x > 20
+		fmt.Sprintf("VBLENDVPS %s, %s, %s, %s", k, x, m, m),
+		fmt.Sprintf("VMOVUPS %s, %d(DI)", m, off),
+	)
+}
+
+// softplus emits dst = softplus(src + bias) for 16·n16 floats, two
+// interleaved vectors per iteration.
 func softplus() {
 	p("")
-	p("// func softplusAVX2(n8 int, dst, src *float32, bias float32)")
+	p("// func softplusAVX2(n16 int, dst, src *float32, bias float32)")
 	p("TEXT ·softplusAVX2(SB), NOSPLIT, $0-28")
-	p("\tMOVQ n8+0(FP), CX")
+	p("\tMOVQ n16+0(FP), CX")
 	p("\tMOVQ dst+8(FP), DI")
 	p("\tMOVQ src+16(FP), SI")
 	p("\tVBROADCASTSS bias+24(FP), Y15")
 	p("\tTESTQ CX, CX")
 	p("\tJZ sp_done")
 	p("sp_loop:")
-	p("\tVADDPS (SI), Y15, Y0") // x
-	p("\tVMOVAPS Y0, Y1")       // e = exp(x)
-	expInterleaved([4]string{"Y1", "Y2", "Y3", "Y4"})
-	p("\tVADDPS %s, Y1, Y2", c("one")) // v = 1 + e
-	p("\tVSUBPS %s, Y2, Y3", c("one")) // v − 1
-	p("\tVSUBPS Y3, Y1, Y3")           // e − (v − 1)
-	p("\tVDIVPS Y2, Y3, Y14")          // corr = (e − (v−1)) / v
-	// log(v), v ≥ 1: v = m·2^ex with m in [0.5, 1).
-	p("\tVPSRLD $23, Y2, Y4")
-	p("\tVPSUBD %s, Y4, Y4", c("i126"))
-	p("\tVCVTDQ2PS Y4, Y4") // ex
-	p("\tVANDPS %s, Y2, Y5", c("mantmask"))
-	p("\tVORPS %s, Y5, Y5", c("halfbits"))    // m
-	p("\tVCMPPS $1, %s, Y5, Y6", c("sqrthf")) // mask = m < sqrt(1/2)
-	p("\tVANDPS %s, Y6, Y7", c("one"))
-	p("\tVSUBPS Y7, Y4, Y4")           // ex −= 1 where mask
-	p("\tVANDPS Y5, Y6, Y7")           // m where mask, else 0
-	p("\tVSUBPS %s, Y5, Y5", c("one")) // m − 1
-	p("\tVADDPS Y7, Y5, Y5")           // x = m − 1 (+ m where mask)
-	p("\tVMULPS Y5, Y5, Y8")           // z = x²
-	p("\tVMOVUPS %s, Y9", c("l8"))
-	for _, k := range []string{"l7", "l6", "l5", "l4", "l3", "l2", "l1", "l0"} {
-		p("\tVFMADD213PS %s, Y5, Y9", c(k))
-	}
-	p("\tVMULPS Y5, Y9, Y9")
-	p("\tVMULPS Y8, Y9, Y9")                     // y = poly·x·z
-	p("\tVFMADD231PS %s, Y4, Y9", c("ln2lo"))    // y += ex·ln2lo
-	p("\tVFNMADD231PS %s, Y8, Y9", c("half"))    // y −= z/2
-	p("\tVADDPS Y9, Y5, Y5")                     // x + y
-	p("\tVFMADD231PS %s, Y4, Y5", c("ln2hi"))    // + ex·ln2hi
-	p("\tVADDPS Y14, Y5, Y5")                    // log1p(e)
-	p("\tVCMPPS $0x1e, %s, Y0, Y6", c("twenty")) // x > 20 (GT_OQ)
-	p("\tVBLENDVPS Y6, Y0, Y5, Y5")
-	p("\tVMOVUPS Y5, (DI)")
-	p("\tADDQ $32, SI")
-	p("\tADDQ $32, DI")
+	interleave(
+		softplusLines(0, [7]string{"Y0", "Y1", "Y2", "Y3", "Y4", "Y5", "Y6"}),
+		softplusLines(32, [7]string{"Y7", "Y8", "Y9", "Y10", "Y11", "Y12", "Y13"}))
+	p("\tADDQ $64, SI")
+	p("\tADDQ $64, DI")
 	p("\tDECQ CX")
 	p("\tJNZ sp_loop")
 	p("sp_done:")
@@ -490,12 +512,13 @@ func softplus() {
 	p("\tRET")
 }
 
-// silu emits dst = src/(1 + exp(−src)) for 8·n8 floats.
+// silu emits dst = src/(1 + exp(−src)) for 16·n16 floats, two interleaved
+// vectors per iteration.
 func silu() {
 	p("")
-	p("// func siluAVX2(n8 int, dst, src *float32)")
+	p("// func siluAVX2(n16 int, dst, src *float32)")
 	p("TEXT ·siluAVX2(SB), NOSPLIT, $0-24")
-	p("\tMOVQ n8+0(FP), CX")
+	p("\tMOVQ n16+0(FP), CX")
 	p("\tMOVQ dst+8(FP), DI")
 	p("\tMOVQ src+16(FP), SI")
 	p("\tVXORPS Y15, Y15, Y15")
@@ -503,13 +526,18 @@ func silu() {
 	p("\tJZ silu_done")
 	p("silu_loop:")
 	p("\tVMOVUPS (SI), Y0")
+	p("\tVMOVUPS 32(SI), Y5")
 	p("\tVSUBPS Y0, Y15, Y1") // −x
-	expInterleaved([4]string{"Y1", "Y2", "Y3", "Y4"})
+	p("\tVSUBPS Y5, Y15, Y6")
+	expInterleaved([4]string{"Y1", "Y2", "Y3", "Y4"}, [4]string{"Y6", "Y7", "Y8", "Y9"})
 	p("\tVADDPS %s, Y1, Y1", c("one"))
+	p("\tVADDPS %s, Y6, Y6", c("one"))
 	p("\tVDIVPS Y1, Y0, Y0")
+	p("\tVDIVPS Y6, Y5, Y5")
 	p("\tVMOVUPS Y0, (DI)")
-	p("\tADDQ $32, SI")
-	p("\tADDQ $32, DI")
+	p("\tVMOVUPS Y5, 32(DI)")
+	p("\tADDQ $64, SI")
+	p("\tADDQ $64, DI")
 	p("\tDECQ CX")
 	p("\tJNZ silu_loop")
 	p("silu_done:")
