@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gomamba/gomamba/checkpoint"
+	"github.com/gomamba/gomamba/datasets"
 	"github.com/gomamba/gomamba/kernels"
 )
 
@@ -152,19 +153,20 @@ func Train(ctx context.Context, opts Options, trainSet, test *ImageSet) (*Result
 		s    *sample[float32]
 		grad *Params[float32]
 		img  []float32
+		px   []uint8 // augmented pixels
 		rng  *rand.Rand
 	}
 	ws := make([]*worker, workers)
 	for i := range ws {
-		ws[i] = &worker{s: newSample[float32](c), grad: NewParams[float32](specs), img: make([]float32, c.InChans*c.ImgSize*c.ImgSize)}
+		n := c.InChans * c.ImgSize * c.ImgSize
+		ws[i] = &worker{s: newSample[float32](c), grad: NewParams[float32](specs), img: make([]float32, n), px: make([]uint8, n)}
 	}
-	order := make([]int, trainSet.Len())
-	for i := range order {
-		order[i] = i
+	batches, err := datasets.NewBatches(trainSet.Len(), opts.BatchSize, true, false, opts.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
 	}
 	for epoch := startEpoch; epoch < opts.Epochs; epoch++ {
-		r := rand.New(rand.NewPCG(opts.Seed, uint64(epoch)+1))
-		r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		batches.SetEpoch(uint64(epoch))
 		var eLoss float64
 		var eCorrect, eSeen int
 		t0 := time.Now()
@@ -172,7 +174,10 @@ func Train(ctx context.Context, opts Options, trainSet, test *ImageSet) (*Result
 			if err := ctx.Err(); err != nil {
 				return res, err
 			}
-			batch := order[step*opts.BatchSize : min((step+1)*opts.BatchSize, len(order))]
+			batch, ok := batches.Next()
+			if !ok {
+				break
+			}
 			losses := make([]float64, workers)
 			correct := make([]int, workers)
 			var wg sync.WaitGroup
@@ -184,7 +189,11 @@ func Train(ctx context.Context, opts Options, trainSet, test *ImageSet) (*Result
 					defer wg.Done()
 					for j := wi; j < len(batch); j += workers {
 						idx := batch[j]
-						toInput(w.img, trainSet.image(idx), trainSet.Channels, trainSet.Size, opts, w.rng)
+						px := trainSet.image(idx)
+						if opts.Augment {
+							px = augment(w.px, px, trainSet.Channels, trainSet.Size, opts.Pad, w.rng)
+						}
+						normalize(w.img, px, trainSet.Channels, trainSet.Size, opts.Mean, opts.Std)
 						logits := w.s.forward(params, w.img)
 						if argmax(logits) == trainSet.Labels[idx] {
 							correct[wi]++
@@ -242,31 +251,30 @@ func Train(ctx context.Context, opts Options, trainSet, test *ImageSet) (*Result
 	return res, nil
 }
 
-// toInput converts 8-bit pixels to a normalised float image, with the
-// optional random crop (zero padding) and horizontal flip.
-func toInput(dst []float32, px []uint8, ch, size int, o Options, r *rand.Rand) {
-	dx, dy, flip := 0, 0, false
-	if o.Augment && r != nil {
-		if o.Pad > 0 {
-			dx, dy = r.IntN(2*o.Pad+1)-o.Pad, r.IntN(2*o.Pad+1)-o.Pad
-		}
-		flip = r.IntN(2) == 1
-	}
+// augment applies torchvision-style RandomCrop(size, padding=pad) and
+// RandomHorizontalFlip to a channel-major image (each channel plane is
+// transformed alike), writing into dst.
+func augment(dst, src []uint8, ch, size, pad int, r *rand.Rand) []uint8 {
+	top, left := r.IntN(2*pad+1)-pad, r.IntN(2*pad+1)-pad
+	flip := r.IntN(2) == 1
+	n := size * size
 	for c := 0; c < ch; c++ {
-		m, s := o.Mean[c], o.Std[c]
-		zero := float32(-m / s)
-		for y := 0; y < size; y++ {
-			for x := 0; x < size; x++ {
-				sx, sy := x+dx, y+dy
-				if flip {
-					sx = size - 1 - x + dx
-				}
-				v := zero
-				if sx >= 0 && sx < size && sy >= 0 && sy < size {
-					v = float32((float64(px[c*size*size+sy*size+sx])/255 - m) / s)
-				}
-				dst[c*size*size+y*size+x] = v
-			}
+		plane := dst[c*n : (c+1)*n]
+		datasets.CropShift(plane, src[c*n:(c+1)*n], size, size, 1, left, top)
+		if flip {
+			datasets.HFlip(plane, size, size, 1)
+		}
+	}
+	return dst
+}
+
+// normalize converts 8-bit channel-major pixels to (x/255 − mean)/std.
+func normalize(dst []float32, px []uint8, ch, size int, mean, std []float64) {
+	n := size * size
+	for c := 0; c < ch; c++ {
+		m, s := float32(mean[c]), float32(std[c])
+		for i, v := range px[c*n : (c+1)*n] {
+			dst[c*n+i] = (float32(v)/255 - m) / s
 		}
 	}
 }
@@ -288,7 +296,6 @@ func Evaluate(ctx context.Context, c Config, params *Params[float32], set *Image
 	}
 	correct := make([]int, workers)
 	losses := make([]float64, workers)
-	o := Options{Mean: mean, Std: std}
 	var wg sync.WaitGroup
 	for wi := 0; wi < workers; wi++ {
 		wg.Add(1)
@@ -300,7 +307,7 @@ func Evaluate(ctx context.Context, c Config, params *Params[float32], set *Image
 				if i%256 == 0 && ctx.Err() != nil {
 					return
 				}
-				toInput(img, set.image(i), set.Channels, set.Size, o, nil)
+				normalize(img, set.image(i), set.Channels, set.Size, mean, std)
 				logits := s.forward(params, img)
 				if argmax(logits) == set.Labels[i] {
 					correct[wi]++
