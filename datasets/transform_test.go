@@ -1,8 +1,11 @@
 package datasets
 
 import (
+	"context"
 	"image"
 	"math"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -207,5 +210,46 @@ func TestApplyIntoBatch(t *testing.T) {
 	}
 	if _, err := tr.Apply(&RGB{}); err == nil {
 		t.Error("empty image: no error")
+	}
+}
+
+func TestLoadBatch(t *testing.T) {
+	paths := []string{
+		filepath.Join("testdata", "rgb8.png"),
+		filepath.Join("testdata", "photo.webp"),
+		filepath.Join("testdata", "gray.jpg"),
+	}
+	tr := EvalTransform{Size: 32, CropPct: 0.875, Mean: ImageNetMean, Std: ImageNetStd}
+	batch, err := tr.LoadBatch(context.Background(), paths, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]int{3, 3, 32, 32}, batch.Shape()); diff != "" {
+		t.Fatalf("shape (-want +got)\n%s", diff)
+	}
+	for i, p := range paths {
+		img, err := DecodeFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := tr.Apply(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want.Data, batch.Narrow0(i, 1).Data); diff != "" {
+			t.Fatalf("item %d differs from Apply", i)
+		}
+	}
+	bad := append(append([]string(nil), paths...), filepath.Join("testdata", "gen.py"))
+	if _, err := tr.LoadBatch(context.Background(), bad, nil); err == nil || !strings.Contains(err.Error(), "gen.py") {
+		t.Fatalf("bad file: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := tr.LoadBatch(ctx, paths, nil); err == nil {
+		t.Fatal("cancelled context: no error")
+	}
+	if _, err := tr.LoadBatch(context.Background(), nil, nil); err == nil {
+		t.Fatal("no paths: no error")
 	}
 }
