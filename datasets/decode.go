@@ -49,6 +49,7 @@ type LimitError struct {
 	Limit         int64
 }
 
+// Error implements error.
 func (e *LimitError) Error() string {
 	return fmt.Sprintf("datasets: %s: %d×%d pixels exceeds the limit of %d pixels (Options.MaxPixels)",
 		e.Name, e.Width, e.Height, e.Limit)

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/image/webp"
 )
 
 // pillowRef reads testdata/<name>.pillow.png, Pillow's convert("RGB") of the
@@ -124,6 +126,17 @@ func TestDecodeMatchesPillow(t *testing.T) {
 				t.Fatalf("size %v, Pillow %v", got.Rect.Size(), want.Rect.Size())
 			}
 			t.Logf("vs Pillow: %v", s)
+			if strings.HasSuffix(tc.file, ".webp") {
+				raw, err := os.ReadFile(filepath.Join("testdata", tc.file))
+				if err != nil {
+					t.Fatal(err)
+				}
+				m, err := webp.Decode(bytes.NewReader(raw))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("plain x/image/webp At(): %v", compareRGB(goAtRGB(m), want))
+			}
 			if strings.HasSuffix(tc.file, ".jpg") {
 				// For the record: Go's own conversion (nearest chroma,
 				// color.YCbCrToRGB) on the same decoded planes.
