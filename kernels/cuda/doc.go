@@ -30,7 +30,11 @@
 // asynchronous and ordered by call; ToHost and Sync wait, and Sync reports
 // the first error met by any op.
 //
-// Measured on an NVIDIA H200 (see BenchmarkSelectiveScan and the package
-// tests): the scan matches the official selective_scan_ref fixtures to
-// under 1e-6 absolute.
+// Measured on an NVIDIA H200 (NOTES.md has the tables): the scan matches the
+// official selective_scan_ref fixtures to under 1e-6 absolute; at Bt=64,
+// D=384, N=16, L=4096 it runs in 1.9 ms, 870 GB/s against a 4256 GB/s
+// device-to-device copy in the same run (about 20%: one lane per channel
+// leaves the recurrence latency-bound); the SGEMM reaches 11.6 TFLOP/s at
+// 4096³; the golden Vim fixture classifies 7000 images/s at 224x224 in
+// batches of 64, 23x the machine's 16-core CPU.
 package cuda
