@@ -41,6 +41,7 @@ type AddedToken struct {
 type Tokenizer struct {
 	vocab       map[string]int32
 	tokens      []string // id → token ("" for unused ids)
+	decoded     [][]byte // id → the token's bytes after the ByteLevel decoder (nil if unused)
 	merges      map[uint64]merge
 	byteID      [256]int32 // id of each byte's single-character token
 	added       []AddedToken
@@ -224,6 +225,12 @@ func parse(b []byte) (*Tokenizer, error) {
 	}
 	if err := t.components(&fj); err != nil {
 		return nil, err
+	}
+	t.decoded = make([][]byte, len(t.tokens))
+	for id := range t.tokens {
+		if tok, ok := t.IDToToken(id); ok {
+			t.decoded[id] = byteLevelDecode(nil, tok)
+		}
 	}
 	return t, nil
 }
@@ -534,11 +541,9 @@ func byteLevel(s string) string {
 func (t *Tokenizer) Decode(ids []int) string {
 	buf := make([]byte, 0, 4*len(ids))
 	for _, id := range ids {
-		tok, ok := t.IDToToken(id)
-		if !ok {
-			continue
+		if id >= 0 && id < len(t.decoded) {
+			buf = append(buf, t.decoded[id]...)
 		}
-		buf = byteLevelDecode(buf, tok)
 	}
 	return lossyUTF8(buf)
 }
