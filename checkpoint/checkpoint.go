@@ -45,6 +45,7 @@ type File struct {
 	mapped  bool
 	names   []string
 	entries map[string]*entry
+	meta    map[string]string
 
 	mu     sync.Mutex
 	closed bool
@@ -218,6 +219,11 @@ func (f *File) Format() string { return f.format }
 // Names returns the tensor names, sorted. The caller must not modify the
 // slice.
 func (f *File) Names() []string { return f.names }
+
+// Metadata returns the string metadata of a safetensors file (its
+// "__metadata__" header entry, e.g. {"format": "pt"}); nil for PyTorch
+// files. The caller must not modify the map.
+func (f *File) Metadata() map[string]string { return f.meta }
 
 // Len returns the number of tensors.
 func (f *File) Len() int { return len(f.names) }

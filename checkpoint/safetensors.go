@@ -47,6 +47,7 @@ func (f *File) parseSafetensors() error {
 		return fmt.Errorf("safetensors header: %w", err)
 	}
 	data := buf[8+hn:]
+	f.meta = meta.Metadata()
 	infos := meta.Tensors()
 	f.entries = make(map[string]*entry, len(infos))
 	for name, info := range infos {

@@ -23,6 +23,9 @@ func TestSaveRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	if diff := cmp.Diff(map[string]string{"format": "pt"}, f.Metadata()); diff != "" {
+		t.Errorf("metadata (-want +got):\n%s", diff)
+	}
 	if diff := cmp.Diff([]string{"a", "e", "s"}, f.Names()); diff != "" {
 		t.Fatalf("names (-want +got):\n%s", diff)
 	}
