@@ -106,3 +106,48 @@ func BenchmarkConv1dCausal(b *testing.B) {
 	sec := gpuLoop(b, be, func() { be.Conv1dCausal(y, x, w, bias, kernels.ActSiLU) })
 	b.ReportMetric(float64(8*x.Len())/sec/1e9, "GB/s")
 }
+
+// BenchmarkOps times the remaining kernels at Vim/VMamba-like sizes and
+// reports bandwidth over the bytes each must read and write once.
+func BenchmarkOps(b *testing.B) {
+	be := openGPU(b)
+	r := rand.New(rand.NewPCG(11, 12))
+	x := be.FromHost(randT(r, 1, 64, 197, 384)) // (Bt, L, C) tokens
+	y := be.New(64, 197, 384)
+	w, bias := be.FromHost(randT(r, 1, 384)), be.FromHost(randT(r, 1, 384))
+	img := be.FromHost(randT(r, 1, 64, 96, 56, 56)) // (Bt, C, H, W) feature map
+	img2 := be.New(64, 96, 56, 56)
+	dw := be.FromHost(randT(r, 0.2, 96, 1, 3, 3))
+	st := be.FromHost(randT(r, 1, 64, 384, 16))
+	xs, dts, zs := be.FromHost(randT(r, 1, 64, 384)), be.FromHost(randT(r, 1, 64, 384)), be.FromHost(randT(r, 1, 64, 384))
+	bs, cs := be.FromHost(randT(r, 1, 64, 16)), be.FromHost(randT(r, 1, 64, 16))
+	aa := be.FromHost(uniT(r, -8, -1, 384, 16))
+	out := be.New(64, 384)
+	n := x.Len()
+	for _, c := range []struct {
+		name  string
+		bytes int
+		fn    func()
+	}{
+		{"RMSNorm", 8 * n, func() { be.RMSNorm(y, x, w, 1e-5) }},
+		{"LayerNorm", 8 * n, func() { be.LayerNorm(y, x, w, bias, 1e-6) }},
+		{"Softmax", 8 * n, func() { be.Softmax(y, x) }},
+		{"Add", 8 * n, func() { be.Add(y, x, w) }},
+		{"SiLU", 8 * n, func() { be.Unary(y, x, kernels.ActSiLU) }},
+		{"Permute021", 8 * n, func() { be.Permute(y.Reshape(64, 384, 197), x, 0, 2, 1) }},
+		{"Flip", 8 * n, func() { be.Flip(y, x, 1) }},
+		{"LayerNorm2d", 8 * img.Len(), func() { be.LayerNorm2d(img2, img, nil, nil, 1e-6) }},
+		{"Conv2dDepthwise3x3", 8 * img.Len(), func() {
+			be.Conv2d(img2, img, dw, nil, kernels.Conv2dParams{PadH: 1, PadW: 1, Groups: 96})
+		}},
+		{"SelectiveStateUpdate", 4 * (2*st.Len() + 4*xs.Len()), func() {
+			be.SelectiveStateUpdate(&kernels.StepArgs{State: st, X: xs, DT: dts, A: aa, B: bs, C: cs, Z: zs, DTSoftplus: true, Out: out})
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			sec := gpuLoop(b, be, c.fn)
+			b.ReportMetric(sec*1e6, "gpu-us/op")
+			b.ReportMetric(float64(c.bytes)/sec/1e9, "GB/s")
+		})
+	}
+}
