@@ -527,3 +527,23 @@ func TestAllocatorReuse(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCopyHostDevice covers Copy's upload and download into existing
+// tensors and ToHost/FromHost of a reshaped view.
+func TestCopyHostDevice(t *testing.T) {
+	be := openGPU(t)
+	src := randT(rand.New(rand.NewPCG(5, 7)), 1, 3, 4, 5)
+	d := be.FromHost(nanTensor(60))
+	be.Copy(d, src) // upload (shapes may differ, sizes match)
+	back := nanTensor(3, 4, 5)
+	be.Copy(back, d.Reshape(3, 20)) // download
+	if err := be.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if diff, at := maxAbsDiff(back.Data, src.Data); diff != 0 {
+		t.Errorf("host→device→host copy differs by %g at %d", diff, at)
+	}
+	if got := be.ToHost(d.Reshape(5, 12)); !kernels.EqualShape(got.Shape(), []int{5, 12}) {
+		t.Errorf("ToHost of a view has shape %v", got.Shape())
+	}
+}
