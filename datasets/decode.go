@@ -246,7 +246,7 @@ func (o *Options) decodeBytes(data []byte, name string) (img image.Image, err er
 	case FormatGIF:
 		m, err = gif.Decode(bytes.NewReader(data))
 		if err == nil {
-			restoreGIFTransparent(m, data)
+			m = gifFirstFrame(m, data, cfg.Width, cfg.Height)
 		}
 	case FormatBMP:
 		m, err = bmp.Decode(bytes.NewReader(data))

@@ -87,6 +87,8 @@ func TestDecodeMatchesPillow(t *testing.T) {
 		{"rgb.bmp", 0, 0, ""},
 		{"palette.gif", 0, 0, ""},
 		{"transparent.gif", 0, 0, ""},
+		{"offset.gif", 0, 0, ""},
+		{"offset_transparent.gif", 0, 0, ""},
 		{"rgb.tiff", 0, 0, ""},
 		{"cmyk.tiff", 0, 0, "cmyk.tiff: bad tiff header: tiff: unsupported feature: color model"},
 		{"lossless.webp", 0, 0, ""},

@@ -50,13 +50,42 @@ func gifFirstPalette(b []byte) []byte {
 	return nil
 }
 
-// restoreGIFTransparent puts the stored colours back into the fully
-// transparent palette entries of a decoded first frame.
-func restoreGIFTransparent(m image.Image, file []byte) {
+// gifFirstFrame turns gif.Decode's first frame into the image Pillow shows:
+// the frame's transparent palette entry gets its stored colour back, and a
+// frame smaller than the logical screen (w×h) is placed on a screen-sized
+// canvas filled with the transparent index, or index 0 without one
+// (GifImagePlugin's load_prepare for frame 0).
+func gifFirstFrame(m image.Image, file []byte, w, h int) image.Image {
 	p, ok := m.(*image.Paletted)
 	if !ok {
-		return
+		return m
 	}
+	fill := uint8(0)
+	for i, c := range p.Palette {
+		if _, _, _, a := c.RGBA(); a == 0 && i < 256 {
+			fill = uint8(i)
+			break
+		}
+	}
+	restoreGIFTransparent(p, file)
+	screen := image.Rect(0, 0, w, h)
+	if p.Rect == screen {
+		return p
+	}
+	canvas := image.NewPaletted(screen, p.Palette)
+	for i := range canvas.Pix {
+		canvas.Pix[i] = fill
+	}
+	r := p.Rect.Intersect(screen)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		copy(canvas.Pix[canvas.PixOffset(r.Min.X, y):][:r.Dx()], p.Pix[p.PixOffset(r.Min.X, y):][:r.Dx()])
+	}
+	return canvas
+}
+
+// restoreGIFTransparent puts the stored colours back into the fully
+// transparent palette entries of a decoded first frame.
+func restoreGIFTransparent(p *image.Paletted, file []byte) {
 	table := gifFirstPalette(file)
 	var pal color.Palette
 	for i, c := range p.Palette {

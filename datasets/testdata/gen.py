@@ -92,6 +92,21 @@ ref("palette.gif")
 # Transparent index: Pillow's convert("RGB") shows the stored colour.
 odd.convert("P", palette=Image.ADAPTIVE, colors=64).save("transparent.gif", transparency=5)
 ref("transparent.gif")
+# A first frame smaller than the logical screen, at an offset (Pillow pads it
+# with the transparent index, else index 0): Pillow writes full-screen frames,
+# so patch the screen size and the frame position of an 8×5 GIF.
+for name, trans in (("offset.gif", None), ("offset_transparent.gif", 2)):
+    kw = {} if trans is None else {"transparency": trans}
+    small = odd.crop((0, 0, 8, 5)).convert("P", palette=Image.ADAPTIVE, colors=16)
+    buf = io.BytesIO()
+    small.save(buf, "GIF", **kw)
+    b = bytearray(buf.getvalue())
+    b[6:10] = struct.pack("<HH", 20, 10)
+    i = b.index(b"\x2c")  # first image descriptor
+    assert struct.unpack("<HHHH", b[i + 1:i + 9])[2:] == (8, 5)
+    b[i + 1:i + 5] = struct.pack("<HH", 3, 2)
+    open(name, "wb").write(b)
+    ref(name)
 odd.save("rgb.tiff")
 ref("rgb.tiff")
 odd.convert("CMYK").save("cmyk.tiff")
