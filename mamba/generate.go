@@ -27,8 +27,7 @@ type State struct {
 	ws1   *Workspace // per-row prefill of ragged batches
 	conv1 []*kernels.Tensor
 	ssm1  []*kernels.Tensor
-	// Seen is the number of tokens processed per row.
-	seen []int
+	seen  []int // tokens processed per row
 }
 
 // NewState returns a zero state for a batch of the given size.
@@ -50,6 +49,10 @@ func (m *Model) NewState(batch int) (*State, error) {
 
 // Batch returns the state's batch size.
 func (s *State) Batch() int { return s.batch }
+
+// Processed returns how many tokens row has consumed (prompt plus steps);
+// the state's size does not depend on it.
+func (s *State) Processed(row int) int { return s.seen[row] }
 
 // Release frees the state's device memory (a no-op on the CPU).
 func (s *State) Release() {

@@ -82,6 +82,15 @@ func TestStepMatchesForward(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			steps := 0
+			for _, p := range tc.prefix {
+				steps = max(steps, tc.total-p)
+			}
+			for b := range seqs {
+				if got, want := st.Processed(b), tc.prefix[b]+steps; got != want {
+					t.Errorf("row %d processed %d tokens, want %d", b, got, want)
+				}
+			}
 			wantCompared := 0
 			for _, p := range tc.prefix {
 				wantCompared += tc.total - p + 1
