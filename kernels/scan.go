@@ -1,5 +1,7 @@
 package kernels
 
+import "github.com/gomamba/gomamba/kernels/internal/asm"
+
 // Scan scratch held on each worker's stack: B and C chunks (time-major) and
 // the running states of a block of channels. Larger N falls back to the heap.
 const (
@@ -212,6 +214,10 @@ func (cpuBackend) SelectiveStateUpdate(a *StepArgs) {
 	Parallel(bt*d, rowGrain(n*16), func(lo, hi int) { stepRange(a, gb, gc, d, n, lo, hi) })
 }
 
+// stepExpBlock is the number of states whose decay SelectiveStateUpdate
+// computes per vector exp call.
+const stepExpBlock = 64
+
 // stepRange updates channels [lo, hi) of the flattened (Bt, D) range.
 func stepRange(a *StepArgs, gb, gc, d, n, lo, hi int) {
 	for r := lo; r < hi; r++ {
@@ -231,10 +237,21 @@ func stepRange(a *StepArgs, gb, gc, d, n, lo, hi int) {
 		br := a.B.Data[bo : bo+n]
 		cr := a.C.Data[co : co+n]
 		var y float32
-		for i := range st {
-			s := st[i]*expf(ar[i]*dt) + br[i]*dt*x
-			st[i] = s
-			y += s * cr[i]
+		var dA [stepExpBlock]float32
+		for i0 := 0; i0 < n; i0 += stepExpBlock {
+			m := min(stepExpBlock, n-i0)
+			e := dA[:m]
+			for i, av := range ar[i0 : i0+m] {
+				e[i] = av * dt
+			}
+			asm.Exp(e, e) // exp(Δ·A), a vector at a time
+			sb, bb, cb := st[i0:i0+m], br[i0:i0+m], cr[i0:i0+m]
+			bb, cb = bb[:len(sb)], cb[:len(sb)]
+			for i := range sb {
+				v := sb[i]*e[i] + bb[i]*dt*x
+				sb[i] = v
+				y += v * cb[i]
+			}
 		}
 		if a.D != nil {
 			y += x * a.D.Data[c]
