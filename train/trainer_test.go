@@ -115,3 +115,5 @@ func readAll(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+func writeFile(p string, b []byte) error { return os.WriteFile(p, b, 0o644) }

@@ -10,6 +10,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	_ "github.com/gomamba/gomamba/vision/builtin" // the embedded default model
 )
 
 var rootCmd = &cobra.Command{
