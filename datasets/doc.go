@@ -17,10 +17,12 @@
 // Measured against Pillow 9.4 (Debian; libjpeg-turbo 2.1, libwebp 1.2) on
 // the fixtures in testdata (see testdata/gen.py):
 //
-//   - PNG (8/16-bit RGB, RGBA, LA, palette+tRNS, 16-bit gray), GIF
+//   - PNG (1-bit, 8/16-bit RGB, RGBA, LA, palette+tRNS, 16-bit gray), GIF
 //     (including the stored colour of a transparent index, which Go's
-//     image/gif blanks and Decode restores), BMP, TIFF (RGB), WebP lossless
-//     and WebP lossy: bit-identical. Lossy WebP is
+//     image/gif blanks and Decode restores, and a first frame smaller than
+//     the screen), BMP (RGB, RGBA, gray, palette), TIFF (RGB, RGBA, gray,
+//     palette; raw, LZW, deflate), WebP lossless and WebP lossy (RGB, RGBA,
+//     gray): bit-identical. Lossy WebP is
 //     exact because Go's VP8 decoder yields the same Y'CbCr planes as libwebp
 //     and this package reimplements libwebp's "fancy" chroma upsampler and
 //     its BT.601 fixed-point colour matrix. Go's image.YCbCr.At (nearest
@@ -39,7 +41,8 @@
 //     (mean 0.30–0.44, 25–32% of values) and 0.035–0.052 in the tensor.
 //     Expect logits to move by ~1e-3 on JPEG input; for 1e-4 parity tests
 //     feed PNG (lossless) inputs, as shared/golden/preprocess does.
-//   - CMYK TIFF is not supported by golang.org/x/image/tiff (clear error).
+//   - CMYK TIFF and int32 ("I") TIFF are not supported by
+//     golang.org/x/image/tiff (clear errors).
 //
 // EXIF orientation (JPEG APP1, TIFF IFD0, PNG eXIf, WebP EXIF) is applied by
 // default with Pillow's ImageOps.exif_transpose mapping, so photos come out

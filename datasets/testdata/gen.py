@@ -131,3 +131,20 @@ for fname, f in filters.items():
     for (w, h) in ((29, 53), (7, 5), (61, 20)):
         src_rgb.resize((w, h), f).save(f"resize_{fname}_{w}x{h}.png")
         src_rgb.convert("L").resize((w, h), f).save(f"resize_{fname}_{w}x{h}_L.png")
+
+# More container/mode combinations (all bit-exact except gray16.tiff: Pillow
+# saves an "I" (int32) TIFF, a sample format golang.org/x/image/tiff lacks).
+rgba = Image.open("rgba8.png")
+rgba.save("rgba.bmp"); ref("rgba.bmp")
+odd.convert("L").save("gray.bmp"); ref("gray.bmp")
+odd.convert("P", palette=Image.ADAPTIVE, colors=16).save("palette.bmp"); ref("palette.bmp")
+odd.convert("1").save("bilevel.png"); ref("bilevel.png")
+odd.convert("L").save("gray.tiff"); ref("gray.tiff")
+odd.save("lzw.tiff", compression="tiff_lzw"); ref("lzw.tiff")
+odd.save("deflate.tiff", compression="tiff_adobe_deflate"); ref("deflate.tiff")
+rgba.save("rgba.tiff"); ref("rgba.tiff")
+odd.convert("P", palette=Image.ADAPTIVE, colors=16).save("palette.tiff"); ref("palette.tiff")
+Image.open("gray16.png").save("gray16.tiff")
+odd.convert("LA").save("la.webp", lossless=True); ref("la.webp")
+rgba.save("rgba.webp", quality=80); ref("rgba.webp")
+odd.convert("L").save("gray.webp", quality=80); ref("gray.webp")
