@@ -1,6 +1,10 @@
 package kernels
 
-import "math"
+import (
+	"math"
+
+	"github.com/gomamba/gomamba/kernels/internal/asm"
+)
 
 func (cpuBackend) Unary(dst, x *Tensor, act Activation) {
 	host("Unary", dst, x)
@@ -119,10 +123,12 @@ func softmaxRows(dst, x []float32, n, lo, hi int) {
 		for _, v := range xr {
 			m = max(m, v)
 		}
-		var s float64
 		for i, v := range xr {
-			e := expf(v - m)
-			or[i] = e
+			or[i] = v - m
+		}
+		asm.Exp(or, or) // vector exp; below e^−86 it gives 4e−38, not 0
+		var s float64
+		for _, e := range or {
 			s += float64(e)
 		}
 		inv := float32(1 / s)
