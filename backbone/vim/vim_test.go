@@ -95,44 +95,54 @@ func TestRoundTripAndInfer(t *testing.T) {
 
 func TestDenseFeatures(t *testing.T) {
 	be := kernels.CPU()
-	m, err := NewRandom(small(ClsMiddle), be, 1)
-	require.NoError(t, err)
-	x := randInput(2, 2, 3, 32, 40)
-	maps, err := m.DenseFeatures(context.Background(), x, []int{0, -1, 1}, MixerOutput)
-	require.NoError(t, err)
-	require.Len(t, maps, 3)
-	for _, fm := range maps {
-		require.Equal(t, []int{2, 16, 4, 5}, fm.Shape())
-	}
-	// Consistency: block 0's mixer map equals the token sequence computed by
-	// run, with the cls token (index 10 of 21) removed, transposed.
-	var tokens *kernels.Tensor
-	ws := m.workspace()
-	_, _, _, err = m.run(context.Background(), ws, x, func(i int, hidden, _ *kernels.Tensor) error {
-		if i == 0 {
-			tokens = hidden.Clone()
-		}
-		return nil
-	})
-	require.NoError(t, err)
-	l, c := tokens.Dim(1), tokens.Dim(2)
-	require.Equal(t, 21, l)
-	for b := range 2 {
-		for p := range 20 {
-			tok := p
-			if p >= 10 {
-				tok = p + 1
+	for _, cls := range []ClsPlacement{ClsMiddle, ClsHead, ClsDouble, ClsNone} {
+		t.Run(cls.String(), func(t *testing.T) {
+			m, err := NewRandom(small(cls), be, 1)
+			require.NoError(t, err)
+			x := randInput(2, 2, 3, 32, 40) // 4×5 grid
+			maps, err := m.DenseFeatures(context.Background(), x, []int{0, -1, 1}, MixerOutput)
+			require.NoError(t, err)
+			require.Len(t, maps, 3)
+			for _, fm := range maps {
+				require.Equal(t, []int{2, 16, 4, 5}, fm.Shape())
 			}
-			for ch := range c {
-				require.Equal(t, tokens.Data[(b*l+tok)*c+ch], maps[0].Data[(b*c+ch)*20+p])
+			// Block 0's map is the mixer output with the cls token(s)
+			// removed, transposed to channel-first.
+			var tokens *kernels.Tensor
+			ws := m.workspace()
+			_, _, _, err = m.run(context.Background(), ws, x, func(i int, hidden, _ *kernels.Tensor) error {
+				if i == 0 {
+					tokens = hidden.Clone()
+				}
+				return nil
+			})
+			require.NoError(t, err)
+			l, c := tokens.Dim(1), tokens.Dim(2)
+			require.Equal(t, 20+cls.NumTokens(), l)
+			isCls := map[int]bool{}
+			for _, i := range m.clsIndex(20) {
+				isCls[i] = true
 			}
-		}
+			for b := range 2 {
+				p := 0
+				for tok := range l {
+					if isCls[tok] {
+						continue
+					}
+					for ch := range c {
+						require.Equal(t, tokens.Data[(b*l+tok)*c+ch], maps[0].Data[(b*c+ch)*20+p])
+					}
+					p++
+				}
+				require.Equal(t, 20, p)
+			}
+			res, err := m.DenseFeatures(context.Background(), x, []int{2}, ResidualStream)
+			require.NoError(t, err)
+			require.Equal(t, []int{2, 16, 4, 5}, res[0].Shape())
+			_, err = m.DenseFeatures(context.Background(), x, []int{3}, MixerOutput)
+			require.ErrorContains(t, err, "out of range")
+		})
 	}
-	res, err := m.DenseFeatures(context.Background(), x, []int{2}, ResidualStream)
-	require.NoError(t, err)
-	require.Equal(t, []int{2, 16, 4, 5}, res[0].Shape())
-	_, err = m.DenseFeatures(context.Background(), x, []int{3}, MixerOutput)
-	require.ErrorContains(t, err, "out of range")
 }
 
 func TestBadInputs(t *testing.T) {
