@@ -138,11 +138,12 @@ func flipRows(dst, src []float32, n, inner, lo, hi int) {
 		for j := lo; j < hi; {
 			o, a := j/n, j%n
 			end := min(hi, (o+1)*n)
-			row := dst[o*n : (o+1)*n]
-			for ; j < end; j++ {
-				row[n-1-a] = src[j]
-				a++
+			s := src[j:end]
+			d := dst[o*n+n-a-len(s) : o*n+n-a] // mirror image of s
+			for i, v := range s {
+				d[len(d)-1-i] = v
 			}
+			j = end
 		}
 		return
 	}
