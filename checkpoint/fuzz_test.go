@@ -76,6 +76,20 @@ func FuzzPickle(f *testing.F) {
 	tr := tensorItem("t", "FloatStorage", "0", 6, 1, []int{2, 2}, []int{1, 3})
 	f.Add(newPK().dict(w, tr).stop())
 	f.Add(newPK().dict(item("args", namespace), item("model", func(p *pk) { p.dict(w) })).stop())
+	f.Add(newPK().dict(item("model", func(p *pk) { p.dict(w, tensorItem("b", "FloatStorage", "1", 1, 0, []int{1}, []int{1})) }),
+		item("model_ema", func(p *pk) { p.dict(tr) })).stop())
+	f.Add(newPK().dict(item("w", func(p *pk) {
+		p.global("torch._utils", "_rebuild_parameter").op("(")
+		p.tensor("FloatStorage", "0", 6, 0, []int{2, 3}, []int{3, 1})
+		p.op("\x88").global("collections", "OrderedDict").op(")Rt").op("R")
+	})).stop())
+	f.Add(newPK().dict(item("w", func(p *pk) {
+		p.global("torch._tensor", "_rebuild_from_type_v2").op("(")
+		p.global("torch._utils", "_rebuild_tensor_v2").global("torch", "Tensor")
+		p.op("(").op("(").str("storage").global("torch", "FloatStorage").str("0").str("cpu").int(6).op("t").op("Q")
+		p.int(0).ints(2, 3).ints(3, 1).op("\x89").global("collections", "OrderedDict").op(")R").op("t")
+		p.op("}").op("t").op("R")
+	})).stop())
 	f.Add(newPK().global("os", "system").str("echo pwned").op("\x85R").stop())
 	f.Add(newPK().dict(item("x", func(p *pk) { p.global("posix", "system").str("id").op("\x85R") })).stop())
 	f.Add(append(newPK().op("\x8e").Bytes(), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f))
