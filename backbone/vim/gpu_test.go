@@ -88,7 +88,7 @@ func TestGPUStages(t *testing.T) {
 		name  string
 		shape []int
 	}{
-		{"vim.xz", []int{bt, 2 * e, L}}, {"vim.z", []int{bt, e, L}}, {"vim.xb", []int{bt, e, L}}, {"vim.zb", []int{bt, e, L}},
+		{"vim.z", []int{bt, e, L}}, {"vim.xb", []int{bt, e, L}}, {"vim.zb", []int{bt, e, L}},
 		{"vim.yb", []int{bt, e, L}}, {"vim.x", []int{bt, e, L}}, {"vim.yf", []int{bt, e, L}},
 		{"mamba.branch.xc", []int{bt, e, L}}, {"mamba.branch.xdbl", []int{bt, r + 2*n, L}}, {"mamba.branch.dtlow", []int{bt, r, L}},
 		{"mamba.branch.B", []int{bt, n, L}}, {"mamba.branch.C", []int{bt, n, L}}, {"mamba.branch.dt", []int{bt, e, L}},

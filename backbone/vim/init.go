@@ -118,7 +118,8 @@ func (m *Model) StateDict() []checkpoint.Named {
 		if b.Norm.B != nil {
 			collect(p+"norm.bias", b.Norm.B, c)
 		}
-		collect(p+"mixer.in_proj.weight", b.Mixer.InProj, b.Mixer.InProj.Shape()...)
+		xw, zw := m.be.ToHost(b.Mixer.InProjX), m.be.ToHost(b.Mixer.InProjZ)
+		own[p+"mixer.in_proj.weight"] = kernels.MustFromSlice(append(append([]float32(nil), xw.Data...), zw.Data...), 2*xw.Dim(0), xw.Dim(1))
 		collect(p+"mixer.out_proj.weight", b.Mixer.OutProj, b.Mixer.OutProj.Shape()...)
 		for _, d := range []struct {
 			suf, a string

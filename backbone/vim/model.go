@@ -60,10 +60,12 @@ func (n *norm) forward(be kernels.Backend, dst, x *kernels.Tensor) {
 // two Mamba branches, the second running on the time-reversed sequence with
 // its own (_b) parameters; out = out_proj((y_f + flip(y_b))/2).
 type BiMixer struct {
-	InProj  *kernels.Tensor // (2E, C)
-	OutProj *kernels.Tensor // (C, E)
-	Fwd     mamba.Branch
-	Bwd     mamba.Branch
+	// InProjX and InProjZ are the two halves of in_proj.weight (2E, C):
+	// rows [0, E) make x, rows [E, 2E) make the gate z.
+	InProjX, InProjZ *kernels.Tensor // (E, C) each
+	OutProj          *kernels.Tensor // (C, E)
+	Fwd              mamba.Branch
+	Bwd              mamba.Branch
 	// DivideOut halves y_f + flip(y_b) (if_divide_out).
 	DivideOut bool
 }
@@ -73,13 +75,11 @@ type BiMixer struct {
 func (m *BiMixer) Forward(be kernels.Backend, ws *mamba.Workspace, out, h *kernels.Tensor) {
 	bt, l := h.Dim(0), h.Dim(1)
 	e := m.Fwd.Inner()
-	zero := []int{0, 0, 0}
-	xz := ws.Get(be, "vim.xz", bt, 2*e, l)
-	be.MatMul(xz, m.InProj, h, false, true) // (2E, C)·hᵀ per batch
+	// x and z, channel-major (Bt, E, L): in_proj halves · hᵀ per batch.
 	x := ws.Get(be, "vim.x", bt, e, l)
 	z := ws.Get(be, "vim.z", bt, e, l)
-	be.CopyBox(x, zero, xz, zero, []int{bt, e, l})
-	be.CopyBox(z, zero, xz, []int{0, e, 0}, []int{bt, e, l})
+	be.MatMul(x, m.InProjX, h, false, true)
+	be.MatMul(z, m.InProjZ, h, false, true)
 
 	yf := ws.Get(be, "vim.yf", bt, e, l)
 	m.Fwd.Forward(be, ws, yf, x, z)

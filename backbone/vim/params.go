@@ -53,7 +53,7 @@ func skeleton(cfg Config) (*Model, []param) {
 		mkNorm(p+"norm", &b.Norm)
 		mx := &b.Mixer
 		mx.DivideOut = cfg.DivideOut
-		add(p+"mixer.in_proj.weight", &mx.InProj, 2*e, c)
+		add(p+"mixer.in_proj.weight", &mx.InProjX, 2*e, c) // split in finish
 		add(p+"mixer.out_proj.weight", &mx.OutProj, c, e)
 		for _, dir := range []struct {
 			br  *mamba.Branch
@@ -104,7 +104,12 @@ func (m *Model) finish(be kernels.Backend) error {
 	for i := range m.layers {
 		b := &m.layers[i]
 		upNorm(&b.Norm)
-		up(&b.Mixer.InProj)
+		// Split in_proj into its x and z halves (host views, then upload).
+		in := b.Mixer.InProjX
+		e := in.Dim(0) / 2
+		b.Mixer.InProjX, b.Mixer.InProjZ = in.Narrow0(0, e), in.Narrow0(e, e)
+		up(&b.Mixer.InProjX)
+		up(&b.Mixer.InProjZ)
 		up(&b.Mixer.OutProj)
 		for _, br := range []*mamba.Branch{&b.Mixer.Fwd, &b.Mixer.Bwd} {
 			br.ConvW = br.ConvW.Reshape(br.ConvW.Dim(0), br.ConvW.Dim(2))
