@@ -288,3 +288,37 @@ func TestLegacyAndBackboneKeys(t *testing.T) {
 		require.InDeltaSlice(t, normed.Data, got.Stages[i].Data, 1e-6, "stage %d", i)
 	}
 }
+
+// TestConcurrentForward backs the Model's concurrency claim (run with -race).
+func TestConcurrentForward(t *testing.T) {
+	m, err := New(small(t, "vmamba-tiny"), kernels.CPU(), 6)
+	require.NoError(t, err)
+	x := randInput(2, 1, 3, 24, 40)
+	want, err := m.Forward(context.Background(), x, nil)
+	require.NoError(t, err)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			got, err := m.Forward(context.Background(), x, &Options{Stages: []int{1}})
+			if err == nil && !slicesEqual(got.Logits.Data, want.Logits.Data) {
+				err = errors.New("concurrent logits differ")
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		require.NoError(t, <-errs)
+	}
+}
+
+func slicesEqual(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
