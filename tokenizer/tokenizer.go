@@ -547,3 +547,15 @@ func (t *Tokenizer) Decode(ids []int) string {
 	}
 	return lossyUTF8(buf)
 }
+
+// TokenBytes returns the raw bytes token id stands for (after the ByteLevel
+// decoder; added tokens as written), or nil for an id outside the vocabulary
+// such as a padded embedding row. Concatenating TokenBytes of a sequence and
+// decoding as UTF-8 is Decode; streaming callers use it to emit output as
+// soon as a character is complete.
+func (t *Tokenizer) TokenBytes(id int) []byte {
+	if id < 0 || id >= len(t.decoded) {
+		return nil
+	}
+	return append([]byte(nil), t.decoded[id]...)
+}

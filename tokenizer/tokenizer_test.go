@@ -71,3 +71,20 @@ func TestGoldenCases(t *testing.T) {
 		})
 	}
 }
+
+func TestTokenBytesConcatenatesToDecode(t *testing.T) {
+	tok, _, _ := loadGolden(t)
+	for _, s := range []string{"Hello, wörld! 👋", "  tabs\tand\nnewlines", "<|endoftext|>x"} {
+		ids := tok.Encode(s)
+		var b []byte
+		for _, id := range ids {
+			b = append(b, tok.TokenBytes(id)...)
+		}
+		if got, want := string(b), tok.Decode(ids); got != want {
+			t.Errorf("%q: TokenBytes give %q, Decode %q", s, got, want)
+		}
+	}
+	if tok.TokenBytes(-1) != nil || tok.TokenBytes(tok.VocabSize()+5) != nil {
+		t.Error("out-of-range ids must give nil")
+	}
+}

@@ -120,45 +120,15 @@ func (idCodec) Encode(string) ([]int, error) {
 func (idCodec) Bytes(id int) []byte { return []byte(" " + strconv.Itoa(id)) }
 
 // bpeCodec is a byte-level BPE tokenizer (GPT-NeoX for the released
-// models). Bytes maps a token's characters back through GPT-2's
-// bytes_to_unicode table, so that streamed output is exactly the bytes that
-// tokenizer.Decode would turn into text.
-type bpeCodec struct {
-	tok      *tokenizer.Tokenizer
-	fromRune map[rune]byte
-}
+// models). Bytes are tokenizer.TokenBytes, so that streamed output is exactly
+// the bytes that tokenizer.Decode would turn into text.
+type bpeCodec struct{ tok *tokenizer.Tokenizer }
 
-func newBPECodec(tok *tokenizer.Tokenizer) *bpeCodec {
-	c := &bpeCodec{tok: tok, fromRune: map[rune]byte{}}
-	n := 0
-	for b := 0; b < 256; b++ {
-		if (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF) {
-			c.fromRune[rune(b)] = byte(b)
-		} else {
-			c.fromRune[rune(256+n)] = byte(b)
-			n++
-		}
-	}
-	return c
-}
+func newBPECodec(tok *tokenizer.Tokenizer) *bpeCodec { return &bpeCodec{tok: tok} }
 
 func (c *bpeCodec) Encode(text string) ([]int, error) { return c.tok.Encode(text), nil }
 
-func (c *bpeCodec) Bytes(id int) []byte {
-	s, ok := c.tok.IDToToken(id)
-	if !ok {
-		return nil // a padded row of the embedding: no text
-	}
-	var out []byte
-	for _, r := range s {
-		b, ok := c.fromRune[r]
-		if !ok {
-			return []byte(s) // an added token such as <|endoftext|>: as written
-		}
-		out = append(out, b)
-	}
-	return out
-}
+func (c *bpeCodec) Bytes(id int) []byte { return c.tok.TokenBytes(id) }
 
 // openCodec picks the text codec: an explicit tokenizer.json, the model
 // folder's, the byte-level vocabulary, or ids only.
