@@ -226,10 +226,9 @@ func (r *run) downsample(d *downWeights, x *kernels.Tensor, i int) *kernels.Tens
 			src = r.buf("merge.pad", bt, c, eh, ew)
 			be.CopyBox(src, []int{0, 0, 0, 0}, x, []int{0, 0, 0, 0}, []int{bt, c, h, w})
 		}
+		s2d := r.buf("merge.s2d", bt, 4*c, eh/2, ew/2)
+		spaceToDepth(be, s2d, src)
 		h2, w2 := eh/2, ew/2
-		// (Bt, C, H2, a, W2, b) → (Bt, b, a, C, H2, W2): channel (2b+a)·C + c.
-		s2d := r.buf("merge.s2d", bt, 4*c, h2, w2)
-		be.Permute(s2d.Reshape(bt, 2, 2, c, h2, w2), src.Reshape(bt, c, h2, 2, w2, 2), 0, 5, 3, 1, 2, 4)
 		r.ln2d(s2d, s2d, d.normW, d.normB)
 		out := r.buf(tag, bt, next, h2, w2)
 		r.pointwise(out, s2d, d.reduction, nil)
@@ -325,4 +324,15 @@ func (r *run) ss2d(p *ss2dWeights, dst, x *kernels.Tensor) {
 		be.Mul(y, y, z)
 	}
 	r.pointwise(dst, y, p.outProj, nil)
+}
+
+// spaceToDepth is PatchMerging2D's gather of an even-sized src (Bt, C, H, W)
+// into dst (Bt, 4C, H/2, W/2): channel block k holds x[0::2, 0::2],
+// x[1::2, 0::2], x[0::2, 1::2], x[1::2, 1::2] for k = 0..3 (odd row before
+// odd column, the Swin order). Viewing src as (Bt, C, H/2, a, W/2, b), dst is
+// its permutation to (Bt, b, a, C, H/2, W/2): channel (2b+a)·C + c.
+func spaceToDepth(be kernels.Backend, dst, src *kernels.Tensor) {
+	bt, c, h, w := src.Dim(0), src.Dim(1), src.Dim(2), src.Dim(3)
+	h2, w2 := h/2, w/2
+	be.Permute(dst.Reshape(bt, 2, 2, c, h2, w2), src.Reshape(bt, c, h2, 2, w2, 2), 0, 5, 3, 1, 2, 4)
 }

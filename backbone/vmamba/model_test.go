@@ -322,3 +322,26 @@ func slicesEqual(a, b []float32) bool {
 	}
 	return true
 }
+
+// TestSpaceToDepthOrder checks PatchMerging2D's channel order against the
+// official slices x0 = x[0::2, 0::2], x1 = x[1::2, 0::2], x2 = x[0::2, 1::2],
+// x3 = x[1::2, 1::2] (index [row, col]), concatenated on channels.
+func TestSpaceToDepthOrder(t *testing.T) {
+	bt, c, h, w := 2, 3, 4, 6
+	x := randInput(1, bt, c, h, w)
+	got := kernels.New(bt, 4*c, h/2, w/2)
+	spaceToDepth(kernels.CPU(), got, x)
+	offs := [4][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}}
+	for b := range bt {
+		for k, o := range offs {
+			for ch := range c {
+				for i := range h / 2 {
+					for j := range w / 2 {
+						want := x.Data[((b*c+ch)*h+2*i+o[0])*w+2*j+o[1]]
+						require.Equal(t, want, got.Data[((b*4*c+k*c+ch)*(h/2)+i)*(w/2)+j], "b%d k%d c%d (%d,%d)", b, k, ch, i, j)
+					}
+				}
+			}
+		}
+	}
+}
