@@ -142,13 +142,37 @@ func Softmax(dst, x []float32) {
 // [0, len(logits)].
 func TopK(logits []float32, k int, labels []string) []Prediction {
 	k = min(max(k, 0), len(logits))
+	if k == 0 {
+		return []Prediction{}
+	}
 	probs := make([]float32, len(logits))
 	Softmax(probs, logits)
-	idx := make([]int, len(probs))
-	for i := range idx {
-		idx[i] = i
+	var idx []int
+	if k <= 64 {
+		// Insertion into a short sorted list: O(n·k) without sorting all n.
+		idx = make([]int, 0, k+1)
+		for i, p := range probs {
+			if len(idx) == k && p <= probs[idx[k-1]] {
+				continue
+			}
+			j := len(idx)
+			for j > 0 && probs[idx[j-1]] < p {
+				j--
+			}
+			idx = append(idx, 0)
+			copy(idx[j+1:], idx[j:])
+			idx[j] = i
+			if len(idx) > k {
+				idx = idx[:k]
+			}
+		}
+	} else {
+		idx = make([]int, len(probs))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return probs[idx[a]] > probs[idx[b]] })
 	}
-	sort.SliceStable(idx, func(a, b int) bool { return probs[idx[a]] > probs[idx[b]] })
 	out := make([]Prediction, k)
 	for i := range k {
 		j := idx[i]

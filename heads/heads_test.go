@@ -84,3 +84,27 @@ func ExampleTopK() {
 	// 1 dog 0.728
 	// 2 fox 0.163
 }
+
+// BenchmarkTopK is softmax + top-5 over 1000 ImageNet logits.
+func BenchmarkTopK(b *testing.B) {
+	logits := make([]float32, 1000)
+	for i := range logits {
+		logits[i] = float32((i*7919)%1000) / 100
+	}
+	b.SetBytes(int64(len(logits) * 4))
+	for b.Loop() {
+		TopK(logits, 5, nil)
+	}
+}
+
+// TestTopKMatchesSort checks the selection path against a full stable sort.
+func TestTopKMatchesSort(t *testing.T) {
+	logits := make([]float32, 300)
+	for i := range logits {
+		logits[i] = float32((i*7919)%37) / 7 // many ties
+	}
+	full := TopK(logits, 300, nil) // sort path
+	for _, k := range []int{1, 5, 64} {
+		require.Equal(t, full[:k], TopK(logits, k, nil), "k=%d", k)
+	}
+}

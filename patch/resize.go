@@ -57,19 +57,32 @@ func ResizeGrid(src []float32, h, w, c, oh, ow int) ([]float32, error) {
 	}
 	yi, yw := torchTaps(h, oh)
 	xi, xw := torchTaps(w, ow)
-	var rows [4]float32
+	// Per output pixel: four horizontal interpolations (rows[k]) then one
+	// vertical, each over whole channel vectors; per element this is the
+	// same arithmetic, in the same order, as PyTorch's per-channel loop.
+	var rows [4][]float32
+	for k := range rows {
+		rows[k] = make([]float32, c)
+	}
 	for oy := range oh {
 		for ox := range ow {
-			out := dst[(oy*ow+ox)*c : (oy*ow+ox+1)*c]
-			for ch := range c {
-				for k := range 4 {
-					r := yi[oy][k] * w
-					rows[k] = src[(r+xi[ox][0])*c+ch]*xw[ox][0] +
-						src[(r+xi[ox][1])*c+ch]*xw[ox][1] +
-						src[(r+xi[ox][2])*c+ch]*xw[ox][2] +
-						src[(r+xi[ox][3])*c+ch]*xw[ox][3]
+			wx := xw[ox]
+			for k := range 4 {
+				r := yi[oy][k] * w
+				a0 := src[(r+xi[ox][0])*c:][:c]
+				a1 := src[(r+xi[ox][1])*c:][:c]
+				a2 := src[(r+xi[ox][2])*c:][:c]
+				a3 := src[(r+xi[ox][3])*c:][:c]
+				rk := rows[k][:c]
+				for ch := range rk {
+					rk[ch] = a0[ch]*wx[0] + a1[ch]*wx[1] + a2[ch]*wx[2] + a3[ch]*wx[3]
 				}
-				out[ch] = rows[0]*yw[oy][0] + rows[1]*yw[oy][1] + rows[2]*yw[oy][2] + rows[3]*yw[oy][3]
+			}
+			wy := yw[oy]
+			out := dst[(oy*ow+ox)*c:][:c]
+			r0, r1, r2, r3 := rows[0][:c], rows[1][:c], rows[2][:c], rows[3][:c]
+			for ch := range out {
+				out[ch] = r0[ch]*wy[0] + r1[ch]*wy[1] + r2[ch]*wy[2] + r3[ch]*wy[3]
 			}
 		}
 	}

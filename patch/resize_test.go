@@ -166,3 +166,32 @@ func TestResizeGridAAGolden(t *testing.T) {
 	require.LessOrEqual(t, d, 1e-6)
 	require.Equal(t, want[:c], pos[:c]) // the cls row is kept
 }
+
+// BenchmarkResizeVim resizes a vim-tiny position table (14×14 grid, C=192)
+// to the 64×64 grid of a 1024² input, the once-per-size cost of any
+// resolution.
+func BenchmarkResizeVim(b *testing.B) {
+	const c, g, ng = 192, 14, 64
+	pos := make([]float32, (1+g*g)*c)
+	for i := range pos {
+		pos[i] = float32(i%97) / 97
+	}
+	b.SetBytes(int64((1 + ng*ng) * c * 4))
+	for b.Loop() {
+		if _, err := ResizeVim(pos, 1+g*g, c, 1, ng, ng); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkResizeGridAA is the antialiased twin, downsampling 64→14.
+func BenchmarkResizeGridAA(b *testing.B) {
+	const c, g, ng = 192, 64, 14
+	src := make([]float32, g*g*c)
+	b.SetBytes(int64(len(src) * 4))
+	for b.Loop() {
+		if _, err := ResizeGridAA(src, g, g, c, ng, ng); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
