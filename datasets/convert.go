@@ -21,9 +21,9 @@ import (
 //   - CMYK: Pillow's cmyk2rgb, R = clip(255−K − (C·(255−K))/255) with its
 //     MULDIV255 rounding;
 //   - YCbCr (JPEG): libjpeg(-turbo)'s "fancy" triangular chroma upsampling
-//     and its fixed-point YCbCr→RGB tables, the path Pillow takes. The DCT
-//     itself is Go's (see the package documentation for the size of the
-//     remaining difference).
+//     and its fixed-point YCbCr→RGB tables, the path Pillow takes (exact
+//     when the planes come from Decode's libjpeg-compatible decoder; planes
+//     from image/jpeg carry its IDCT's rounding, up to 3 levels).
 //
 // WebP images are converted by Decode with libwebp's rules instead (see
 // decode.go); ToRGB on an image.YCbCr always assumes JPEG (JFIF) semantics.

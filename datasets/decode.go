@@ -240,7 +240,11 @@ func (o *Options) decodeBytes(data []byte, name string) (img image.Image, err er
 	var m image.Image
 	switch format {
 	case FormatJPEG:
-		m, err = jpeg.Decode(bytes.NewReader(data))
+		// The libjpeg-compatible decoder first; image/jpeg for what it
+		// leaves out (and for damaged files it rejects).
+		if m, err = decodeJPEGExact(data, o.maxPixels()); err != nil {
+			m, err = jpeg.Decode(bytes.NewReader(data))
+		}
 	case FormatPNG:
 		m, err = png.Decode(bytes.NewReader(data))
 	case FormatGIF:

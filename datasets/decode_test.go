@@ -69,8 +69,8 @@ func (s diffStats) String() string {
 }
 
 // TestDecodeMatchesPillow decodes every fixture and compares with Pillow 9.4
-// (Debian, libjpeg-turbo 2.1, libwebp 1.2). maxDiff 0 means bit-exact; the
-// JPEG bounds are the measured IDCT noise (Go's IDCT is not libjpeg's ISLOW).
+// (Debian, libjpeg-turbo 2.1, libwebp 1.2). maxDiff 0 means bit-exact; only
+// CMYK JPEG, which falls back to image/jpeg, keeps a 1-level IDCT bound.
 func TestDecodeMatchesPillow(t *testing.T) {
 	tests := []struct {
 		file    string
@@ -107,17 +107,23 @@ func TestDecodeMatchesPillow(t *testing.T) {
 		{"gray.webp", 0, 0, ""},
 		{"photo.webp", 0, 0, ""},
 		{"odd.webp", 0, 0, ""},
-		{"gray.jpg", 1, 0.05, ""},
-		{"cmyk.jpg", 3, 0.06, ""},
-		{"photo_444.jpg", 3, 0.06, ""},
-		{"photo_422.jpg", 3, 0.06, ""},
-		{"photo_420.jpg", 3, 0.06, ""},
-		{"photo_progressive.jpg", 3, 0.06, ""},
-		{"odd_444.jpg", 3, 0.06, ""},
-		{"odd_422.jpg", 3, 0.06, ""},
-		{"odd_420.jpg", 3, 0.06, ""},
-		{"odd_440.jpg", 3, 0.06, ""},
-		{"exif6.jpg", 3, 0.06, ""},
+		{"gray.jpg", 0, 0, ""},
+		{"cmyk.jpg", 1, 0.03, ""}, // CMYK goes through image/jpeg
+		{"photo_444.jpg", 0, 0, ""},
+		{"photo_422.jpg", 0, 0, ""},
+		{"photo_420.jpg", 0, 0, ""},
+		{"photo_progressive.jpg", 0, 0, ""},
+		{"odd_444.jpg", 0, 0, ""},
+		{"odd_422.jpg", 0, 0, ""},
+		{"odd_420.jpg", 0, 0, ""},
+		{"odd_440.jpg", 0, 0, ""},
+		{"exif6.jpg", 0, 0, ""},
+		{"restart_rows.jpg", 0, 0, ""},
+		{"restart_mcus.jpg", 0, 0, ""},
+		{"s411.jpg", 0, 0, ""},
+		{"q16.jpg", 0, 0, ""},
+		{"optimize_prog.jpg", 0, 0, ""},
+		{"gray_prog.jpg", 0, 0, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -161,9 +167,10 @@ func TestDecodeMatchesPillow(t *testing.T) {
 				}
 				m, err := jpeg.Decode(bytes.NewReader(raw))
 				if err != nil {
-					t.Fatal(err)
+					t.Logf("plain image/jpeg cannot decode it: %v", err)
+				} else {
+					t.Logf("plain image/jpeg At(): %v", compareRGB(Orient(goAtRGB(m), orientationOf(raw)), want))
 				}
-				t.Logf("plain image/jpeg At(): %v", compareRGB(Orient(goAtRGB(m), orientationOf(raw)), want))
 			}
 			if s.max > tc.maxDiff || s.mean > tc.maxMean {
 				t.Errorf("vs Pillow: %v; allowed max %d mean %.3f", s, tc.maxDiff, tc.maxMean)

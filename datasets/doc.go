@@ -28,19 +28,20 @@
 //     its BT.601 fixed-point colour matrix. Go's image.YCbCr.At (nearest
 //     chroma, full-range JFIF matrix) is off by up to 57 levels, mean 6.7,
 //     on the lossy fixtures.
-//   - JPEG: not bit-identical. The chroma upsampling (libjpeg's triangular
-//     h2v1/h2v2/h1v2 filters) and the YCbCr→RGB tables are reimplemented
-//     exactly, but the inverse DCT is Go's image/jpeg one, which rounds
-//     differently from libjpeg's ISLOW IDCT. Residual: at most 3 grey levels,
-//     mean 0.01–0.05 per value, 1–4% of values differ. On the three
-//     2560×1600 4:2:0 photos of mate-backgrounds (LadyBird, TwoWings,
-//     YellowFlower) the mean is 0.029 / 0.011 / 0.019 levels, and after the
-//     full ImageNet eval transform the tensor differs from Pillow's by at
-//     most 0.0175 (one level ÷ (255·0.224)), mean 0.0003–0.0006. Plain
-//     image/jpeg + image.YCbCr.At() instead differs by up to 35 levels
-//     (mean 0.30–0.44, 25–32% of values) and 0.035–0.052 in the tensor.
-//     Expect logits to move by ~1e-3 on JPEG input; for 1e-4 parity tests
-//     feed PNG (lossless) inputs, as shared/golden/preprocess does.
+//   - JPEG (baseline and progressive Huffman, gray and Y'CbCr, 4:4:4, 4:2:2,
+//     4:2:0, 4:4:0, 4:1:1, restart markers, 16-bit quantisation tables):
+//     bit-identical, with this package's own decoder (jpegdec.go): libjpeg's
+//     accurate integer IDCT (ISLOW) and range-limit table, libjpeg's
+//     triangular "fancy" chroma upsampling and its YCbCr→RGB tables. On the
+//     three 2560×1600 photos of mate-backgrounds (LadyBird, TwoWings,
+//     YellowFlower) every pixel, and the ImageNet eval tensor, equals
+//     Pillow's. Go's image/jpeg, by comparison, differs by up to 3 levels
+//     even with our upsampling (its IDCT rounds differently) and by up to
+//     35–55 levels through image.YCbCr.At (nearest chroma); it cannot read
+//     some valid progressive files with restart markers at all. Files this
+//     decoder does not cover — CMYK/YCCK and Adobe-RGB JPEGs, arithmetic
+//     coding, 12-bit, lossless — and damaged files it rejects fall back to
+//     image/jpeg (CMYK fixture: within 1 level of Pillow).
 //   - CMYK TIFF and int32 ("I") TIFF are not supported by
 //     golang.org/x/image/tiff (clear errors).
 //

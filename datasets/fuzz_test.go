@@ -57,3 +57,19 @@ func FuzzEXIF(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJPEG drives the libjpeg-compatible decoder directly (no recover, no
+// fallback): any panic or runaway loop is a bug.
+func FuzzJPEG(f *testing.F) {
+	addTestdataSeeds(f, "odd*.jpg", "exif6.jpg", "restart*.jpg", "s411.jpg", "q16.jpg", "gray_prog.jpg")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := decodeJPEGExactUnguarded(b, 1<<20)
+		if err != nil {
+			return
+		}
+		if r := m.Bounds(); r.Dx() <= 0 || r.Dy() <= 0 || int64(r.Dx())*int64(r.Dy()) > 1<<20 {
+			t.Fatalf("bad bounds %v", r)
+		}
+		ToRGB(m)
+	})
+}

@@ -10,8 +10,8 @@ import (
 // behind Pillow do: libjpeg(-turbo) for JPEG, libwebp for lossy WebP. Both
 // upsample chroma with a triangular ("fancy") filter rather than Go's
 // nearest-neighbour image.YCbCr.At, and both use their own fixed-point
-// colour matrices. Writing them out here is what makes WebP bit-exact with
-// Pillow and brings JPEG to within the IDCT's rounding noise.
+// colour matrices. Writing them out here (with jpegdec.go's libjpeg IDCT for
+// JPEG) is what makes both bit-exact with Pillow.
 
 // chromaLayout describes where the chroma samples of pixel rows and columns
 // live: factor hf×vf, and the inclusive range of chroma columns/rows that

@@ -148,3 +148,17 @@ Image.open("gray16.png").save("gray16.tiff")
 odd.convert("LA").save("la.webp", lossless=True); ref("la.webp")
 rgba.save("rgba.webp", quality=80); ref("rgba.webp")
 odd.convert("L").save("gray.webp", quality=80); ref("gray.webp")
+
+# libjpeg-turbo's cjpeg for encoder features Pillow does not expose:
+# restart markers, 4:1:1, 16-bit quantisation tables, progressive gray.
+buf = io.BytesIO()
+odd.save(buf, "PPM")
+for name, args in (("restart_rows.jpg", ["-restart", "1"]),
+                   ("restart_mcus.jpg", ["-restart", "3B", "-progressive"]),
+                   ("s411.jpg", ["-sample", "4x1"]),
+                   ("q16.jpg", ["-quality", "3"]),
+                   ("optimize_prog.jpg", ["-optimize", "-progressive", "-sample", "2x2"]),
+                   ("gray_prog.jpg", ["-grayscale", "-progressive"])):
+    open(name, "wb").write(subprocess.run(["cjpeg"] + args, input=buf.getvalue(),
+                                          capture_output=True, check=True).stdout)
+    ref(name)
