@@ -86,7 +86,7 @@ func PackB(dst, b []float32, ldb int, trans bool, cols, kc int) {
 		if trans {
 			packBT(d, b[q*NR*ldb:], ldb, c, kc)
 		} else {
-			packBNGo(d, b[q*NR:], ldb, c, kc)
+			packBN(d, b[q*NR:], ldb, c, kc)
 		}
 	}
 }

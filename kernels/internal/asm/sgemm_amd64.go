@@ -17,6 +17,9 @@ func kernel6x16AVX2(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 func packBT16AVX2(n8 int, src *float32, ld int, dst *float32)
 
 //go:noescape
+func packBN16AVX2(n int, src *float32, ld int, dst *float32)
+
+//go:noescape
 func packAN6AVX2(n8 int, src *float32, ld int, dst *float32)
 
 func kernel(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
@@ -70,4 +73,14 @@ func dot4(k int, x, b []float32, ldb int, out *[4]float32) {
 		out[2] += xv * b[2*ldb+p]
 		out[3] += xv * b[3*ldb+p]
 	}
+}
+
+func packBN(dst, b []float32, ldb, c, kc int) {
+	if !useSIMD || c < NR || kc == 0 {
+		packBNGo(dst, b, ldb, c, kc)
+		return
+	}
+	_ = b[(kc-1)*ldb+NR-1]
+	_ = dst[NR*kc-1]
+	packBN16AVX2(kc, &b[0], ldb, &dst[0])
 }

@@ -408,6 +408,54 @@ pan_done:
 	VZEROUPPER
 	RET
 
+// func packBN16AVX2(n int, src *float32, ld int, dst *float32)
+TEXT ·packBN16AVX2(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	MOVQ dst+24(FP), DI
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9
+	CMPQ CX, $4
+	JLT pbn_tail
+pbn_loop4:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS (SI)(R8*1), Y2
+	VMOVUPS 32(SI)(R8*1), Y3
+	VMOVUPS (SI)(R8*2), Y4
+	VMOVUPS 32(SI)(R8*2), Y5
+	VMOVUPS (SI)(R9*1), Y6
+	VMOVUPS 32(SI)(R9*1), Y7
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VMOVUPS Y4, 128(DI)
+	VMOVUPS Y5, 160(DI)
+	VMOVUPS Y6, 192(DI)
+	VMOVUPS Y7, 224(DI)
+	LEAQ (SI)(R8*4), SI
+	ADDQ $256, DI
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE pbn_loop4
+pbn_tail:
+	TESTQ CX, CX
+	JZ pbn_done
+pbn_loop1:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ R8, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ pbn_loop1
+pbn_done:
+	VZEROUPPER
+	RET
+
 // func dot4AVX2(k16 int, x, b *float32, ld int, out *float32)
 TEXT ·dot4AVX2(SB), NOSPLIT, $0-40
 	MOVQ k16+0(FP), CX

@@ -15,3 +15,5 @@ func packAN(dst, a []float32, lda, r, kc int) { packANGo(dst, a, lda, r, kc, 0) 
 func packBT(dst, b []float32, ldb, c, kc int) { packBTGo(dst, b, ldb, c, kc, 0) }
 
 func dot4(k int, x, b []float32, ldb int, out *[4]float32) { Dot4Go(k, x, b, ldb, out) }
+
+func packBN(dst, b []float32, ldb, c, kc int) { packBNGo(dst, b, ldb, c, kc) }

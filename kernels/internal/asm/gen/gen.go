@@ -38,6 +38,7 @@ func main() {
 		kernel6x16()
 		packBT16()
 		packAN6()
+		packBN16()
 		dot4()
 	case "scan":
 		scanConsts()
@@ -541,6 +542,52 @@ func silu() {
 	p("\tDECQ CX")
 	p("\tJNZ silu_loop")
 	p("silu_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// packBN16 copies 16 floats from each of n rows of a row-major matrix
+// (stride ld floats) into dst[p*16+j] = src[p*ld+j], four rows per
+// iteration.
+func packBN16() {
+	p("")
+	p("// func packBN16AVX2(n int, src *float32, ld int, dst *float32)")
+	p("TEXT ·packBN16AVX2(SB), NOSPLIT, $0-32")
+	p("\tMOVQ n+0(FP), CX")
+	p("\tMOVQ src+8(FP), SI")
+	p("\tMOVQ ld+16(FP), R8")
+	p("\tMOVQ dst+24(FP), DI")
+	p("\tSHLQ $2, R8")
+	p("\tLEAQ (R8)(R8*2), R9")
+	p("\tCMPQ CX, $4")
+	p("\tJLT pbn_tail")
+	p("pbn_loop4:")
+	rows := []string{"(SI)", "(SI)(R8*1)", "(SI)(R8*2)", "(SI)(R9*1)"}
+	for r, m := range rows {
+		p("\tVMOVUPS %s, Y%d", m, 2*r)
+		p("\tVMOVUPS 32%s, Y%d", m, 2*r+1)
+	}
+	for r := 0; r < 8; r++ {
+		p("\tVMOVUPS Y%d, %d(DI)", r, 32*r)
+	}
+	p("\tLEAQ (SI)(R8*4), SI")
+	p("\tADDQ $256, DI")
+	p("\tSUBQ $4, CX")
+	p("\tCMPQ CX, $4")
+	p("\tJGE pbn_loop4")
+	p("pbn_tail:")
+	p("\tTESTQ CX, CX")
+	p("\tJZ pbn_done")
+	p("pbn_loop1:")
+	p("\tVMOVUPS (SI), Y0")
+	p("\tVMOVUPS 32(SI), Y1")
+	p("\tVMOVUPS Y0, (DI)")
+	p("\tVMOVUPS Y1, 32(DI)")
+	p("\tADDQ R8, SI")
+	p("\tADDQ $64, DI")
+	p("\tDECQ CX")
+	p("\tJNZ pbn_loop1")
+	p("pbn_done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }
