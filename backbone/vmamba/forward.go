@@ -23,6 +23,7 @@ type run struct {
 	bufs  map[bufKey]*kernels.Tensor
 	tiled map[*kernels.Tensor]*kernels.Tensor
 	scan  *scan2d.Workspace
+	key   [5]int // input shape and pad multiple the buffers were made for
 }
 
 func newRun(m *Model) *run {
@@ -34,12 +35,15 @@ func newRun(m *Model) *run {
 	}
 }
 
+// release frees every buffer (the run stays usable and re-makes them).
 func (r *run) release() {
-	for _, t := range r.bufs {
+	for k, t := range r.bufs {
 		r.be.Free(t)
+		delete(r.bufs, k)
 	}
-	for _, t := range r.tiled {
+	for k, t := range r.tiled {
 		r.be.Free(t)
+		delete(r.tiled, k)
 	}
 	r.scan.Release()
 }

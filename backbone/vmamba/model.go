@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gomamba/gomamba/checkpoint"
 	"github.com/gomamba/gomamba/kernels"
@@ -22,6 +23,26 @@ type Model struct {
 	be  kernels.Backend
 	w   weights
 	lay layout
+	// runs pools the scratch of finished Forward calls: a call on the same
+	// input shape reuses every activation buffer (no allocation, no GC
+	// churn); another shape first releases them.
+	runs sync.Pool
+}
+
+// getRun returns pooled scratch for an input shape, or a fresh one.
+func (m *Model) getRun(shape []int, pad int) *run {
+	key := [5]int{shape[0], shape[1], shape[2], shape[3], pad}
+	if r, ok := m.runs.Get().(*run); ok {
+		if r.key == key {
+			return r
+		}
+		r.release()
+		r.key = key
+		return r
+	}
+	r := newRun(m)
+	r.key = key
+	return r
 }
 
 // FeatureInfo describes one stage's feature map, like timm's features_only.
@@ -428,9 +449,10 @@ func (m *Model) forward(ctx context.Context, x *kernels.Tensor, opts *Options, t
 	if m.cfg.PatchEmbed == 1 && (x.Dim(2) < 4 || x.Dim(3) < 4) {
 		return nil, fmt.Errorf("vmamba: input %v is smaller than the 4×4 patch", x.Shape())
 	}
-	r := newRun(m)
-	defer r.release()
-	return r.forward(ctx, x, opts, toHost)
+	r := m.getRun(x.Shape(), opts.PadMultiple)
+	out, err := r.forward(ctx, x, opts, toHost)
+	m.runs.Put(r)
+	return out, err
 }
 
 // Sniff reports, from tensor names only, whether src holds VMamba weights
