@@ -309,3 +309,30 @@ func TestSteadyStateAllocs(t *testing.T) {
 	// One activation tensor at 1025 tokens is 1025·32·4 = 131 kB.
 	require.Less(t, large, uint64(64<<10))
 }
+
+// TestStride8Inference: a "+"-style checkpoint (patch 16, stride 8, 224²,
+// 27×27 grid) is recognised from its pos_embed length alone, and runs at
+// its native size and at another one.
+func TestStride8Inference(t *testing.T) {
+	be := kernels.CPU()
+	cfg, _ := Preset("vim-tiny+")
+	cfg.EmbedDim, cfg.Depth, cfg.NumClasses = 16, 1, 7
+	m, err := NewRandom(cfg, be, 2)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "plus.safetensors")
+	require.NoError(t, checkpoint.SaveSafetensors(path, m.StateDict(), nil))
+	m2, err := Load(path, be)
+	require.NoError(t, err)
+	got := m2.Config()
+	require.Equal(t, 8, got.Stride)
+	require.Equal(t, 224, got.ImgSize)
+	require.Equal(t, 730, got.PosRows())
+	for _, side := range []int{224, 96} {
+		x := randInput(4, 1, 3, side, side)
+		f1, _, err := m.Forward(context.Background(), x)
+		require.NoError(t, err)
+		f2, _, err := m2.Forward(context.Background(), x)
+		require.NoError(t, err)
+		require.Equal(t, f1.Data, f2.Data)
+	}
+}
