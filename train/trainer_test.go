@@ -10,13 +10,17 @@ import (
 	"github.com/gomamba/gomamba/datasets"
 )
 
-// fashionSubset loads the first n images of a Fashion-MNIST split (Debian's
-// dataset-fashion-mnist package; CI installs it).
+// fashionSubset loads the first n images of a Fashion-MNIST split from the
+// real subset in testdata (1024 training and 300 test images; see
+// testdata/gen_subset.go).
 func fashionSubset(t *testing.T, split string, n int) *ImageSet {
 	t.Helper()
-	s, err := datasets.LoadFashionMNIST("", split)
+	s, err := datasets.LoadFashionMNIST(filepath.Join("testdata", "fashion-mnist-subset"), split)
 	if err != nil {
-		t.Fatalf("%v (install Debian's dataset-fashion-mnist)", err)
+		t.Fatal(err)
+	}
+	if n > s.Len() {
+		t.Fatalf("subset has %d %s images, test wants %d", s.Len(), split, n)
 	}
 	labels := make([]int, n)
 	for i := range labels {
