@@ -64,7 +64,7 @@ func PackA(dst, a []float32, lda int, trans bool, rows, kc int) {
 		r := min(MR, rows-q*MR)
 		d := dst[q*MR*kc:]
 		if trans {
-			packATGo(d, a[q*MR:], lda, r, kc)
+			packAT(d, a[q*MR:], lda, r, kc)
 		} else {
 			packAN(d, a[q*MR*lda:], lda, r, kc)
 		}

@@ -20,6 +20,9 @@ func packBT16AVX2(n8 int, src *float32, ld int, dst *float32)
 func packBN16AVX2(n int, src *float32, ld int, dst *float32)
 
 //go:noescape
+func packAT6AVX2(n int, src *float32, ld int, dst *float32)
+
+//go:noescape
 func packAN6AVX2(n8 int, src *float32, ld int, dst *float32)
 
 func kernel(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
@@ -83,4 +86,14 @@ func packBN(dst, b []float32, ldb, c, kc int) {
 	_ = b[(kc-1)*ldb+NR-1]
 	_ = dst[NR*kc-1]
 	packBN16AVX2(kc, &b[0], ldb, &dst[0])
+}
+
+func packAT(dst, a []float32, lda, r, kc int) {
+	if !useSIMD || r < MR || kc == 0 {
+		packATGo(dst, a, lda, r, kc)
+		return
+	}
+	_ = a[(kc-1)*lda+MR-1]
+	_ = dst[MR*kc-1]
+	packAT6AVX2(kc, &a[0], lda, &dst[0])
 }

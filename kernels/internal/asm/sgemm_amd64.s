@@ -456,6 +456,27 @@ pbn_done:
 	VZEROUPPER
 	RET
 
+// func packAT6AVX2(n int, src *float32, ld int, dst *float32)
+TEXT ·packAT6AVX2(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	MOVQ dst+24(FP), DI
+	SHLQ $2, R8
+	TESTQ CX, CX
+	JZ pat_done
+pat_loop:
+	VMOVUPS (SI), X0
+	MOVQ 16(SI), AX
+	VMOVUPS X0, (DI)
+	MOVQ AX, 16(DI)
+	ADDQ R8, SI
+	ADDQ $24, DI
+	DECQ CX
+	JNZ pat_loop
+pat_done:
+	RET
+
 // func dot4AVX2(k16 int, x, b *float32, ld int, out *float32)
 TEXT ·dot4AVX2(SB), NOSPLIT, $0-40
 	MOVQ k16+0(FP), CX

@@ -17,3 +17,5 @@ func packBT(dst, b []float32, ldb, c, kc int) { packBTGo(dst, b, ldb, c, kc, 0) 
 func dot4(k int, x, b []float32, ldb int, out *[4]float32) { Dot4Go(k, x, b, ldb, out) }
 
 func packBN(dst, b []float32, ldb, c, kc int) { packBNGo(dst, b, ldb, c, kc) }
+
+func packAT(dst, a []float32, lda, r, kc int) { packATGo(dst, a, lda, r, kc) }

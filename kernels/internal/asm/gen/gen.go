@@ -39,6 +39,7 @@ func main() {
 		packBT16()
 		packAN6()
 		packBN16()
+		packAT6()
 		dot4()
 	case "scan":
 		scanConsts()
@@ -589,6 +590,33 @@ func packBN16() {
 	p("\tJNZ pbn_loop1")
 	p("pbn_done:")
 	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// packAT6 copies 6 floats from each of n rows of a row-major matrix
+// (stride ld floats) into dst[p*6+i] = src[p*ld+i], reading no further than
+// the sixth float of a row.
+func packAT6() {
+	p("")
+	p("// func packAT6AVX2(n int, src *float32, ld int, dst *float32)")
+	p("TEXT ·packAT6AVX2(SB), NOSPLIT, $0-32")
+	p("\tMOVQ n+0(FP), CX")
+	p("\tMOVQ src+8(FP), SI")
+	p("\tMOVQ ld+16(FP), R8")
+	p("\tMOVQ dst+24(FP), DI")
+	p("\tSHLQ $2, R8")
+	p("\tTESTQ CX, CX")
+	p("\tJZ pat_done")
+	p("pat_loop:")
+	p("\tVMOVUPS (SI), X0")
+	p("\tMOVQ 16(SI), AX")
+	p("\tVMOVUPS X0, (DI)")
+	p("\tMOVQ AX, 16(DI)")
+	p("\tADDQ R8, SI")
+	p("\tADDQ $24, DI")
+	p("\tDECQ CX")
+	p("\tJNZ pat_loop")
+	p("pat_done:")
 	p("\tRET")
 }
 
