@@ -39,11 +39,11 @@ func byteLevelDecode(dst []byte, tok string) []byte {
 	return dst
 }
 
-// lossyUTF8 converts b to a string, replacing each maximal ill-formed
+// LossyUTF8 converts b to a string, replacing each maximal ill-formed
 // subsequence with one U+FFFD — the Unicode "maximal subpart" practice that
 // Rust's String::from_utf8_lossy (and so Hugging Face's decoder) follows.
 // Go's []rune conversion would instead emit one U+FFFD per bad byte.
-func lossyUTF8(b []byte) string {
+func LossyUTF8(b []byte) string {
 	if utf8.Valid(b) {
 		return string(b)
 	}

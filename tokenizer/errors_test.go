@@ -142,8 +142,8 @@ func TestLossyUTF8(t *testing.T) {
 		{"\xf0\x9f\x90\x8d", "🐍"},
 	}
 	for _, c := range cases {
-		if got := lossyUTF8([]byte(c.in)); got != c.want {
-			t.Errorf("lossyUTF8(%+q) = %+q, want %+q", c.in, got, c.want)
+		if got := LossyUTF8([]byte(c.in)); got != c.want {
+			t.Errorf("LossyUTF8(%+q) = %+q, want %+q", c.in, got, c.want)
 		}
 	}
 }

@@ -545,7 +545,7 @@ func (t *Tokenizer) Decode(ids []int) string {
 			buf = append(buf, t.decoded[id]...)
 		}
 	}
-	return lossyUTF8(buf)
+	return LossyUTF8(buf)
 }
 
 // TokenBytes returns the raw bytes token id stands for (after the ByteLevel

@@ -232,63 +232,11 @@ func (r *rowOutput) flush(w io.Writer, stops []string, final bool) {
 		}
 	}
 	if end > r.printed {
-		io.WriteString(w, lossyUTF8(r.text[r.printed:end]))
+		io.WriteString(w, tokenizer.LossyUTF8(r.text[r.printed:end]))
 		r.printed = end
 	}
 }
 
-// lossyUTF8 converts bytes to text as Hugging Face's decoder (Rust's
-// from_utf8_lossy) and Python's errors="replace" do: each maximal ill-formed
-// subsequence becomes one U+FFFD.
-func lossyUTF8(b []byte) string {
-	if utf8.Valid(b) {
-		return string(b)
-	}
-	var sb strings.Builder
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		if r != utf8.RuneError || size > 1 {
-			sb.Write(b[:size])
-			b = b[size:]
-			continue
-		}
-		sb.WriteRune(utf8.RuneError)
-		b = b[maximalSubpart(b):]
-	}
-	return sb.String()
-}
-
-// maximalSubpart returns the length of the longest prefix of b (at least 1)
-// that starts a well-formed UTF-8 sequence without completing it.
-func maximalSubpart(b []byte) int {
-	lo, hi, need := byte(0x80), byte(0xBF), 0
-	switch c := b[0]; {
-	case c >= 0xC2 && c <= 0xDF:
-		need = 1
-	case c == 0xE0:
-		lo, need = 0xA0, 2
-	case c == 0xED:
-		hi, need = 0x9F, 2
-	case c >= 0xE1 && c <= 0xEF:
-		need = 2
-	case c == 0xF0:
-		lo, need = 0x90, 3
-	case c >= 0xF1 && c <= 0xF3:
-		need = 3
-	case c == 0xF4:
-		hi, need = 0x8F, 3
-	default:
-		return 1
-	}
-	n := 1
-	for ; n <= need && n < len(b); n++ {
-		if b[n] < lo || b[n] > hi {
-			break
-		}
-		lo, hi = 0x80, 0xBF
-	}
-	return n
-}
 
 func maxLen(ss []string) int {
 	n := 0
@@ -393,7 +341,7 @@ func runGenerate(ctx context.Context, fl generateFlags, args []string, stdout, s
 			for _, id := range prompts[0] {
 				p = append(p, cd.Bytes(id)...)
 			}
-			io.WriteString(stdout, lossyUTF8(p))
+			io.WriteString(stdout, tokenizer.LossyUTF8(p))
 		} else {
 			fmt.Fprint(stdout, args[0])
 		}
@@ -413,7 +361,7 @@ func runGenerate(ctx context.Context, fl generateFlags, args []string, stdout, s
 		switch {
 		case fl.json:
 			out := generateJSON{
-				Prompt: args[i], PromptIDs: prompts[i], IDs: g.Tokens[i], Text: lossyUTF8(rows[i].text), Finish: g.Finish[i],
+				Prompt: args[i], PromptIDs: prompts[i], IDs: g.Tokens[i], Text: tokenizer.LossyUTF8(rows[i].text), Finish: g.Finish[i],
 				PrefillTokS: g.PrefillTokensPerSecond(), DecodeTokS: g.DecodeTokensPerSecond(),
 				PromptTokens: len(prompts[i]), NewTokens: len(g.Tokens[i]),
 			}
@@ -423,7 +371,7 @@ func runGenerate(ctx context.Context, fl generateFlags, args []string, stdout, s
 			}
 			fmt.Fprintln(stdout, string(b))
 		case !stream:
-			fmt.Fprintf(stdout, "[%d] %s%s\n", i+1, args[i], lossyUTF8(rows[i].text))
+			fmt.Fprintf(stdout, "[%d] %s%s\n", i+1, args[i], tokenizer.LossyUTF8(rows[i].text))
 		}
 	}
 	if !fl.quiet && !fl.json {

@@ -126,8 +126,8 @@ func TestLossyUTF8(t *testing.T) {
 		{"\ufffd", "\ufffd"},
 	}
 	for _, tc := range cases {
-		if got := lossyUTF8([]byte(tc.in)); got != tc.want {
-			t.Errorf("lossyUTF8(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := tokenizer.LossyUTF8([]byte(tc.in)); got != tc.want {
+			t.Errorf("tokenizer.LossyUTF8(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
