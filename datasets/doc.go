@@ -28,22 +28,25 @@
 //     its BT.601 fixed-point colour matrix. Go's image.YCbCr.At (nearest
 //     chroma, full-range JFIF matrix) is off by up to 57 levels, mean 6.7,
 //     on the lossy fixtures.
-//   - JPEG (baseline and progressive Huffman, gray and Y'CbCr, 4:4:4, 4:2:2,
-//     4:2:0, 4:4:0, 4:1:1, restart markers, 16-bit quantisation tables):
-//     bit-identical, with this package's own decoder (jpegdec.go): libjpeg's
-//     accurate integer IDCT (ISLOW) and range-limit table, libjpeg's
-//     triangular "fancy" chroma upsampling and its YCbCr→RGB tables. Beyond the
-//     fixtures, all 18 JPEG photos of Debian's mate-backgrounds and nodejs
-//     docs (baseline and progressive, 4:4:4/4:2:2/4:2:0, up to 5640×3172)
-//     decode to exactly Pillow's pixels, and the ImageNet eval tensor of
-//     LadyBird, TwoWings and YellowFlower equals Pillow+torchvision's
-//     arithmetic bit for bit. Go's image/jpeg, by comparison, differs by up to 3 levels
-//     even with our upsampling (its IDCT rounds differently) and by up to
-//     35–55 levels through image.YCbCr.At (nearest chroma); it cannot read
-//     some valid progressive files with restart markers at all. Files this
-//     decoder does not cover — CMYK/YCCK and Adobe-RGB JPEGs, arithmetic
-//     coding, 12-bit, lossless — and damaged files it rejects fall back to
-//     image/jpeg (CMYK fixture: within 1 level of Pillow).
+//   - JPEG (baseline and progressive Huffman, gray, Y'CbCr and CMYK; 4:4:4,
+//     4:2:2, 4:2:0, 4:4:0, 4:1:1; restart markers; 16-bit quantisation
+//     tables): bit-identical, with this package's own decoder (jpegdec.go):
+//     libjpeg's accurate integer IDCT (ISLOW) and range-limit table,
+//     libjpeg's triangular "fancy" chroma upsampling and its YCbCr→RGB
+//     tables; CMYK through Pillow's "CMYK;I" inversion and cmyk2rgb (YCCK
+//     follows libjpeg's conversion but has no fixture). Beyond the fixtures,
+//     all 18 JPEG photos of Debian's mate-backgrounds and nodejs docs
+//     (baseline and progressive, 4:4:4/4:2:2/4:2:0, up to 5640×3172) decode
+//     to exactly Pillow's pixels, and for LadyBird, TwoWings and YellowFlower
+//     the ImageNet eval tensor equals, bit for bit, the one computed from
+//     Pillow's decode and resize with float32 /255 and normalisation. Go's
+//     image/jpeg, by comparison, differs by up to 3 levels even with our
+//     upsampling (its IDCT rounds differently) and by up to 35–55 levels
+//     through image.YCbCr.At (nearest chroma); it cannot read some valid
+//     progressive files with restart markers at all. Files this decoder does
+//     not cover — subsampled CMYK, Adobe-RGB JPEGs, arithmetic coding,
+//     12-bit, lossless — and damaged files it rejects fall back to
+//     image/jpeg.
 //   - CMYK TIFF and int32 ("I") TIFF are not supported by
 //     golang.org/x/image/tiff (clear errors).
 //

@@ -12,9 +12,9 @@ import (
 // Ligtenberg–Moschytz with 13-bit constants and libjpeg's wrapping
 // range-limit table). Go's image/jpeg uses a different IDCT, which is what
 // left its output up to 3 levels away from Pillow. Anything this decoder does
-// not cover (arithmetic coding, 12-bit, lossless, CMYK/YCCK, RGB JPEGs,
-// unusual sampling factors) reports errJPEGUnsupported and Decode falls back
-// to image/jpeg.
+// not cover (arithmetic coding, 12-bit, lossless, RGB JPEGs, subsampled
+// CMYK/YCCK, unusual sampling factors) reports errJPEGUnsupported and Decode
+// falls back to image/jpeg.
 
 var errJPEGUnsupported = errors.New("jpeg feature left to image/jpeg")
 
@@ -298,7 +298,7 @@ func (d *jpegDecoder) readSOF(s []byte, maxPixels int64) error {
 	if int64(d.w)*int64(d.h) > maxPixels {
 		return fmt.Errorf("%d×%d exceeds %d pixels", d.w, d.h, maxPixels)
 	}
-	if nc != 1 && nc != 3 {
+	if nc != 1 && nc != 3 && nc != 4 {
 		return errJPEGUnsupported
 	}
 	if len(s) < 6+3*nc {
@@ -317,6 +317,13 @@ func (d *jpegDecoder) readSOF(s []byte, maxPixels int64) error {
 			c.h, c.v = 1, 1
 		}
 		d.hmax, d.vmax = max(d.hmax, c.h), max(d.vmax, c.v)
+	}
+	if nc == 4 {
+		for _, c := range d.comps {
+			if c.h != d.hmax || c.v != d.vmax {
+				return errJPEGUnsupported // subsampled CMYK/YCCK
+			}
+		}
 	}
 	if nc == 3 {
 		// The chroma layouts image.YCbCr (and our upsamplers) describe.

@@ -261,6 +261,9 @@ func decodeJPEGExactUnguarded(data []byte, maxPixels int64) (image.Image, error)
 		c.coef = nil
 	}
 	r := image.Rect(0, 0, d.w, d.h)
+	if len(d.comps) == 4 {
+		return jpegCMYK(d, planes, r), nil
+	}
 	if len(d.comps) == 1 {
 		return &image.Gray{Pix: planes[0], Stride: d.comps[0].bw * 8, Rect: r}, nil
 	}
@@ -283,4 +286,31 @@ func decodeJPEGExactUnguarded(data []byte, maxPixels int64) (image.Image, error)
 	}
 	return &image.YCbCr{Y: planes[0], Cb: planes[1], Cr: planes[2], YStride: d.comps[0].bw * 8,
 		CStride: d.comps[1].bw * 8, SubsampleRatio: ratio, Rect: r}, nil
+}
+
+// jpegCMYK converts 4-component planes the way Pillow reads them: libjpeg
+// turns YCCK (Adobe transform 2) into CMYK with its YCbCr tables and passes
+// CMYK through, then Pillow's "CMYK;I" raw mode ("assume adobe
+// conventions") inverts every sample.
+func jpegCMYK(d *jpegDecoder, planes [][]uint8, r image.Rectangle) *image.CMYK {
+	out := image.NewCMYK(r)
+	stride := d.comps[0].bw * 8
+	ycck := d.adobe && d.adobeXform == 2
+	t := &jpegTabs
+	for y := 0; y < d.h; y++ {
+		row := out.Pix[y*out.Stride:][:4*d.w]
+		for x := 0; x < d.w; x++ {
+			i := y*stride + x
+			c, m, yy, k := planes[0][i], planes[1][i], planes[2][i], planes[3][i]
+			if ycck {
+				Y, cb, cr := int32(c), m, yy
+				c = clip8i(int(255 - (Y + t.crR[cr])))
+				m = clip8i(int(255 - (Y + ((t.cbG[cb] + t.crG[cr]) >> 16))))
+				yy = clip8i(int(255 - (Y + t.cbB[cb])))
+			}
+			p := row[4*x : 4*x+4 : 4*x+4]
+			p[0], p[1], p[2], p[3] = 255-c, 255-m, 255-yy, 255-k
+		}
+	}
+	return out
 }
