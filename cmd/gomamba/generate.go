@@ -237,7 +237,6 @@ func (r *rowOutput) flush(w io.Writer, stops []string, final bool) {
 	}
 }
 
-
 func maxLen(ss []string) int {
 	n := 0
 	for _, s := range ss {
