@@ -100,135 +100,127 @@ DATA scanc<>+368(SB)/4, $0xc2ac0000
 DATA scanc<>+372(SB)/4, $0xc2ac0000
 DATA scanc<>+376(SB)/4, $0xc2ac0000
 DATA scanc<>+380(SB)/4, $0xc2ac0000
-DATA scanc<>+384(SB)/4, $0x0000007f
-DATA scanc<>+388(SB)/4, $0x0000007f
-DATA scanc<>+392(SB)/4, $0x0000007f
-DATA scanc<>+396(SB)/4, $0x0000007f
-DATA scanc<>+400(SB)/4, $0x0000007f
-DATA scanc<>+404(SB)/4, $0x0000007f
-DATA scanc<>+408(SB)/4, $0x0000007f
-DATA scanc<>+412(SB)/4, $0x0000007f
-DATA scanc<>+416(SB)/4, $0x3f3504f3
-DATA scanc<>+420(SB)/4, $0x3f3504f3
-DATA scanc<>+424(SB)/4, $0x3f3504f3
-DATA scanc<>+428(SB)/4, $0x3f3504f3
-DATA scanc<>+432(SB)/4, $0x3f3504f3
-DATA scanc<>+436(SB)/4, $0x3f3504f3
-DATA scanc<>+440(SB)/4, $0x3f3504f3
-DATA scanc<>+444(SB)/4, $0x3f3504f3
-DATA scanc<>+448(SB)/4, $0x3d9021bb
-DATA scanc<>+452(SB)/4, $0x3d9021bb
-DATA scanc<>+456(SB)/4, $0x3d9021bb
-DATA scanc<>+460(SB)/4, $0x3d9021bb
-DATA scanc<>+464(SB)/4, $0x3d9021bb
-DATA scanc<>+468(SB)/4, $0x3d9021bb
-DATA scanc<>+472(SB)/4, $0x3d9021bb
-DATA scanc<>+476(SB)/4, $0x3d9021bb
-DATA scanc<>+480(SB)/4, $0xbdebd1b8
-DATA scanc<>+484(SB)/4, $0xbdebd1b8
-DATA scanc<>+488(SB)/4, $0xbdebd1b8
-DATA scanc<>+492(SB)/4, $0xbdebd1b8
-DATA scanc<>+496(SB)/4, $0xbdebd1b8
-DATA scanc<>+500(SB)/4, $0xbdebd1b8
-DATA scanc<>+504(SB)/4, $0xbdebd1b8
-DATA scanc<>+508(SB)/4, $0xbdebd1b8
-DATA scanc<>+512(SB)/4, $0x3def251a
-DATA scanc<>+516(SB)/4, $0x3def251a
-DATA scanc<>+520(SB)/4, $0x3def251a
-DATA scanc<>+524(SB)/4, $0x3def251a
-DATA scanc<>+528(SB)/4, $0x3def251a
-DATA scanc<>+532(SB)/4, $0x3def251a
-DATA scanc<>+536(SB)/4, $0x3def251a
-DATA scanc<>+540(SB)/4, $0x3def251a
-DATA scanc<>+544(SB)/4, $0xbdfe5d4f
-DATA scanc<>+548(SB)/4, $0xbdfe5d4f
-DATA scanc<>+552(SB)/4, $0xbdfe5d4f
-DATA scanc<>+556(SB)/4, $0xbdfe5d4f
-DATA scanc<>+560(SB)/4, $0xbdfe5d4f
-DATA scanc<>+564(SB)/4, $0xbdfe5d4f
-DATA scanc<>+568(SB)/4, $0xbdfe5d4f
-DATA scanc<>+572(SB)/4, $0xbdfe5d4f
-DATA scanc<>+576(SB)/4, $0x3e11e9bf
-DATA scanc<>+580(SB)/4, $0x3e11e9bf
-DATA scanc<>+584(SB)/4, $0x3e11e9bf
-DATA scanc<>+588(SB)/4, $0x3e11e9bf
-DATA scanc<>+592(SB)/4, $0x3e11e9bf
-DATA scanc<>+596(SB)/4, $0x3e11e9bf
-DATA scanc<>+600(SB)/4, $0x3e11e9bf
-DATA scanc<>+604(SB)/4, $0x3e11e9bf
-DATA scanc<>+608(SB)/4, $0xbe2aae50
-DATA scanc<>+612(SB)/4, $0xbe2aae50
-DATA scanc<>+616(SB)/4, $0xbe2aae50
-DATA scanc<>+620(SB)/4, $0xbe2aae50
-DATA scanc<>+624(SB)/4, $0xbe2aae50
-DATA scanc<>+628(SB)/4, $0xbe2aae50
-DATA scanc<>+632(SB)/4, $0xbe2aae50
-DATA scanc<>+636(SB)/4, $0xbe2aae50
-DATA scanc<>+640(SB)/4, $0x3e4cceac
-DATA scanc<>+644(SB)/4, $0x3e4cceac
-DATA scanc<>+648(SB)/4, $0x3e4cceac
-DATA scanc<>+652(SB)/4, $0x3e4cceac
-DATA scanc<>+656(SB)/4, $0x3e4cceac
-DATA scanc<>+660(SB)/4, $0x3e4cceac
-DATA scanc<>+664(SB)/4, $0x3e4cceac
-DATA scanc<>+668(SB)/4, $0x3e4cceac
-DATA scanc<>+672(SB)/4, $0xbe7ffffc
-DATA scanc<>+676(SB)/4, $0xbe7ffffc
-DATA scanc<>+680(SB)/4, $0xbe7ffffc
-DATA scanc<>+684(SB)/4, $0xbe7ffffc
-DATA scanc<>+688(SB)/4, $0xbe7ffffc
-DATA scanc<>+692(SB)/4, $0xbe7ffffc
-DATA scanc<>+696(SB)/4, $0xbe7ffffc
-DATA scanc<>+700(SB)/4, $0xbe7ffffc
-DATA scanc<>+704(SB)/4, $0x3eaaaaaa
-DATA scanc<>+708(SB)/4, $0x3eaaaaaa
-DATA scanc<>+712(SB)/4, $0x3eaaaaaa
-DATA scanc<>+716(SB)/4, $0x3eaaaaaa
-DATA scanc<>+720(SB)/4, $0x3eaaaaaa
-DATA scanc<>+724(SB)/4, $0x3eaaaaaa
-DATA scanc<>+728(SB)/4, $0x3eaaaaaa
-DATA scanc<>+732(SB)/4, $0x3eaaaaaa
-DATA scanc<>+736(SB)/4, $0x3f000000
-DATA scanc<>+740(SB)/4, $0x3f000000
-DATA scanc<>+744(SB)/4, $0x3f000000
-DATA scanc<>+748(SB)/4, $0x3f000000
-DATA scanc<>+752(SB)/4, $0x3f000000
-DATA scanc<>+756(SB)/4, $0x3f000000
-DATA scanc<>+760(SB)/4, $0x3f000000
-DATA scanc<>+764(SB)/4, $0x3f000000
-DATA scanc<>+768(SB)/4, $0x007fffff
-DATA scanc<>+772(SB)/4, $0x007fffff
-DATA scanc<>+776(SB)/4, $0x007fffff
-DATA scanc<>+780(SB)/4, $0x007fffff
-DATA scanc<>+784(SB)/4, $0x007fffff
-DATA scanc<>+788(SB)/4, $0x007fffff
-DATA scanc<>+792(SB)/4, $0x007fffff
-DATA scanc<>+796(SB)/4, $0x007fffff
-DATA scanc<>+800(SB)/4, $0x3f000000
-DATA scanc<>+804(SB)/4, $0x3f000000
-DATA scanc<>+808(SB)/4, $0x3f000000
-DATA scanc<>+812(SB)/4, $0x3f000000
-DATA scanc<>+816(SB)/4, $0x3f000000
-DATA scanc<>+820(SB)/4, $0x3f000000
-DATA scanc<>+824(SB)/4, $0x3f000000
-DATA scanc<>+828(SB)/4, $0x3f000000
-DATA scanc<>+832(SB)/4, $0x0000007e
-DATA scanc<>+836(SB)/4, $0x0000007e
-DATA scanc<>+840(SB)/4, $0x0000007e
-DATA scanc<>+844(SB)/4, $0x0000007e
-DATA scanc<>+848(SB)/4, $0x0000007e
-DATA scanc<>+852(SB)/4, $0x0000007e
-DATA scanc<>+856(SB)/4, $0x0000007e
-DATA scanc<>+860(SB)/4, $0x0000007e
-DATA scanc<>+864(SB)/4, $0x41a00000
-DATA scanc<>+868(SB)/4, $0x41a00000
-DATA scanc<>+872(SB)/4, $0x41a00000
-DATA scanc<>+876(SB)/4, $0x41a00000
-DATA scanc<>+880(SB)/4, $0x41a00000
-DATA scanc<>+884(SB)/4, $0x41a00000
-DATA scanc<>+888(SB)/4, $0x41a00000
-DATA scanc<>+892(SB)/4, $0x41a00000
-GLOBL scanc<>(SB), RODATA|NOPTR, $896
+DATA scanc<>+384(SB)/4, $0x3f3504f3
+DATA scanc<>+388(SB)/4, $0x3f3504f3
+DATA scanc<>+392(SB)/4, $0x3f3504f3
+DATA scanc<>+396(SB)/4, $0x3f3504f3
+DATA scanc<>+400(SB)/4, $0x3f3504f3
+DATA scanc<>+404(SB)/4, $0x3f3504f3
+DATA scanc<>+408(SB)/4, $0x3f3504f3
+DATA scanc<>+412(SB)/4, $0x3f3504f3
+DATA scanc<>+416(SB)/4, $0x3d9021bb
+DATA scanc<>+420(SB)/4, $0x3d9021bb
+DATA scanc<>+424(SB)/4, $0x3d9021bb
+DATA scanc<>+428(SB)/4, $0x3d9021bb
+DATA scanc<>+432(SB)/4, $0x3d9021bb
+DATA scanc<>+436(SB)/4, $0x3d9021bb
+DATA scanc<>+440(SB)/4, $0x3d9021bb
+DATA scanc<>+444(SB)/4, $0x3d9021bb
+DATA scanc<>+448(SB)/4, $0xbdebd1b8
+DATA scanc<>+452(SB)/4, $0xbdebd1b8
+DATA scanc<>+456(SB)/4, $0xbdebd1b8
+DATA scanc<>+460(SB)/4, $0xbdebd1b8
+DATA scanc<>+464(SB)/4, $0xbdebd1b8
+DATA scanc<>+468(SB)/4, $0xbdebd1b8
+DATA scanc<>+472(SB)/4, $0xbdebd1b8
+DATA scanc<>+476(SB)/4, $0xbdebd1b8
+DATA scanc<>+480(SB)/4, $0x3def251a
+DATA scanc<>+484(SB)/4, $0x3def251a
+DATA scanc<>+488(SB)/4, $0x3def251a
+DATA scanc<>+492(SB)/4, $0x3def251a
+DATA scanc<>+496(SB)/4, $0x3def251a
+DATA scanc<>+500(SB)/4, $0x3def251a
+DATA scanc<>+504(SB)/4, $0x3def251a
+DATA scanc<>+508(SB)/4, $0x3def251a
+DATA scanc<>+512(SB)/4, $0xbdfe5d4f
+DATA scanc<>+516(SB)/4, $0xbdfe5d4f
+DATA scanc<>+520(SB)/4, $0xbdfe5d4f
+DATA scanc<>+524(SB)/4, $0xbdfe5d4f
+DATA scanc<>+528(SB)/4, $0xbdfe5d4f
+DATA scanc<>+532(SB)/4, $0xbdfe5d4f
+DATA scanc<>+536(SB)/4, $0xbdfe5d4f
+DATA scanc<>+540(SB)/4, $0xbdfe5d4f
+DATA scanc<>+544(SB)/4, $0x3e11e9bf
+DATA scanc<>+548(SB)/4, $0x3e11e9bf
+DATA scanc<>+552(SB)/4, $0x3e11e9bf
+DATA scanc<>+556(SB)/4, $0x3e11e9bf
+DATA scanc<>+560(SB)/4, $0x3e11e9bf
+DATA scanc<>+564(SB)/4, $0x3e11e9bf
+DATA scanc<>+568(SB)/4, $0x3e11e9bf
+DATA scanc<>+572(SB)/4, $0x3e11e9bf
+DATA scanc<>+576(SB)/4, $0xbe2aae50
+DATA scanc<>+580(SB)/4, $0xbe2aae50
+DATA scanc<>+584(SB)/4, $0xbe2aae50
+DATA scanc<>+588(SB)/4, $0xbe2aae50
+DATA scanc<>+592(SB)/4, $0xbe2aae50
+DATA scanc<>+596(SB)/4, $0xbe2aae50
+DATA scanc<>+600(SB)/4, $0xbe2aae50
+DATA scanc<>+604(SB)/4, $0xbe2aae50
+DATA scanc<>+608(SB)/4, $0x3e4cceac
+DATA scanc<>+612(SB)/4, $0x3e4cceac
+DATA scanc<>+616(SB)/4, $0x3e4cceac
+DATA scanc<>+620(SB)/4, $0x3e4cceac
+DATA scanc<>+624(SB)/4, $0x3e4cceac
+DATA scanc<>+628(SB)/4, $0x3e4cceac
+DATA scanc<>+632(SB)/4, $0x3e4cceac
+DATA scanc<>+636(SB)/4, $0x3e4cceac
+DATA scanc<>+640(SB)/4, $0xbe7ffffc
+DATA scanc<>+644(SB)/4, $0xbe7ffffc
+DATA scanc<>+648(SB)/4, $0xbe7ffffc
+DATA scanc<>+652(SB)/4, $0xbe7ffffc
+DATA scanc<>+656(SB)/4, $0xbe7ffffc
+DATA scanc<>+660(SB)/4, $0xbe7ffffc
+DATA scanc<>+664(SB)/4, $0xbe7ffffc
+DATA scanc<>+668(SB)/4, $0xbe7ffffc
+DATA scanc<>+672(SB)/4, $0x3eaaaaaa
+DATA scanc<>+676(SB)/4, $0x3eaaaaaa
+DATA scanc<>+680(SB)/4, $0x3eaaaaaa
+DATA scanc<>+684(SB)/4, $0x3eaaaaaa
+DATA scanc<>+688(SB)/4, $0x3eaaaaaa
+DATA scanc<>+692(SB)/4, $0x3eaaaaaa
+DATA scanc<>+696(SB)/4, $0x3eaaaaaa
+DATA scanc<>+700(SB)/4, $0x3eaaaaaa
+DATA scanc<>+704(SB)/4, $0x3f000000
+DATA scanc<>+708(SB)/4, $0x3f000000
+DATA scanc<>+712(SB)/4, $0x3f000000
+DATA scanc<>+716(SB)/4, $0x3f000000
+DATA scanc<>+720(SB)/4, $0x3f000000
+DATA scanc<>+724(SB)/4, $0x3f000000
+DATA scanc<>+728(SB)/4, $0x3f000000
+DATA scanc<>+732(SB)/4, $0x3f000000
+DATA scanc<>+736(SB)/4, $0x007fffff
+DATA scanc<>+740(SB)/4, $0x007fffff
+DATA scanc<>+744(SB)/4, $0x007fffff
+DATA scanc<>+748(SB)/4, $0x007fffff
+DATA scanc<>+752(SB)/4, $0x007fffff
+DATA scanc<>+756(SB)/4, $0x007fffff
+DATA scanc<>+760(SB)/4, $0x007fffff
+DATA scanc<>+764(SB)/4, $0x007fffff
+DATA scanc<>+768(SB)/4, $0x3f000000
+DATA scanc<>+772(SB)/4, $0x3f000000
+DATA scanc<>+776(SB)/4, $0x3f000000
+DATA scanc<>+780(SB)/4, $0x3f000000
+DATA scanc<>+784(SB)/4, $0x3f000000
+DATA scanc<>+788(SB)/4, $0x3f000000
+DATA scanc<>+792(SB)/4, $0x3f000000
+DATA scanc<>+796(SB)/4, $0x3f000000
+DATA scanc<>+800(SB)/4, $0x0000007e
+DATA scanc<>+804(SB)/4, $0x0000007e
+DATA scanc<>+808(SB)/4, $0x0000007e
+DATA scanc<>+812(SB)/4, $0x0000007e
+DATA scanc<>+816(SB)/4, $0x0000007e
+DATA scanc<>+820(SB)/4, $0x0000007e
+DATA scanc<>+824(SB)/4, $0x0000007e
+DATA scanc<>+828(SB)/4, $0x0000007e
+DATA scanc<>+832(SB)/4, $0x41a00000
+DATA scanc<>+836(SB)/4, $0x41a00000
+DATA scanc<>+840(SB)/4, $0x41a00000
+DATA scanc<>+844(SB)/4, $0x41a00000
+DATA scanc<>+848(SB)/4, $0x41a00000
+DATA scanc<>+852(SB)/4, $0x41a00000
+DATA scanc<>+856(SB)/4, $0x41a00000
+DATA scanc<>+860(SB)/4, $0x41a00000
+GLOBL scanc<>(SB), RODATA|NOPTR, $864
 
 // func expDtA16AVX2(pairs int, dst, dt, a *float32)
 TEXT ·expDtA16AVX2(SB), NOSPLIT, $0-32
@@ -309,18 +301,14 @@ eda_loop:
 	VCVTPS2DQ Y9, Y9
 	VCVTPS2DQ Y12, Y12
 	VCVTPS2DQ Y15, Y15
-	VPADDD scanc<>+384(SB), Y6, Y6
-	VPADDD scanc<>+384(SB), Y9, Y9
-	VPADDD scanc<>+384(SB), Y12, Y12
-	VPADDD scanc<>+384(SB), Y15, Y15
 	VPSLLD $23, Y6, Y6
 	VPSLLD $23, Y9, Y9
 	VPSLLD $23, Y12, Y12
 	VPSLLD $23, Y15, Y15
-	VMULPS Y6, Y7, Y2
-	VMULPS Y9, Y10, Y3
-	VMULPS Y12, Y13, Y4
-	VMULPS Y15, Y0, Y5
+	VPADDD Y6, Y7, Y2
+	VPADDD Y9, Y10, Y3
+	VPADDD Y12, Y13, Y4
+	VPADDD Y15, Y0, Y5
 	VMOVUPS Y2, (DI)
 	VMOVUPS Y3, 32(DI)
 	VMOVUPS Y4, 64(DI)
@@ -434,12 +422,10 @@ sp_loop:
 	VADDPS scanc<>+288(SB), Y10, Y10
 	VCVTPS2DQ Y2, Y2
 	VCVTPS2DQ Y9, Y9
-	VPADDD scanc<>+384(SB), Y2, Y2
-	VPADDD scanc<>+384(SB), Y9, Y9
 	VPSLLD $23, Y2, Y2
 	VPSLLD $23, Y9, Y9
-	VMULPS Y2, Y3, Y1
-	VMULPS Y9, Y10, Y8
+	VPADDD Y2, Y3, Y1
+	VPADDD Y9, Y10, Y8
 	VADDPS scanc<>+288(SB), Y1, Y3
 	VADDPS scanc<>+288(SB), Y8, Y10
 	VSUBPS scanc<>+288(SB), Y3, Y4
@@ -448,18 +434,18 @@ sp_loop:
 	VSUBPS Y11, Y8, Y9
 	VDIVPS Y3, Y2, Y2
 	VDIVPS Y10, Y9, Y9
-	VANDPS scanc<>+768(SB), Y3, Y4
-	VANDPS scanc<>+768(SB), Y10, Y11
-	VORPS scanc<>+800(SB), Y4, Y4
-	VORPS scanc<>+800(SB), Y11, Y11
+	VANDPS scanc<>+736(SB), Y3, Y4
+	VANDPS scanc<>+736(SB), Y10, Y11
+	VORPS scanc<>+768(SB), Y4, Y4
+	VORPS scanc<>+768(SB), Y11, Y11
 	VPSRLD $23, Y3, Y3
 	VPSRLD $23, Y10, Y10
-	VPSUBD scanc<>+832(SB), Y3, Y3
-	VPSUBD scanc<>+832(SB), Y10, Y10
+	VPSUBD scanc<>+800(SB), Y3, Y3
+	VPSUBD scanc<>+800(SB), Y10, Y10
 	VCVTDQ2PS Y3, Y3
 	VCVTDQ2PS Y10, Y10
-	VCMPPS $1, scanc<>+416(SB), Y4, Y5
-	VCMPPS $1, scanc<>+416(SB), Y11, Y12
+	VCMPPS $1, scanc<>+384(SB), Y4, Y5
+	VCMPPS $1, scanc<>+384(SB), Y11, Y12
 	VANDPS scanc<>+288(SB), Y5, Y6
 	VANDPS scanc<>+288(SB), Y12, Y13
 	VSUBPS Y6, Y3, Y3
@@ -472,8 +458,10 @@ sp_loop:
 	VADDPS Y13, Y11, Y11
 	VMULPS Y4, Y4, Y5
 	VMULPS Y11, Y11, Y12
-	VMOVUPS scanc<>+448(SB), Y6
-	VMOVUPS scanc<>+448(SB), Y13
+	VMOVUPS scanc<>+416(SB), Y6
+	VMOVUPS scanc<>+416(SB), Y13
+	VFMADD213PS scanc<>+448(SB), Y4, Y6
+	VFMADD213PS scanc<>+448(SB), Y11, Y13
 	VFMADD213PS scanc<>+480(SB), Y4, Y6
 	VFMADD213PS scanc<>+480(SB), Y11, Y13
 	VFMADD213PS scanc<>+512(SB), Y4, Y6
@@ -488,24 +476,22 @@ sp_loop:
 	VFMADD213PS scanc<>+640(SB), Y11, Y13
 	VFMADD213PS scanc<>+672(SB), Y4, Y6
 	VFMADD213PS scanc<>+672(SB), Y11, Y13
-	VFMADD213PS scanc<>+704(SB), Y4, Y6
-	VFMADD213PS scanc<>+704(SB), Y11, Y13
 	VMULPS Y4, Y6, Y6
 	VMULPS Y11, Y13, Y13
 	VMULPS Y5, Y6, Y6
 	VMULPS Y12, Y13, Y13
 	VFMADD231PS scanc<>+64(SB), Y3, Y6
 	VFMADD231PS scanc<>+64(SB), Y10, Y13
-	VFNMADD231PS scanc<>+736(SB), Y5, Y6
-	VFNMADD231PS scanc<>+736(SB), Y12, Y13
+	VFNMADD231PS scanc<>+704(SB), Y5, Y6
+	VFNMADD231PS scanc<>+704(SB), Y12, Y13
 	VADDPS Y6, Y4, Y4
 	VADDPS Y13, Y11, Y11
 	VFMADD231PS scanc<>+32(SB), Y3, Y4
 	VFMADD231PS scanc<>+32(SB), Y10, Y11
 	VADDPS Y2, Y4, Y4
 	VADDPS Y9, Y11, Y11
-	VCMPPS $0x1e, scanc<>+864(SB), Y0, Y5
-	VCMPPS $0x1e, scanc<>+864(SB), Y7, Y12
+	VCMPPS $0x1e, scanc<>+832(SB), Y0, Y5
+	VCMPPS $0x1e, scanc<>+832(SB), Y7, Y12
 	VBLENDVPS Y5, Y0, Y4, Y4
 	VBLENDVPS Y12, Y7, Y11, Y11
 	VMOVUPS Y4, 0(DI)
@@ -563,12 +549,10 @@ silu_loop:
 	VADDPS scanc<>+288(SB), Y8, Y8
 	VCVTPS2DQ Y2, Y2
 	VCVTPS2DQ Y7, Y7
-	VPADDD scanc<>+384(SB), Y2, Y2
-	VPADDD scanc<>+384(SB), Y7, Y7
 	VPSLLD $23, Y2, Y2
 	VPSLLD $23, Y7, Y7
-	VMULPS Y2, Y3, Y1
-	VMULPS Y7, Y8, Y6
+	VPADDD Y2, Y3, Y1
+	VPADDD Y7, Y8, Y6
 	VADDPS scanc<>+288(SB), Y1, Y1
 	VADDPS scanc<>+288(SB), Y6, Y6
 	VDIVPS Y1, Y0, Y0
@@ -625,12 +609,10 @@ exp_loop:
 	VADDPS scanc<>+288(SB), Y6, Y6
 	VCVTPS2DQ Y2, Y2
 	VCVTPS2DQ Y5, Y5
-	VPADDD scanc<>+384(SB), Y2, Y2
-	VPADDD scanc<>+384(SB), Y5, Y5
 	VPSLLD $23, Y2, Y2
 	VPSLLD $23, Y5, Y5
-	VMULPS Y2, Y3, Y0
-	VMULPS Y5, Y6, Y1
+	VPADDD Y2, Y3, Y0
+	VPADDD Y5, Y6, Y1
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y1, 32(DI)
 	ADDQ $64, SI

@@ -255,7 +255,7 @@ func packAN6() {
 // operands. The exp is fastExpf's (kernels/fastexp.go): Cody–Waite
 // reduction and Cephes' degree-5 polynomial; the log is Cephes' logf.
 var scanConstList = []string{
-	"log2e", "ln2hi", "ln2lo", "e5", "e4", "e3", "e2", "e1", "e0", "one", "expmax", "expmin", "i127", "sqrthf", "l8", "l7", "l6", "l5", "l4", "l3", "l2", "l1", "l0", "half", "mantmask", "halfbits", "i126", "twenty",
+	"log2e", "ln2hi", "ln2lo", "e5", "e4", "e3", "e2", "e1", "e0", "one", "expmax", "expmin", "sqrthf", "l8", "l7", "l6", "l5", "l4", "l3", "l2", "l1", "l0", "half", "mantmask", "halfbits", "i126", "twenty",
 }
 
 func f(x float32) uint32 { return math.Float32bits(x) }
@@ -267,7 +267,7 @@ func init() {
 		"log2e": f(1.44269504088896341), "ln2hi": f(0.693359375), "ln2lo": f(-2.12194440e-4),
 		"e5": f(1.9875691500e-4), "e4": f(1.3981999507e-3), "e3": f(8.3334519073e-3),
 		"e2": f(4.1665795894e-2), "e1": f(1.6666665459e-1), "e0": f(5.0000001201e-1),
-		"one": f(1), "expmax": f(88.3), "expmin": f(-86), "i127": 127,
+		"one": f(1), "expmax": f(88.3), "expmin": f(-86),
 		"sqrthf": f(0.707106781186547524),
 		"l8":     f(7.0376836292e-2), "l7": f(-1.1514610310e-1), "l6": f(1.1676998740e-1),
 		"l5": f(-1.2420140846e-1), "l4": f(1.4249322787e-1), "l3": f(-1.6668057665e-1),
@@ -317,10 +317,11 @@ func expLines(x, t1, t2, t3 string) []string {
 		fmt.Sprintf("VMULPS %s, %s, %s", x, x, t3),
 		fmt.Sprintf("VFMADD213PS %s, %s, %s", x, t3, t2),
 		fmt.Sprintf("VADDPS %s, %s, %s", c("one"), t2, t2),
+		// ·2^k by adding k to the exponent field: the clamp keeps k in
+		// [−124, 127], so the result stays a normal number.
 		fmt.Sprintf("VCVTPS2DQ %s, %s", t1, t1),
-		fmt.Sprintf("VPADDD %s, %s, %s", c("i127"), t1, t1),
 		fmt.Sprintf("VPSLLD $23, %s, %s", t1, t1),
-		fmt.Sprintf("VMULPS %s, %s, %s", t1, t2, x),
+		fmt.Sprintf("VPADDD %s, %s, %s", t1, t2, x),
 	}
 }
 
