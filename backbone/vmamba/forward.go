@@ -89,8 +89,7 @@ func (r *run) pointwise(dst, x, w, b *kernels.Tensor) {
 }
 
 func (r *run) forward(ctx context.Context, x *kernels.Tensor, opts *Options, toHost bool) (*Output, error) {
-	m, be, cfg := r.m, r.be, &r.m.cfg
-	bt, h, w := x.Dim(0), x.Dim(2), x.Dim(3)
+	be := r.be
 	in := x
 	if toHost {
 		in = be.FromHost(x)
@@ -98,72 +97,103 @@ func (r *run) forward(ctx context.Context, x *kernels.Tensor, opts *Options, toH
 			defer be.Free(in)
 		}
 	}
-	if p := opts.PadMultiple; p > 0 && (h%p != 0 || w%p != 0) {
+	raws, err := r.trunk(ctx, in, opts.PadMultiple, r.m.needed(opts))
+	if err != nil {
+		return nil, err
+	}
+	return r.head(raws, opts, toHost)
+}
+
+// needed lists the stages whose raw maps Forward needs: the requested ones
+// and the last (for the pooled embedding).
+func (m *Model) needed(opts *Options) map[int]bool {
+	need := map[int]bool{m.cfg.Stages() - 1: true}
+	for _, s := range opts.Stages {
+		need[s] = true
+	}
+	return need
+}
+
+// trunk runs the stem and the stages on in (Bt, C, H, W), in backend
+// memory, and returns fresh copies of the raw maps of the stages in need,
+// cropped to the unpadded size (ceil(H/stride)).
+func (r *run) trunk(ctx context.Context, in *kernels.Tensor, pad int, need map[int]bool) (map[int]*kernels.Tensor, error) {
+	m, be, cfg := r.m, r.be, &r.m.cfg
+	bt, h, w := in.Dim(0), in.Dim(2), in.Dim(3)
+	if p := pad; p > 0 && (h%p != 0 || w%p != 0) {
 		ph, pw := (h+p-1)/p*p, (w+p-1)/p*p
 		padded := r.buf("input.pad", bt, cfg.InChans, ph, pw)
 		be.CopyBox(padded, []int{0, 0, 0, 0}, in, []int{0, 0, 0, 0}, []int{bt, cfg.InChans, h, w})
 		in = padded
 	}
 	cur := r.stem(in)
-	want := map[int]int{} // stage → position in Output.Stages
-	for i, s := range opts.Stages {
-		want[s] = i
-	}
-	out := &Output{Stages: make([]*kernels.Tensor, len(opts.Stages))}
+	raws := map[int]*kernels.Tensor{}
 	ns := cfg.Stages()
-	var last, lastRaw *kernels.Tensor
 	for i := range ns {
 		for j := range m.w.blocks[i] {
 			if err := ctx.Err(); err != nil {
+				for _, t := range raws {
+					be.Free(t)
+				}
 				return nil, fmt.Errorf("vmamba: forward: %w", err)
 			}
 			r.block(&m.w.blocks[i][j], cur)
 		}
-		// The map this stage reports, cropped back to the unpadded size.
-		vh, vw := m.StageSize(i, h, w)
-		if pos, ok := want[i]; ok || i == ns-1 {
+		if need[i] {
+			vh, vw := m.StageSize(i, h, w)
 			raw := be.New(bt, cfg.Dims[i], vh, vw)
-			be.CopyBox(raw, []int{0, 0, 0, 0}, cur, []int{0, 0, 0, 0}, []int{bt, cfg.Dims[i], vh, vw})
-			feat := raw
-			if m.lay.outNorms {
-				feat = be.New(raw.Shape()...)
-				r.ln2d(feat, raw, m.w.outNormW[i], m.w.outNormB[i])
-			}
-			if ok {
-				out.Stages[pos] = feat
-			}
-			if i == ns-1 {
-				last, lastRaw = feat, raw
-			} else if raw != feat {
-				be.Free(raw)
-			}
+			be.CopyBox(raw, []int{0, 0, 0, 0}, cur, []int{0, 0, 0, 0}, raw.Shape())
+			raws[i] = raw
 		}
 		if i+1 < ns {
 			cur = r.downsample(&m.w.down[i], cur, i)
 		}
 	}
-	// Pooled embedding and logits from the (cropped) last stage.
+	return raws, nil
+}
+
+// head turns raw stage maps into the Output: out-norms on the requested
+// maps, and the pooled embedding and logits from the last stage. It takes
+// ownership of raws. LayerNorms act per pixel, so they commute with
+// cropping and tiling.
+func (r *run) head(raws map[int]*kernels.Tensor, opts *Options, toHost bool) (*Output, error) {
+	m, be, cfg := r.m, r.be, &r.m.cfg
+	ns := cfg.Stages()
+	lastRaw := raws[ns-1]
+	bt := lastRaw.Dim(0)
+	out := &Output{Stages: make([]*kernels.Tensor, len(opts.Stages))}
+	kept := map[*kernels.Tensor]bool{}
+	for pos, s := range opts.Stages {
+		feat := raws[s]
+		if m.lay.outNorms {
+			feat = be.New(feat.Shape()...)
+			r.ln2d(feat, raws[s], m.w.outNormW[s], m.w.outNormB[s])
+		}
+		out.Stages[pos] = feat
+		kept[feat] = true
+	}
 	c := cfg.Dims[ns-1]
 	pooled := be.New(bt, c)
-	if m.lay.classifier {
-		normed := r.buf("cls.norm", lastRaw.Shape()...)
+	normed := r.buf("cls.norm", lastRaw.Shape()...)
+	switch {
+	case m.lay.classifier:
 		r.ln2d(normed, lastRaw, m.w.clsNormW, m.w.clsNormB)
-		be.Mean(pooled, normed.Reshape(bt, c, -1), 2)
-		if m.w.headW != nil {
-			logits := be.New(bt, cfg.NumClasses)
-			be.Linear(logits, pooled, m.w.headW, m.w.headB)
-			out.Logits = logits
-		}
-	} else {
-		be.Mean(pooled, last.Reshape(bt, c, -1), 2)
+	case m.lay.outNorms:
+		r.ln2d(normed, lastRaw, m.w.outNormW[ns-1], m.w.outNormB[ns-1])
+	default:
+		be.Copy(normed, lastRaw)
+	}
+	be.Mean(pooled, normed.Reshape(bt, c, -1), 2)
+	if m.lay.classifier && m.w.headW != nil {
+		logits := be.New(bt, cfg.NumClasses)
+		be.Linear(logits, pooled, m.w.headW, m.w.headB)
+		out.Logits = logits
 	}
 	out.Pooled = pooled
-	// Free the last stage's copies that are not part of the output.
-	if _, ok := want[ns-1]; !ok {
-		be.Free(last)
-	}
-	if lastRaw != last {
-		be.Free(lastRaw)
+	for _, t := range raws {
+		if !kept[t] {
+			be.Free(t)
+		}
 	}
 	if toHost {
 		out.Logits = r.host(out.Logits)

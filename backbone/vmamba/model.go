@@ -357,6 +357,13 @@ type Options struct {
 	// official code (which already accepts any H×W: its stride-2 convs
 	// produce ceil(H/2)).
 	PadMultiple int
+	// Tile, when > 0 (a multiple of 32, the total stride), runs the image in
+	// Tile×Tile pieces and stitches the stage maps, so that scratch memory
+	// is bounded by the tile instead of the image. Each tile sees only
+	// itself (the scans do not cross tile borders), so the maps differ from
+	// a whole-image run near the borders; LayerNorms and the pooled mean are
+	// applied to the stitched maps.
+	Tile int
 }
 
 // Output is the result of Forward (host tensors).
@@ -449,8 +456,70 @@ func (m *Model) forward(ctx context.Context, x *kernels.Tensor, opts *Options, t
 	if m.cfg.PatchEmbed == 1 && (x.Dim(2) < 4 || x.Dim(3) < 4) {
 		return nil, fmt.Errorf("vmamba: input %v is smaller than the 4×4 patch", x.Shape())
 	}
+	seen := map[int]bool{}
+	for _, s := range opts.Stages {
+		if seen[s] {
+			return nil, fmt.Errorf("vmamba: stage %d requested twice", s)
+		}
+		seen[s] = true
+	}
+	if t := opts.Tile; t < 0 || (t > 0 && t%m.cfg.Stride(m.cfg.Stages()-1) != 0) {
+		return nil, fmt.Errorf("vmamba: tile %d must be a positive multiple of the total stride %d", t, m.cfg.Stride(m.cfg.Stages()-1))
+	}
+	if opts.Tile > 0 && (x.Dim(2) > opts.Tile || x.Dim(3) > opts.Tile) {
+		return m.forwardTiled(ctx, x, opts, toHost)
+	}
 	r := m.getRun(x.Shape(), opts.PadMultiple)
 	out, err := r.forward(ctx, x, opts, toHost)
+	m.runs.Put(r)
+	return out, err
+}
+
+// forwardTiled runs Forward tile by tile (Options.Tile) and stitches the
+// raw stage maps before the per-pixel norms and the pooling.
+func (m *Model) forwardTiled(ctx context.Context, x *kernels.Tensor, opts *Options, toHost bool) (*Output, error) {
+	be, cfg := m.be, &m.cfg
+	in := x
+	if toHost {
+		in = be.FromHost(x)
+		if in != x {
+			defer be.Free(in)
+		}
+	}
+	bt, c, h, w := in.Dim(0), in.Dim(1), in.Dim(2), in.Dim(3)
+	need := m.needed(opts)
+	full := map[int]*kernels.Tensor{}
+	freeAll := func() {
+		for _, t := range full {
+			be.Free(t)
+		}
+	}
+	for s := range need {
+		sh, sw := m.StageSize(s, h, w)
+		full[s] = be.New(bt, cfg.Dims[s], sh, sw)
+	}
+	for ty := 0; ty < h; ty += opts.Tile {
+		for tx := 0; tx < w; tx += opts.Tile {
+			th, tw := min(opts.Tile, h-ty), min(opts.Tile, w-tx)
+			tile := be.New(bt, c, th, tw)
+			be.CopyBox(tile, []int{0, 0, 0, 0}, in, []int{0, 0, ty, tx}, tile.Shape())
+			r := m.getRun(tile.Shape(), opts.PadMultiple)
+			raws, err := r.trunk(ctx, tile, opts.PadMultiple, need)
+			m.runs.Put(r)
+			be.Free(tile)
+			if err != nil {
+				freeAll()
+				return nil, err
+			}
+			for s, t := range raws {
+				st := cfg.Stride(s)
+				be.CopyBox(full[s], []int{0, 0, ty / st, tx / st}, t, []int{0, 0, 0, 0}, t.Shape())
+				be.Free(t)
+			}
+		}
+	}
+	r := m.getRun(in.Shape(), -1) // head only: its buffers are small
+	out, err := r.head(full, opts, toHost)
 	m.runs.Put(r)
 	return out, err
 }

@@ -345,3 +345,44 @@ func TestSpaceToDepthOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestTiled: a tile covering the image is the plain forward; with smaller
+// tiles the maps have the whole-image shapes and each tile's region equals a
+// forward of that crop alone (exact stitching).
+func TestTiled(t *testing.T) {
+	m, err := New(small(t, "vmamba-tiny"), kernels.CPU(), 8)
+	require.NoError(t, err)
+	ctx := context.Background()
+	x := randInput(4, 1, 3, 70, 100)
+	opts := &Options{Stages: []int{0, 1, 2, 3}}
+	whole, err := m.Forward(ctx, x, opts)
+	require.NoError(t, err)
+	same, err := m.Forward(ctx, x, &Options{Stages: opts.Stages, Tile: 128})
+	require.NoError(t, err)
+	require.Equal(t, whole.Logits.Data, same.Logits.Data)
+
+	tiled, err := m.Forward(ctx, x, &Options{Stages: opts.Stages, Tile: 32})
+	require.NoError(t, err)
+	crop := kernels.New(1, 3, 32, 32)
+	kernels.CPU().CopyBox(crop, []int{0, 0, 0, 0}, x, []int{0, 0, 32, 64}, crop.Shape())
+	piece, err := m.Forward(ctx, crop, opts)
+	require.NoError(t, err)
+	for i, s := range tiled.Stages {
+		require.Equal(t, whole.Stages[i].Shape(), s.Shape())
+		allFinite(t, "tiled", s)
+		st := 4 << i
+		p := piece.Stages[i]
+		for c := range p.Dim(1) {
+			for y := range p.Dim(2) {
+				for xx := range p.Dim(3) {
+					got := s.Data[(c*s.Dim(2)+32/st+y)*s.Dim(3)+64/st+xx]
+					require.Equal(t, p.Data[(c*p.Dim(2)+y)*p.Dim(3)+xx], got, "stage %d", i)
+				}
+			}
+		}
+	}
+	_, err = m.Forward(ctx, x, &Options{Tile: 48})
+	require.ErrorContains(t, err, "multiple of the total stride")
+	_, err = m.Forward(ctx, x, &Options{Stages: []int{1, 1}})
+	require.ErrorContains(t, err, "requested twice")
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gomamba/gomamba/backbone/vmamba"
 	"github.com/gomamba/gomamba/checkpoint"
 	"github.com/gomamba/gomamba/datasets"
 	"github.com/gomamba/gomamba/internal/npy"
@@ -41,6 +42,9 @@ type featuresFlags struct {
 	npy bool
 	// maxMemGiB refuses inputs whose estimated scratch exceeds it (VMamba).
 	maxMemGiB float64
+	// tile runs VMamba in tile×tile pieces (bounded memory; see
+	// vmamba.Options.Tile).
+	tile int
 }
 
 func init() {
@@ -62,6 +66,8 @@ own size (rounded to the model's input multiple, longer side capped by --max-sid
 the pooled embedding (the classifier's input, for retrieval) as "pooled". --pad N zero-pads
 the normalised input to a multiple of N (32 for VMamba's total stride) and crops the maps
 back to ceil(size/stride); VMamba runs any size without it, like the official code.
+--tile N (VMamba) runs very large images in NxN pieces and stitches the maps: memory is
+bounded by the tile, but the scans do not cross tile borders, so values there differ.
 
 -o names the output: a folder gets one <name>.features.safetensors per image (or, with
 --npy, <name>/<map>.npy files); a path ending in .safetensors or .npz gets every image in
@@ -87,6 +93,7 @@ With --json one line per image describes what was written, or {"file":..., "erro
 	f.IntVar(&fl.pad, "pad", 0, "zero-pad the input to a multiple of N and crop the maps back (0 = off)")
 	f.BoolVar(&fl.npy, "npy", false, "with a folder -o, write one .npy per map instead of .safetensors")
 	f.Float64Var(&fl.maxMemGiB, "max-mem", 16, "refuse images whose estimated working memory exceeds this many GiB")
+	f.IntVar(&fl.tile, "tile", 0, "VMamba: run in NxN tiles (a multiple of 32) and stitch the maps; bounds memory, changes values near tile borders")
 	f.BoolVar(&fl.list, "list", false, "print the model's feature maps and exit")
 	f.BoolVar(&fl.json, "json", false, "print one JSON object per image")
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress bar")
@@ -172,7 +179,7 @@ func runFeatures(ctx context.Context, fl featuresFlags, args []string, stdout, s
 		emit(featuresResult{File: r.File, Error: r.Error})
 	}
 	opts := extractOptions{FeatureOptions: vision.FeatureOptions{Indices: indices, Native: fl.native, MaxSide: fl.maxSide},
-		pooled: fl.pooled, pad: fl.pad, maxBytes: int64(fl.maxMemGiB * (1 << 30))}
+		pooled: fl.pooled, pad: fl.pad, tile: fl.tile, maxBytes: int64(fl.maxMemGiB * (1 << 30))}
 	for _, path := range files {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -223,6 +230,7 @@ type extractOptions struct {
 	vision.FeatureOptions
 	pooled   bool
 	pad      int
+	tile     int
 	maxBytes int64
 }
 
@@ -253,8 +261,16 @@ func extractOne(ctx context.Context, m *vision.Model, path string, o extractOpti
 		kernels.CPU().CopyBox(padded, []int{0, 0, 0, 0}, x, []int{0, 0, 0, 0}, x.Shape())
 		x = padded
 	}
-	if vm := vision.VMamba(net); vm != nil && o.maxBytes > 0 {
-		if need := vm.EstimateBytes(1, x.Dim(2), x.Dim(3)); need > o.maxBytes {
+	vm := vision.VMamba(net)
+	if o.tile > 0 && vm == nil {
+		return nil, fmt.Errorf("--tile is supported for VMamba models only (this is %s)", m.Family())
+	}
+	if vm != nil && o.maxBytes > 0 {
+		eh, ew := x.Dim(2), x.Dim(3)
+		if o.tile > 0 {
+			eh, ew = min(eh, o.tile), min(ew, o.tile)
+		}
+		if need := vm.EstimateBytes(1, eh, ew); need > o.maxBytes {
 			return nil, fmt.Errorf("a %dx%d input needs about %.1f GiB of working memory, over --max-mem %.1f GiB (use --max-side)",
 				x.Dim(3), x.Dim(2), float64(need)/(1<<30), float64(o.maxBytes)/(1<<30))
 		}
@@ -284,7 +300,18 @@ func extractOne(ctx context.Context, m *vision.Model, path string, o extractOpti
 	}
 	var maps []vision.FeatureMap
 	var pooled *kernels.Tensor
-	if pf, ok := net.(vision.PooledFeaturer); ok && o.pooled {
+	if o.tile > 0 {
+		out, err := vm.Forward(ctx, x, &vmamba.Options{Stages: norm, Tile: o.tile})
+		if err != nil {
+			return nil, err
+		}
+		for i, t := range out.Stages {
+			maps = append(maps, vision.FeatureMap{FeatureInfo: info[norm[i]], Data: t})
+		}
+		if o.pooled {
+			pooled = out.Pooled
+		}
+	} else if pf, ok := net.(vision.PooledFeaturer); ok && o.pooled {
 		xd := be.FromHost(x)
 		ts, p, err := pf.FeaturesPooled(ctx, xd, norm)
 		if xd != x {

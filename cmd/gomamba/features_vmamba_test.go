@@ -97,6 +97,15 @@ func TestFeaturesVMambaFormats(t *testing.T) {
 	require.Equal(t, []int{256, 7, 7}, shape)
 	require.ErrorContains(t, runFeatures(ctx, featuresFlags{model: model, out: one, stages: "4", quiet: true}, photos, &so, &se), "1 of 2 files failed")
 
+	tiled := filepath.Join(dir, "tiled.safetensors")
+	require.NoError(t, runFeatures(ctx, featuresFlags{model: model, out: tiled, native: true, tile: 128, pooled: true, quiet: true, maxMemGiB: 16}, photos[:1], &so, &se))
+	tf, err := checkpoint.Open(tiled)
+	require.NoError(t, err)
+	info, ok := tf.Info(photos[0] + "/stage0")
+	require.True(t, ok)
+	require.Equal(t, []int{32, 78, 125}, info.Shape) // ceil(312/4), ceil(500/4): stitched from 128² tiles
+	tf.Close()
+
 	se.Reset()
 	err = runFeatures(ctx, featuresFlags{model: model, out: filepath.Join(dir, "big.safetensors"), native: true, quiet: true, maxMemGiB: 0.0001}, photos[:1], &so, &se)
 	require.Error(t, err)
