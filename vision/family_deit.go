@@ -1,0 +1,108 @@
+package vision
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gomamba/gomamba/backbone/deit"
+	"github.com/gomamba/gomamba/checkpoint"
+	"github.com/gomamba/gomamba/datasets"
+	"github.com/gomamba/gomamba/kernels"
+)
+
+func init() {
+	RegisterFamily(Family{
+		Name:  "deit",
+		Sniff: func(src checkpoint.Source) bool { return deit.Sniff(src) },
+		Load: func(src checkpoint.Source, dir string, be kernels.Backend) (Network, error) {
+			sc, err := deit.ReadSidecar(dir)
+			if err != nil {
+				return nil, err
+			}
+			cfg, err := deit.InferConfig(src, sc)
+			if err != nil {
+				return nil, fmt.Errorf("deit: load %s: %w", src.Path(), err)
+			}
+			m, err := deit.FromCheckpoint(src, cfg, be)
+			if err != nil {
+				return nil, err
+			}
+			return &deitNet{m: m}, nil
+		},
+		Presets: deit.Presets(),
+		LoadPreset: func(src checkpoint.Source, preset string, be kernels.Backend) (Network, error) {
+			cfg, ok := deit.Preset(preset)
+			if !ok {
+				return nil, fmt.Errorf("deit: unknown preset %q", preset)
+			}
+			m, err := deit.FromCheckpoint(src, cfg, be)
+			if err != nil {
+				return nil, err
+			}
+			return &deitNet{m: m}, nil
+		},
+		WeightsHint: func(preset string) string {
+			files := map[string]string{
+				"deit-tiny":  "timm/deit_tiny_patch16_224.fb_in1k model.safetensors, or deit_tiny_patch16_224-a1311bcf.pth",
+				"deit-small": "timm/deit_small_patch16_224.fb_in1k model.safetensors, or deit_small_patch16_224-cd65a155.pth",
+				"deit-base":  "timm/deit_base_patch16_224.fb_in1k model.safetensors, or deit_base_patch16_224-b5f2ef4d.pth",
+			}
+			return fmt.Sprintf("the weights are on Hugging Face (%s from facebookresearch/deit); save them as ~/.cache/gomamba/%s.safetensors (or .pth) or into $%s",
+				files[preset], preset, ModelsDirEnv)
+		},
+	})
+}
+
+// deitNet adapts a *deit.Model to Network: every block's output (residual
+// stream, cls token dropped) is a feature map of stride = patch, named
+// blocks.<i> as timm's feature_info.
+type deitNet struct{ m *deit.Model }
+
+// DeiT returns the underlying model of a DeiT Network, or nil.
+func DeiT(n Network) *deit.Model {
+	if d, ok := n.(*deitNet); ok {
+		return d.m
+	}
+	return nil
+}
+
+func (n *deitNet) Forward(ctx context.Context, x *kernels.Tensor) (*kernels.Tensor, *kernels.Tensor, error) {
+	return n.m.Forward(ctx, x)
+}
+
+func (n *deitNet) Features(ctx context.Context, x *kernels.Tensor, indices []int) ([]*kernels.Tensor, error) {
+	return n.m.Features(ctx, x, indices)
+}
+
+func (n *deitNet) FeatureInfo() []FeatureInfo {
+	cfg := n.m.Config()
+	out := make([]FeatureInfo, cfg.Depth)
+	for i := range out {
+		out[i] = FeatureInfo{Channels: cfg.EmbedDim, Stride: cfg.Patch, Name: fmt.Sprintf("blocks.%d", i)}
+	}
+	return out
+}
+
+// DefaultFeatures are four evenly spaced blocks ending with the last (2, 5,
+// 8, 11 of 12, as the usual ViT dense-prediction taps).
+func (n *deitNet) DefaultFeatures() []int {
+	d := n.m.Config().Depth
+	if d < 4 {
+		out := make([]int, d)
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	return []int{d/4 - 1, d/2 - 1, 3*d/4 - 1, d - 1}
+}
+
+func (n *deitNet) InputChannels() int       { return n.m.Config().Channels }
+func (n *deitNet) InputMultiple() int       { return 1 }
+func (n *deitNet) NumClasses() int          { return n.m.Config().NumClasses }
+func (n *deitNet) Backend() kernels.Backend { return n.m.Backend() }
+
+func (n *deitNet) EvalConfig() datasets.EvalTransform {
+	e := n.m.Config().Eval
+	return datasets.EvalTransform{Size: e.InputSize, CropPct: e.CropPct, Mean: e.Mean, Std: e.Std, Interpolation: e.Interpolation}
+}
