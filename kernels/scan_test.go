@@ -113,6 +113,8 @@ func TestSelectiveScanRef64(t *testing.T) {
 		{1, 4, 50, 1, "inv", "var", 1, true},
 		{2, 6, 20, 1, "var", "inv", 1, false},
 		{2, 6, 5000, 1, "grp", "var", 2, false},
+		{1, 96, 2, 1, "grp", "grp", 4, true}, // B/C smaller than D (regression: VMamba's last stage)
+		{1, 64, 3, 16, "grp", "var", 4, true},
 	} {
 		name := fmt.Sprintf("%d_%d_%d_%d_%s_%s_g%d_%v", c.bt, c.d, c.l, c.n, c.bKind, c.cKind, c.g, c.opts)
 		t.Run(name, func(t *testing.T) {
