@@ -52,7 +52,8 @@ func scanBlockDelta(dt, delta []float32, dBias float32, softplus bool) {
 
 // scanChannel1 is scanChannel1Go (N = 1, VMamba v2) with Δ, the decays
 // exp(Δ·a) and the SiLU gate computed by vector code for a block of steps
-// at a time; only the one-multiply-add recurrence stays scalar. CPUs
+// at a time; the recurrence (one fused multiply-add per step) is
+// asm.ScanState1. CPUs
 // without AVX2, the noasm tag and GOMAMBA_NOASM=1 take scanChannel1Go.
 func scanChannel1(h []float32, a0 float32, u, delta, z, out, bt, ct []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
 	if !asm.Enabled() {
@@ -60,7 +61,14 @@ func scanChannel1(h []float32, a0 float32, u, delta, z, out, bt, ct []float32, b
 		return
 	}
 	var dt, da, gate [scanBlock]float32
-	hv := h[0]
+	if !hasD {
+		dSkip = 0
+	}
+	if z == nil {
+		for i := range gate {
+			gate[i] = 1
+		}
+	}
 	for t0 := 0; t0 < len(u); t0 += scanBlock {
 		t1 := min(len(u), t0+scanBlock)
 		n := t1 - t0
@@ -72,20 +80,6 @@ func scanChannel1(h []float32, a0 float32, u, delta, z, out, bt, ct []float32, b
 		if z != nil {
 			asm.Silu(gate[:n], z[t0:t1])
 		}
-		us, os := u[t0:t1], out[t0:t1]
-		for i, uv := range us {
-			t := t0 + i
-			du := dt[i] * uv
-			hv = da[i]*hv + du*bt[t*bStride]
-			y := hv * ct[t*cStride]
-			if hasD {
-				y += uv * dSkip
-			}
-			if z != nil {
-				y *= gate[i]
-			}
-			os[i] = y
-		}
+		asm.ScanState1(h, da[:n], dt[:n], u[t0:t1], gate[:n], out[t0:t1], bt[t0*bStride:], ct[t0*cStride:], bStride, cStride, dSkip)
 	}
-	h[0] = hv
 }

@@ -100,3 +100,37 @@ func ExpGo(dst, src []float32) {
 		dst[i] = float32(math.Exp(float64(v)))
 	}
 }
+
+// ScanState1 runs the selective-scan recurrence of one channel with a single
+// state (N = 1, VMamba v2) over len(da) steps, given the decays
+// da[t] = exp(Δ[t]·a), the step sizes dt and the output gate. Its twin
+// ScanState1Go is the definition:
+//
+//	h      = da[t]·h + dt[t]·u[t]·b[t·bStride]
+//	out[t] = (h·c[t·cStride] + dSkip·u[t])·gate[t]
+//
+// h (1) is updated in place; out may alias u. The SIMD version fuses the
+// state update into one multiply-add.
+func ScanState1(h, da, dt, u, gate, out, b, c []float32, bStride, cStride int, dSkip float32) {
+	steps := len(da)
+	if len(h) != 1 || len(dt) < steps || len(u) < steps || len(gate) < steps || len(out) < steps ||
+		bStride < 0 || cStride < 0 || (steps > 0 && (len(b) < (steps-1)*bStride+1 || len(c) < (steps-1)*cStride+1)) {
+		panic(fmt.Sprintf("asm: ScanState1 bad operands: len(h)=%d steps=%d len(dt)=%d len(u)=%d len(gate)=%d len(out)=%d len(b)=%d/%d len(c)=%d/%d",
+			len(h), steps, len(dt), len(u), len(gate), len(out), len(b), bStride, len(c), cStride))
+	}
+	if steps == 0 {
+		return
+	}
+	scanState1(h, da, dt, u, gate, out, b, c, bStride, cStride, dSkip)
+}
+
+// ScanState1Go is the pure-Go twin of ScanState1 and its definition.
+func ScanState1Go(h, da, dt, u, gate, out, b, c []float32, bStride, cStride int, dSkip float32) {
+	hv := h[0]
+	for t, d := range da {
+		uv := u[t]
+		hv = d*hv + dt[t]*uv*b[t*bStride]
+		out[t] = (hv*c[t*cStride] + dSkip*uv) * gate[t]
+	}
+	h[0] = hv
+}

@@ -90,3 +90,14 @@ func expVec(dst, src []float32) {
 		copy(dst[16*n16:], tmp[:r])
 	}
 }
+
+//go:noescape
+func scanN1AVX2(steps int, h, da, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)
+
+func scanState1(h, da, dt, u, gate, out, b, c []float32, bStride, cStride int, dSkip float32) {
+	if !useSIMD {
+		ScanState1Go(h, da, dt, u, gate, out, b, c, bStride, cStride, dSkip)
+		return
+	}
+	scanN1AVX2(len(da), &h[0], &da[0], &dt[0], &u[0], &gate[0], &out[0], &b[0], &c[0], bStride, cStride, dSkip)
+}

@@ -377,6 +377,48 @@ scan16_done:
 	VZEROUPPER
 	RET
 
+// func scanN1AVX2(steps int, h, da, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)
+TEXT ·scanN1AVX2(SB), NOSPLIT, $0-92
+	MOVQ steps+0(FP), CX
+	MOVQ h+8(FP), AX
+	MOVQ da+16(FP), BX
+	MOVQ dt+24(FP), SI
+	MOVQ u+32(FP), DI
+	MOVQ gate+40(FP), R8
+	MOVQ out+48(FP), R9
+	MOVQ b+56(FP), R10
+	MOVQ c+64(FP), R11
+	MOVQ bStride+72(FP), R12
+	MOVQ cStride+80(FP), R13
+	SHLQ $2, R12
+	SHLQ $2, R13
+	VMOVSS dSkip+88(FP), X5
+	VMOVSS (AX), X0
+	TESTQ CX, CX
+	JZ scan1_done
+scan1_loop:
+	VMOVSS (DI), X1
+	VMULSS (SI), X1, X2
+	VMULSS (R10), X2, X2
+	VMOVSS (BX), X3
+	VFMADD213SS X2, X3, X0
+	VMULSS (R11), X0, X4
+	VFMADD231SS X5, X1, X4
+	VMULSS (R8), X4, X4
+	VMOVSS X4, (R9)
+	ADDQ $4, BX
+	ADDQ $4, SI
+	ADDQ $4, DI
+	ADDQ $4, R8
+	ADDQ $4, R9
+	ADDQ R12, R10
+	ADDQ R13, R11
+	DECQ CX
+	JNZ scan1_loop
+scan1_done:
+	VMOVSS X0, (AX)
+	RET
+
 // func softplusAVX2(n16 int, dst, src *float32, bias float32)
 TEXT ·softplusAVX2(SB), NOSPLIT, $0-28
 	MOVQ n16+0(FP), CX

@@ -11,3 +11,7 @@ func softplusVec(dst, src []float32, bias float32) { SoftplusGo(dst, src, bias) 
 func siluVec(dst, src []float32) { SiluGo(dst, src) }
 
 func expVec(dst, src []float32) { ExpGo(dst, src) }
+
+func scanState1(h, da, dt, u, gate, out, b, c []float32, bStride, cStride int, dSkip float32) {
+	ScanState1Go(h, da, dt, u, gate, out, b, c, bStride, cStride, dSkip)
+}

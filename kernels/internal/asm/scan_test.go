@@ -161,3 +161,33 @@ func BenchmarkVector(b *testing.B) {
 		}
 	}
 }
+
+func TestScanState1MatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(39, 40))
+	for _, steps := range []int{0, 1, 5, 300} {
+		for _, stride := range []int{0, 1} {
+			da, dt := make([]float32, steps), make([]float32, steps)
+			for i := range da {
+				da[i], dt[i] = r.Float32(), r.Float32()
+			}
+			u, gate := randSlice(r, steps), randSlice(r, steps)
+			b, c := randSlice(r, max(steps, 1)), randSlice(r, max(steps, 1))
+			want, wantH := make([]float32, steps), []float32{0.5}
+			ScanState1Go(wantH, da, dt, u, gate, want, b, c, stride, stride, 0.3)
+			bothWays(t, func(t *testing.T) {
+				h := []float32{0.5}
+				got, all := guarded(steps)
+				ScanState1(h, da, dt, u, gate, got, b, c, stride, stride, 0.3)
+				checkGuards(t, all, steps)
+				for i := range got {
+					if !relClose(float64(got[i]), float64(want[i]), 1e-5, 1e-6) {
+						t.Fatalf("steps=%d stride=%d: out[%d] = %v, twin %v", steps, stride, i, got[i], want[i])
+					}
+				}
+				if !relClose(float64(h[0]), float64(wantH[0]), 1e-5, 1e-6) {
+					t.Fatalf("h = %v, twin %v", h[0], wantH[0])
+				}
+			})
+		}
+	}
+}

@@ -45,6 +45,7 @@ func main() {
 		scanConsts()
 		expDtA16()
 		scanN16()
+		scanN1()
 		softplus()
 		silu()
 		expVec()
@@ -439,6 +440,53 @@ func scanN16() {
 	p("\tVMOVUPS Y2, (AX)")
 	p("\tVMOVUPS Y3, 32(AX)")
 	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// scanN1 is the scalar-state recurrence (N = 1) given the decays da[t]:
+// one fused multiply-add per step on the loop-carried chain.
+func scanN1() {
+	p("")
+	p("// func scanN1AVX2(steps int, h, da, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)")
+	p("TEXT ·scanN1AVX2(SB), NOSPLIT, $0-92")
+	p("\tMOVQ steps+0(FP), CX")
+	p("\tMOVQ h+8(FP), AX")
+	p("\tMOVQ da+16(FP), BX")
+	p("\tMOVQ dt+24(FP), SI")
+	p("\tMOVQ u+32(FP), DI")
+	p("\tMOVQ gate+40(FP), R8")
+	p("\tMOVQ out+48(FP), R9")
+	p("\tMOVQ b+56(FP), R10")
+	p("\tMOVQ c+64(FP), R11")
+	p("\tMOVQ bStride+72(FP), R12")
+	p("\tMOVQ cStride+80(FP), R13")
+	p("\tSHLQ $2, R12")
+	p("\tSHLQ $2, R13")
+	p("\tVMOVSS dSkip+88(FP), X5")
+	p("\tVMOVSS (AX), X0")
+	p("\tTESTQ CX, CX")
+	p("\tJZ scan1_done")
+	p("scan1_loop:")
+	p("\tVMOVSS (DI), X1")        // u
+	p("\tVMULSS (SI), X1, X2")    // du = dt·u
+	p("\tVMULSS (R10), X2, X2")   // du·b
+	p("\tVMOVSS (BX), X3")        // da
+	p("\tVFMADD213SS X2, X3, X0") // h = da·h + du·b
+	p("\tVMULSS (R11), X0, X4")   // y = h·c
+	p("\tVFMADD231SS X5, X1, X4") // + u·dSkip
+	p("\tVMULSS (R8), X4, X4")    // · gate
+	p("\tVMOVSS X4, (R9)")
+	p("\tADDQ $4, BX")
+	p("\tADDQ $4, SI")
+	p("\tADDQ $4, DI")
+	p("\tADDQ $4, R8")
+	p("\tADDQ $4, R9")
+	p("\tADDQ R12, R10")
+	p("\tADDQ R13, R11")
+	p("\tDECQ CX")
+	p("\tJNZ scan1_loop")
+	p("scan1_done:")
+	p("\tVMOVSS X0, (AX)")
 	p("\tRET")
 }
 
