@@ -182,7 +182,7 @@ func (m *Model) PosEmbed(gh, gw int) (*kernels.Tensor, error) {
 // maxScoreElems bounds the attention score buffer (Bt·heads·rows·L
 // floats, 256 MiB): longer sequences are processed in chunks of query rows,
 // so memory grows linearly with the token count.
-const maxScoreElems = 64 << 20
+var maxScoreElems = 64 << 20
 
 // attention runs multi-head self-attention of block b on xn (Bt, L, C) and
 // writes the projected output into out (Bt, L, C): timm's explicit path
