@@ -23,15 +23,20 @@ func noasmEnv() bool {
 	return v != "" && v != "0"
 }
 
+// allowSIMD: the CPU supports the kernels and GOMAMBA_NOASM does not forbid
+// them.
+var allowSIMD = haveSIMD && !noasmEnv()
+
 // Enabled reports whether the SIMD kernels are in use.
 func Enabled() bool { return useSIMD }
 
 // SetEnabled switches the SIMD kernels on or off and returns the previous
-// setting. Switching on has no effect on a CPU without AVX2 and FMA or in a
-// noasm build. It is meant for tests and benchmarks that compare the two
-// paths; it must not be called while kernels are running.
+// setting. Switching on has no effect on a CPU without AVX2 and FMA, in a
+// noasm build or under GOMAMBA_NOASM=1. It is meant for tests and
+// benchmarks that compare the two paths; it must not be called while
+// kernels are running.
 func SetEnabled(on bool) (prev bool) {
 	prev = useSIMD
-	useSIMD = on && haveSIMD
+	useSIMD = on && allowSIMD
 	return prev
 }

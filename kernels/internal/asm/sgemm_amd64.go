@@ -8,7 +8,7 @@ import "golang.org/x/sys/cpu"
 // also checks that the OS saves the YMM registers).
 var haveSIMD = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-var useSIMD = haveSIMD && !noasmEnv()
+var useSIMD = allowSIMD
 
 //go:noescape
 func kernel6x16AVX2(kc int, a, b, c *float32, ldc int, alpha, beta float32)
