@@ -94,6 +94,41 @@ func jpegUpsampleRow(m *image.YCbCr, plane []uint8, l chromaLayout, y int, out [
 	x0 := m.Rect.Min.X
 	w := len(out)
 	fancyH := l.hf == 2 && cw > 2
+	if fancyH && x0 == 0 && cap(out) >= 2*cw {
+		// Fast path for images at the origin (every decoded image): two
+		// outputs per chroma column, no per-pixel division. out has room
+		// for 2·cw samples; callers read the first w.
+		o := out[:2*cw]
+		if l.vf == 2 {
+			ny := cy - 1
+			if y-cy*2 == 1 {
+				ny = cy + 1
+			}
+			nb := chromaRow(m, plane, l, clampInt(ny, l.cy0, l.cy1))[:cw]
+			cs := colsum[:cw]
+			for i, v := range cur {
+				cs[i] = 3*int32(v) + int32(nb[i])
+			}
+			o[0] = uint8((cs[0]*4 + 8) >> 4)
+			for c := 1; c < cw; c++ {
+				o[2*c] = uint8((cs[c]*3 + cs[c-1] + 8) >> 4)
+			}
+			for c := 0; c < cw-1; c++ {
+				o[2*c+1] = uint8((cs[c]*3 + cs[c+1] + 7) >> 4)
+			}
+			o[2*cw-1] = uint8((cs[cw-1]*4 + 7) >> 4)
+			return
+		}
+		o[0] = cur[0]
+		for c := 1; c < cw; c++ {
+			o[2*c] = uint8((int32(cur[c])*3 + int32(cur[c-1]) + 1) >> 2)
+		}
+		for c := 0; c < cw-1; c++ {
+			o[2*c+1] = uint8((int32(cur[c])*3 + int32(cur[c+1]) + 2) >> 2)
+		}
+		o[2*cw-1] = cur[cw-1]
+		return
+	}
 	switch {
 	case l.vf == 2 && (l.hf == 1 || fancyH):
 		// Vertical triangle: the nearer chroma row gets 3/4. libjpeg's
@@ -161,6 +196,18 @@ func jpegUpsampleRow(m *image.YCbCr, plane []uint8, l chromaLayout, y int, out [
 	}
 }
 
+// rangeLimit clamps to 0..255 (libjpeg's range_limit for in-range
+// indices; Y + table values stay within −227..482).
+func rangeLimit(v int32) uint8 {
+	if uint32(v) <= 255 {
+		return uint8(v)
+	}
+	if v < 0 {
+		return 0
+	}
+	return 255
+}
+
 // ycbcrToRGBJPEG converts like libjpeg-turbo's decompressor with default
 // settings (fancy upsampling on, JCS_RGB output).
 func ycbcrToRGBJPEG(m *image.YCbCr) *RGB {
@@ -173,21 +220,24 @@ func ycbcrToRGBJPEG(m *image.YCbCr) *RGB {
 	l := layoutOf(m)
 	t := &jpegTabs
 	kernels.Parallel(h, 16, func(lo, hi int) {
-		cb := make([]uint8, w)
-		cr := make([]uint8, w)
-		colsum := make([]int32, l.cx1-l.cx0+1)
+		cw := l.cx1 - l.cx0 + 1
+		cb := make([]uint8, w, max(w, 2*cw))
+		cr := make([]uint8, w, max(w, 2*cw))
+		colsum := make([]int32, cw)
 		for yy := lo; yy < hi; yy++ {
 			y := b.Min.Y + yy
 			jpegUpsampleRow(m, m.Cb, l, y, cb, colsum)
 			jpegUpsampleRow(m, m.Cr, l, y, cr, colsum)
 			yrow := m.Y[m.YOffset(b.Min.X, y):][:w]
 			row := dst.Pix[yy*dst.Stride:][:3*w]
+			cbr, crr := cb[:len(yrow)], cr[:len(yrow)]
 			for x, yv := range yrow {
 				Y := int32(yv)
-				u, v := cb[x], cr[x]
-				row[3*x] = clip8i(int(Y + t.crR[v]))
-				row[3*x+1] = clip8i(int(Y + ((t.cbG[u] + t.crG[v]) >> 16)))
-				row[3*x+2] = clip8i(int(Y + t.cbB[u]))
+				u, v := cbr[x], crr[x]
+				p := row[3*x : 3*x+3 : 3*x+3]
+				p[0] = rangeLimit(Y + t.crR[v])
+				p[1] = rangeLimit(Y + ((t.cbG[u] + t.crG[v]) >> 16))
+				p[2] = rangeLimit(Y + t.cbB[u])
 			}
 		}
 	})
