@@ -14,7 +14,8 @@ import (
 
 // TestForwardAllocs: in steady state Forward allocates only its two
 // outputs and small bookkeeping (views, shape slices), never activations:
-// per call stay under two token buffers (activations are ~12 of them).
+// the bytes allocated per call stay under two token buffers (the pooled
+// activations are about twelve of them).
 func TestForwardAllocs(t *testing.T) {
 	m, err := Load(filepath.Join(golden.Dir(t, "deit"), "model.safetensors"), kernels.CPU())
 	require.NoError(t, err)
