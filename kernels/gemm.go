@@ -15,8 +15,15 @@ import (
 // (NaNs in C do not propagate).
 //
 // This is the entry point every linear layer uses (x·Wᵀ is transB = true).
-// It parallelises over blocks of C and dispatches to the SIMD kernels of
-// kernels/internal/asm when the CPU supports them.
+// It packs A and B into panels and runs a register-blocked micro-kernel
+// (AVX2+FMA 6×16 from kernels/internal/asm when the CPU has it and
+// GOMAMBA_NOASM is unset, a pure-Go kernel otherwise), splitting C into
+// blocks over up to GOMAXPROCS goroutines. With transB and m ≤ 2 (token by
+// token decoding) it takes a matrix-vector path that reads B once. On one
+// AVX2 core (Zen 3, 2-core VM) the vim-tiny shapes run at 85–90 GFLOP/s,
+// level with OpenBLAS in the same run (kernels/gemm_bench_test.go).
+//
+// Sgemm is safe for concurrent use as long as the calls write disjoint C.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
