@@ -88,4 +88,16 @@ func TestDeiTPresetsRegistered(t *testing.T) {
 	t.Setenv("HOME", t.TempDir())
 	_, err := Load("deit-tiny")
 	require.ErrorContains(t, err, "deit_tiny_patch16_224")
+
+	// The fixture under a preset's name is checked strictly against the
+	// preset: every wrongly shaped tensor is reported.
+	models := t.TempDir()
+	t.Setenv(ModelsDirEnv, models)
+	require.NoError(t, os.Symlink(filepath.Join(golden.Dir(t, "deit"), "model.safetensors"), filepath.Join(models, "deit-tiny.safetensors")))
+	_, err = Load("deit-tiny")
+	var be *checkpoint.BindError
+	require.ErrorAs(t, err, &be)
+	require.NotEmpty(t, be.Mismatched)
+	require.NotEmpty(t, be.Missing) // blocks 2..11
+	t.Log(err)
 }
