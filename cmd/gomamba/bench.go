@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -41,6 +42,7 @@ type benchFlags struct {
 	minTime time.Duration
 	vimName string
 	vmName  string
+	cpuProf string
 	lm      benchLMFlags
 
 	// Test hooks: nil means the standard shapes, 0 the anchor's repetitions.
@@ -93,6 +95,7 @@ each model figure: on a shared machine only figures of the same run compare.`,
 	f.DurationVar(&fl.minTime, "min-time", 2*time.Second, "keep timing a model at one size until this much time (after at least one run)")
 	f.StringVar(&fl.vimName, "vim-preset", "vim-tiny", "Vim preset for the vim target ("+strings.Join(vim.Presets(), ", ")+")")
 	f.StringVar(&fl.vmName, "vmamba-preset", "vmamba-tiny", "VMamba preset for the vmamba target")
+	f.StringVar(&fl.cpuProf, "cpuprofile", "", "write a pprof CPU profile of the whole run to this file")
 	addLMFlags(cmd, &fl.lm)
 	rootCmd.AddCommand(cmd)
 
@@ -222,6 +225,17 @@ func runBench(ctx context.Context, args []string, fl benchFlags, stdout, stderr 
 	}
 	if fl.threads > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(fl.threads))
+	}
+	if fl.cpuProf != "" {
+		f, err := os.Create(fl.cpuProf)
+		if err != nil {
+			return fmt.Errorf("bench: --cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("bench: --cpuprofile %s: %w", fl.cpuProf, err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
 	rep := benchReport{Machine: benchMachine{

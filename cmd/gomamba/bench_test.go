@@ -202,3 +202,14 @@ func TestBenchBadFlags(t *testing.T) {
 		assert.ErrorContains(t, err, c.want, c.args)
 	}
 }
+
+func TestBenchCPUProfile(t *testing.T) {
+	fl := smallKernels()
+	fl.cpuProf = filepath.Join(t.TempDir(), "cpu.pprof")
+	runBenchJSON(t, []string{"gemm"}, fl)
+	st, err := os.Stat(fl.cpuProf)
+	require.NoError(t, err)
+	assert.Greater(t, st.Size(), int64(0))
+	fl.cpuProf = filepath.Join(t.TempDir(), "no", "such", "dir.pprof")
+	assert.ErrorContains(t, runBench(context.Background(), []string{"gemm"}, fl, &bytes.Buffer{}, &bytes.Buffer{}), "--cpuprofile")
+}

@@ -141,6 +141,10 @@ func TestLogTicks(t *testing.T) {
 		vals = append(vals, tk.Value)
 	}
 	assert.Equal(t, []float64{200, 500, 1000, 2000}, vals)
+	assert.Equal(t, "1000", ts[2].Label)
 	assert.Len(t, logTicks{}.Ticks(3, 4), 2) // no nice value inside: the ends
+	st := sideTicks([]Series{{Points: []Point{{Side: 512}, {Side: 224}}}, {Points: []Point{{Side: 224}}}})
+	require.Len(t, st, 2)
+	assert.Equal(t, "224", st[0].Label)
 	assert.Empty(t, logTicks{}.Ticks(0, 4))
 }

@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -44,7 +45,7 @@ func PlotScaling(path string, series []Series) error {
 	for _, p := range []*plot.Plot{perImage, perToken} {
 		p.X.Label.Text = "image side (pixels)"
 		p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-		p.X.Tick.Marker, p.Y.Tick.Marker = logTicks{}, logTicks{}
+		p.X.Tick.Marker, p.Y.Tick.Marker = sideTicks(series), logTicks{}
 		p.Add(plotter.NewGrid())
 		p.Legend.Top, p.Legend.Left = true, true
 	}
@@ -102,7 +103,7 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 	if !(lo > 0) || !(hi >= lo) {
 		return ts
 	}
-	label := func(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
+	label := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
 		for _, m := range []float64{1, 2, 5} {
 			if v := m * math.Pow(10, e); v >= lo && v <= hi {
@@ -113,5 +114,21 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 	if len(ts) < 2 {
 		ts = append(ts, plot.Tick{Value: lo, Label: label(lo)}, plot.Tick{Value: hi, Label: label(hi)})
 	}
+	return ts
+}
+
+// sideTicks labels the x axis at the measured image sides.
+func sideTicks(series []Series) plot.ConstantTicks {
+	var ts plot.ConstantTicks
+	seen := map[int]bool{}
+	for _, s := range series {
+		for _, p := range s.Points {
+			if !seen[p.Side] {
+				seen[p.Side] = true
+				ts = append(ts, plot.Tick{Value: float64(p.Side), Label: strconv.Itoa(p.Side)})
+			}
+		}
+	}
+	slices.SortFunc(ts, func(a, b plot.Tick) int { return int(a.Value - b.Value) })
 	return ts
 }
