@@ -30,12 +30,14 @@ func benchForward(b *testing.B, preset string, bt, side int) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
+	cpu0 := processCPU()
 	for b.Loop() {
 		if _, _, err := m.Forward(ctx, x); err != nil {
 			b.Fatal(err)
 		}
 	}
 	sec := b.Elapsed().Seconds()
+	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/1e3/float64(b.N*bt), "cpu-ms/image")
 	b.ReportMetric(float64(b.N*bt)/sec, "images/s")
 	b.ReportMetric(flops(cfg, side/16, side/16)*float64(b.N*bt)/sec/1e9, "GFLOP/s")
 }
