@@ -328,7 +328,7 @@ func runBench(ctx context.Context, args []string, fl benchFlags, stdout, stderr 
 	}
 	rep.Machine.LoadEnd = bench.LoadAvg()
 	if fl.plot != "" {
-		if err := bench.PlotScaling(fl.plot, plotSeries(rep.Vision)); err != nil {
+		if err := bench.PlotScaling(fl.plot, plotSeries(rep.Vision, rep.Machine.GOMAXPROCS)); err != nil {
 			return err
 		}
 		rep.Plot = fl.plot
@@ -499,16 +499,28 @@ func sampleHeap() func() uint64 {
 	}
 }
 
-// plotSeries groups vision results by model.
-func plotSeries(rs []visionResult) []bench.Series {
+// plotSeries groups vision results by model: the best wall time, and the
+// process CPU time per image divided by GOMAXPROCS (what the wall time would
+// be with every thread on its own core; on a loaded machine this line is
+// the steadier one).
+func plotSeries(rs []visionResult, threads int) []bench.Series {
 	var out []bench.Series
-	for _, r := range rs {
-		i := slices.IndexFunc(out, func(s bench.Series) bool { return s.Name == r.Model })
+	add := func(name string, p bench.Point) {
+		i := slices.IndexFunc(out, func(s bench.Series) bool { return s.Name == name })
 		if i < 0 {
-			out = append(out, bench.Series{Name: r.Model})
+			out = append(out, bench.Series{Name: name})
 			i = len(out) - 1
 		}
-		out[i].Points = append(out[i].Points, bench.Point{Side: r.Side, MsPerImage: r.MsPerImage, UsPerToken: r.UsPerToken})
+		out[i].Points = append(out[i].Points, p)
+	}
+	for _, r := range rs {
+		add(r.Model+" wall (best)", bench.Point{Side: r.Side, MsPerImage: r.MsPerImage, UsPerToken: r.UsPerToken})
+	}
+	for _, r := range rs {
+		if r.CPUMsPerImage > 0 {
+			ms := r.CPUMsPerImage / float64(max(threads, 1))
+			add(fmt.Sprintf("%s CPU time / %d", r.Model, max(threads, 1)), bench.Point{Side: r.Side, MsPerImage: ms, UsPerToken: 1e3 * ms / float64(r.Tokens)})
+		}
 	}
 	for i := range out {
 		slices.SortFunc(out[i].Points, func(a, b bench.Point) int { return a.Side - b.Side })

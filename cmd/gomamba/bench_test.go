@@ -213,3 +213,18 @@ func TestBenchCPUProfile(t *testing.T) {
 	fl.cpuProf = filepath.Join(t.TempDir(), "no", "such", "dir.pprof")
 	assert.ErrorContains(t, runBench(context.Background(), []string{"gemm"}, fl, &bytes.Buffer{}, &bytes.Buffer{}), "--cpuprofile")
 }
+
+func TestBenchPlotSeries(t *testing.T) {
+	rs := []visionResult{
+		{Model: "vim-tiny", Side: 512, Tokens: 1025, MsPerImage: 100, UsPerToken: 100e3 / 1025, CPUMsPerImage: 180},
+		{Model: "vim-tiny", Side: 224, Tokens: 197, MsPerImage: 20, UsPerToken: 20e3 / 197, CPUMsPerImage: 36},
+		{Model: "vmamba-tiny", Side: 224, Tokens: 3136, MsPerImage: 50, UsPerToken: 50e3 / 3136},
+	}
+	ss := plotSeries(rs, 2)
+	require.Len(t, ss, 3) // two wall lines, one CPU line (vmamba has no CPU figure)
+	assert.Equal(t, "vim-tiny wall (best)", ss[0].Name)
+	assert.Equal(t, []int{224, 512}, []int{ss[0].Points[0].Side, ss[0].Points[1].Side})
+	assert.Equal(t, "vim-tiny CPU time / 2", ss[2].Name)
+	assert.Equal(t, 18.0, ss[2].Points[0].MsPerImage)
+	assert.InDelta(t, 18e3/197, ss[2].Points[0].UsPerToken, 1e-9)
+}
