@@ -30,7 +30,7 @@ type Series struct {
 
 // PlotScaling writes a PNG with two panels side by side: time per image
 // and time per token against the image side, both on log-log axes, one
-// line per series.
+// line per series (the colours are shared; the legend is in the first panel).
 func PlotScaling(path string, series []Series) error {
 	if len(series) == 0 {
 		return fmt.Errorf("bench: plot %s: no series", path)
@@ -48,7 +48,6 @@ func PlotScaling(path string, series []Series) error {
 		p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
 		p.X.Tick.Marker, p.Y.Tick.Marker = sideTicks(series), logTicks{}
 		p.Add(plotter.NewGrid())
-		p.Legend.Top, p.Legend.Left = true, true
 	}
 	for i, s := range series {
 		img, tok := make(plotter.XYs, 0, len(s.Points)), make(plotter.XYs, 0, len(s.Points))
@@ -68,7 +67,9 @@ func PlotScaling(path string, series []Series) error {
 			l.Color, pts.Color = c, c
 			p := []*plot.Plot{perImage, perToken}[j]
 			p.Add(l, pts)
-			p.Legend.Add(s.Name, l, pts)
+			if j == 0 { // one legend, bottom right of the time-per-image panel (the lines rise to the right)
+				p.Legend.Add(s.Name, l, pts)
+			}
 		}
 	}
 	const w, h = 12 * vg.Inch, 5 * vg.Inch
