@@ -65,3 +65,20 @@ func TestPlotHistory(t *testing.T) {
 		t.Fatal("empty history must be an error")
 	}
 }
+
+func TestReadLog(t *testing.T) {
+	hist, err := ReadLog("../vision/builtin/vim-micro-fmnist/train_log.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) < 1 || hist[0].Epoch != 1 || hist[len(hist)-1].TestAcc <= hist[0].TestAcc {
+		t.Fatalf("log: %+v", hist)
+	}
+	bad := t.TempDir() + "/bad.jsonl"
+	if err := writeFile(bad, []byte("{\"epoch\":1}\nnot json\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadLog(bad); err == nil {
+		t.Fatal("a corrupt log must be an error")
+	}
+}

@@ -1,7 +1,10 @@
 package train
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -57,4 +60,32 @@ func PlotHistory(path string, hist []Progress) error {
 	pl.Draw(canvases[0][0])
 	pa.Draw(canvases[0][1])
 	return savePNG(path, img)
+}
+
+// ReadLog reads the per-epoch lines of a train_log.jsonl written by
+// `gomamba train` (all runs of a resumed training appended in order).
+func ReadLog(path string) ([]Progress, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	var hist []Progress
+	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var e struct {
+			Epoch     int     `json:"epoch"`
+			TrainLoss float64 `json:"train_loss"`
+			TrainAcc  float64 `json:"train_acc"`
+			TestLoss  float64 `json:"test_loss"`
+			TestAcc   float64 `json:"test_acc"`
+			ImgPerSec float64 `json:"images_per_sec"`
+		}
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			return nil, fmt.Errorf("train: %s line %d: %w", path, i+1, err)
+		}
+		hist = append(hist, Progress{Epoch: e.Epoch, Loss: e.TrainLoss, Acc: e.TrainAcc, TestLoss: e.TestLoss, TestAcc: e.TestAcc, ImagesPerSec: e.ImgPerSec, Eval: true})
+	}
+	return hist, nil
 }

@@ -66,7 +66,6 @@ every epoch.
 			}
 			defer logf.Close()
 			var bar *progressbar.ProgressBar
-			var hist []train.Progress
 			start := time.Now()
 			o.Progress = func(p train.Progress) {
 				if p.Eval {
@@ -77,8 +76,11 @@ every epoch.
 					line, _ := json.Marshal(map[string]any{"epoch": p.Epoch, "train_loss": p.Loss, "train_acc": p.Acc,
 						"test_loss": p.TestLoss, "test_acc": p.TestAcc, "images_per_sec": p.ImagesPerSec, "elapsed_s": time.Since(start).Seconds()})
 					logf.Write(append(line, '\n'))
-					hist = append(hist, p)
-					if err := train.PlotHistory(filepath.Join(out, "curve.png"), hist); err != nil {
+					logf.Sync()
+					// plot every epoch of the run, resumed ones included
+					if hist, err := train.ReadLog(logf.Name()); err != nil {
+						fmt.Fprintln(cmd.ErrOrStderr(), "warning:", err)
+					} else if err := train.PlotHistory(filepath.Join(out, "curve.png"), hist); err != nil {
 						fmt.Fprintln(cmd.ErrOrStderr(), "warning:", err)
 					}
 					fmt.Fprintf(cmd.ErrOrStderr(), "epoch %d/%d  train loss %.4f acc %.4f  test loss %.4f acc %.4f  (%.0f img/s)\n",
