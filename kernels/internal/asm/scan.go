@@ -134,3 +134,55 @@ func ScanState1Go(h, da, dt, u, gate, out, b, c []float32, bStride, cStride int,
 	}
 	h[0] = hv
 }
+
+// Gelu computes the exact GELU dst[i] = 0.5·x·(1 + erf(x/√2)) of x = src[i]
+// in float32 arithmetic. Its twin GeluGo is the definition: erf(z) is
+// z·P(z²) (a degree-6 Chebyshev fit of erf(z)/z) for |z| < 1 and
+// Abramowitz–Stegun 7.1.26, 1 − t·Q(t)·exp(−z²) with t = 1/(1 + 0.3275911|z|)
+// (absolute error below 1.5e−7), above; exp's argument is clamped to −81
+// (erf(9) is 1 in float32). The SIMD version evaluates the same formulas 8
+// lanes at a time with FMAs and fastExpf's polynomial for exp, agreeing with
+// GeluGo to a few ulp of erf. dst may alias src.
+func Gelu(dst, src []float32) {
+	if len(dst) < len(src) {
+		panic(fmt.Sprintf("asm: Gelu dst too short: %d < %d", len(dst), len(src)))
+	}
+	geluVec(dst[:len(src)], src)
+}
+
+// GeluGo is the pure-Go twin of Gelu and its definition.
+func GeluGo(dst, src []float32) {
+	for i, x := range src {
+		z := x * 0.70710678118654752
+		az := z
+		if az < 0 {
+			az = -az
+		}
+		var r float32
+		if az < 1 {
+			w := z * z
+			p := float32(7.882497022819735e-05)
+			p = p*w - 0.0008018854965791889
+			p = p*w + 0.0051893119395134595
+			p = p*w - 0.0268543287943077
+			p = p*w + 0.11283597463441998
+			p = p*w - 0.37612626903575536
+			p = p*w + 1.1283791658815012
+			r = z * p
+		} else {
+			e := min(az, 9)
+			ex := float32(math.Exp(float64(-(e * e))))
+			t := 1 / (1 + 0.3275911*az)
+			q := float32(1.061405429)
+			q = q*t - 1.453152027
+			q = q*t + 1.421413741
+			q = q*t - 0.284496736
+			q = q*t + 0.254829592
+			r = 1 - q*t*ex
+			if z < 0 {
+				r = -r
+			}
+		}
+		dst[i] = 0.5 * x * (1 + r)
+	}
+}

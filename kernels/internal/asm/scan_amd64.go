@@ -101,3 +101,23 @@ func scanState1(h, da, dt, u, gate, out, b, c []float32, bStride, cStride int, d
 	}
 	scanN1AVX2(len(da), &h[0], &da[0], &dt[0], &u[0], &gate[0], &out[0], &b[0], &c[0], bStride, cStride, dSkip)
 }
+
+//go:noescape
+func geluAVX2(n16 int, dst, src *float32)
+
+func geluVec(dst, src []float32) {
+	if !useSIMD {
+		GeluGo(dst, src)
+		return
+	}
+	n16 := len(src) / 16
+	if n16 > 0 {
+		geluAVX2(n16, &dst[0], &src[0])
+	}
+	if r := len(src) - 16*n16; r > 0 {
+		var tmp [16]float32
+		copy(tmp[:], src[16*n16:])
+		geluAVX2(1, &tmp[0], &tmp[0])
+		copy(dst[16*n16:], tmp[:r])
+	}
+}

@@ -220,7 +220,143 @@ DATA scanc<>+848(SB)/4, $0x41a00000
 DATA scanc<>+852(SB)/4, $0x41a00000
 DATA scanc<>+856(SB)/4, $0x41a00000
 DATA scanc<>+860(SB)/4, $0x41a00000
-GLOBL scanc<>(SB), RODATA|NOPTR, $864
+DATA scanc<>+864(SB)/4, $0x3f3504f3
+DATA scanc<>+868(SB)/4, $0x3f3504f3
+DATA scanc<>+872(SB)/4, $0x3f3504f3
+DATA scanc<>+876(SB)/4, $0x3f3504f3
+DATA scanc<>+880(SB)/4, $0x3f3504f3
+DATA scanc<>+884(SB)/4, $0x3f3504f3
+DATA scanc<>+888(SB)/4, $0x3f3504f3
+DATA scanc<>+892(SB)/4, $0x3f3504f3
+DATA scanc<>+896(SB)/4, $0x7fffffff
+DATA scanc<>+900(SB)/4, $0x7fffffff
+DATA scanc<>+904(SB)/4, $0x7fffffff
+DATA scanc<>+908(SB)/4, $0x7fffffff
+DATA scanc<>+912(SB)/4, $0x7fffffff
+DATA scanc<>+916(SB)/4, $0x7fffffff
+DATA scanc<>+920(SB)/4, $0x7fffffff
+DATA scanc<>+924(SB)/4, $0x7fffffff
+DATA scanc<>+928(SB)/4, $0x80000000
+DATA scanc<>+932(SB)/4, $0x80000000
+DATA scanc<>+936(SB)/4, $0x80000000
+DATA scanc<>+940(SB)/4, $0x80000000
+DATA scanc<>+944(SB)/4, $0x80000000
+DATA scanc<>+948(SB)/4, $0x80000000
+DATA scanc<>+952(SB)/4, $0x80000000
+DATA scanc<>+956(SB)/4, $0x80000000
+DATA scanc<>+960(SB)/4, $0x41100000
+DATA scanc<>+964(SB)/4, $0x41100000
+DATA scanc<>+968(SB)/4, $0x41100000
+DATA scanc<>+972(SB)/4, $0x41100000
+DATA scanc<>+976(SB)/4, $0x41100000
+DATA scanc<>+980(SB)/4, $0x41100000
+DATA scanc<>+984(SB)/4, $0x41100000
+DATA scanc<>+988(SB)/4, $0x41100000
+DATA scanc<>+992(SB)/4, $0x38a54ed5
+DATA scanc<>+996(SB)/4, $0x38a54ed5
+DATA scanc<>+1000(SB)/4, $0x38a54ed5
+DATA scanc<>+1004(SB)/4, $0x38a54ed5
+DATA scanc<>+1008(SB)/4, $0x38a54ed5
+DATA scanc<>+1012(SB)/4, $0x38a54ed5
+DATA scanc<>+1016(SB)/4, $0x38a54ed5
+DATA scanc<>+1020(SB)/4, $0x38a54ed5
+DATA scanc<>+1024(SB)/4, $0xba5235a0
+DATA scanc<>+1028(SB)/4, $0xba5235a0
+DATA scanc<>+1032(SB)/4, $0xba5235a0
+DATA scanc<>+1036(SB)/4, $0xba5235a0
+DATA scanc<>+1040(SB)/4, $0xba5235a0
+DATA scanc<>+1044(SB)/4, $0xba5235a0
+DATA scanc<>+1048(SB)/4, $0xba5235a0
+DATA scanc<>+1052(SB)/4, $0xba5235a0
+DATA scanc<>+1056(SB)/4, $0x3baa0b1b
+DATA scanc<>+1060(SB)/4, $0x3baa0b1b
+DATA scanc<>+1064(SB)/4, $0x3baa0b1b
+DATA scanc<>+1068(SB)/4, $0x3baa0b1b
+DATA scanc<>+1072(SB)/4, $0x3baa0b1b
+DATA scanc<>+1076(SB)/4, $0x3baa0b1b
+DATA scanc<>+1080(SB)/4, $0x3baa0b1b
+DATA scanc<>+1084(SB)/4, $0x3baa0b1b
+DATA scanc<>+1088(SB)/4, $0xbcdbfd9c
+DATA scanc<>+1092(SB)/4, $0xbcdbfd9c
+DATA scanc<>+1096(SB)/4, $0xbcdbfd9c
+DATA scanc<>+1100(SB)/4, $0xbcdbfd9c
+DATA scanc<>+1104(SB)/4, $0xbcdbfd9c
+DATA scanc<>+1108(SB)/4, $0xbcdbfd9c
+DATA scanc<>+1112(SB)/4, $0xbcdbfd9c
+DATA scanc<>+1116(SB)/4, $0xbcdbfd9c
+DATA scanc<>+1120(SB)/4, $0x3de7168c
+DATA scanc<>+1124(SB)/4, $0x3de7168c
+DATA scanc<>+1128(SB)/4, $0x3de7168c
+DATA scanc<>+1132(SB)/4, $0x3de7168c
+DATA scanc<>+1136(SB)/4, $0x3de7168c
+DATA scanc<>+1140(SB)/4, $0x3de7168c
+DATA scanc<>+1144(SB)/4, $0x3de7168c
+DATA scanc<>+1148(SB)/4, $0x3de7168c
+DATA scanc<>+1152(SB)/4, $0xbec0939f
+DATA scanc<>+1156(SB)/4, $0xbec0939f
+DATA scanc<>+1160(SB)/4, $0xbec0939f
+DATA scanc<>+1164(SB)/4, $0xbec0939f
+DATA scanc<>+1168(SB)/4, $0xbec0939f
+DATA scanc<>+1172(SB)/4, $0xbec0939f
+DATA scanc<>+1176(SB)/4, $0xbec0939f
+DATA scanc<>+1180(SB)/4, $0xbec0939f
+DATA scanc<>+1184(SB)/4, $0x3f906eba
+DATA scanc<>+1188(SB)/4, $0x3f906eba
+DATA scanc<>+1192(SB)/4, $0x3f906eba
+DATA scanc<>+1196(SB)/4, $0x3f906eba
+DATA scanc<>+1200(SB)/4, $0x3f906eba
+DATA scanc<>+1204(SB)/4, $0x3f906eba
+DATA scanc<>+1208(SB)/4, $0x3f906eba
+DATA scanc<>+1212(SB)/4, $0x3f906eba
+DATA scanc<>+1216(SB)/4, $0x3ea7ba05
+DATA scanc<>+1220(SB)/4, $0x3ea7ba05
+DATA scanc<>+1224(SB)/4, $0x3ea7ba05
+DATA scanc<>+1228(SB)/4, $0x3ea7ba05
+DATA scanc<>+1232(SB)/4, $0x3ea7ba05
+DATA scanc<>+1236(SB)/4, $0x3ea7ba05
+DATA scanc<>+1240(SB)/4, $0x3ea7ba05
+DATA scanc<>+1244(SB)/4, $0x3ea7ba05
+DATA scanc<>+1248(SB)/4, $0x3f87dc22
+DATA scanc<>+1252(SB)/4, $0x3f87dc22
+DATA scanc<>+1256(SB)/4, $0x3f87dc22
+DATA scanc<>+1260(SB)/4, $0x3f87dc22
+DATA scanc<>+1264(SB)/4, $0x3f87dc22
+DATA scanc<>+1268(SB)/4, $0x3f87dc22
+DATA scanc<>+1272(SB)/4, $0x3f87dc22
+DATA scanc<>+1276(SB)/4, $0x3f87dc22
+DATA scanc<>+1280(SB)/4, $0xbfba00e3
+DATA scanc<>+1284(SB)/4, $0xbfba00e3
+DATA scanc<>+1288(SB)/4, $0xbfba00e3
+DATA scanc<>+1292(SB)/4, $0xbfba00e3
+DATA scanc<>+1296(SB)/4, $0xbfba00e3
+DATA scanc<>+1300(SB)/4, $0xbfba00e3
+DATA scanc<>+1304(SB)/4, $0xbfba00e3
+DATA scanc<>+1308(SB)/4, $0xbfba00e3
+DATA scanc<>+1312(SB)/4, $0x3fb5f0e3
+DATA scanc<>+1316(SB)/4, $0x3fb5f0e3
+DATA scanc<>+1320(SB)/4, $0x3fb5f0e3
+DATA scanc<>+1324(SB)/4, $0x3fb5f0e3
+DATA scanc<>+1328(SB)/4, $0x3fb5f0e3
+DATA scanc<>+1332(SB)/4, $0x3fb5f0e3
+DATA scanc<>+1336(SB)/4, $0x3fb5f0e3
+DATA scanc<>+1340(SB)/4, $0x3fb5f0e3
+DATA scanc<>+1344(SB)/4, $0xbe91a98e
+DATA scanc<>+1348(SB)/4, $0xbe91a98e
+DATA scanc<>+1352(SB)/4, $0xbe91a98e
+DATA scanc<>+1356(SB)/4, $0xbe91a98e
+DATA scanc<>+1360(SB)/4, $0xbe91a98e
+DATA scanc<>+1364(SB)/4, $0xbe91a98e
+DATA scanc<>+1368(SB)/4, $0xbe91a98e
+DATA scanc<>+1372(SB)/4, $0xbe91a98e
+DATA scanc<>+1376(SB)/4, $0x3e827906
+DATA scanc<>+1380(SB)/4, $0x3e827906
+DATA scanc<>+1384(SB)/4, $0x3e827906
+DATA scanc<>+1388(SB)/4, $0x3e827906
+DATA scanc<>+1392(SB)/4, $0x3e827906
+DATA scanc<>+1396(SB)/4, $0x3e827906
+DATA scanc<>+1400(SB)/4, $0x3e827906
+DATA scanc<>+1404(SB)/4, $0x3e827906
+GLOBL scanc<>(SB), RODATA|NOPTR, $1408
 
 // func expDtA16AVX2(pairs int, dst, dt, a *float32)
 TEXT ·expDtA16AVX2(SB), NOSPLIT, $0-32
@@ -662,5 +798,125 @@ exp_loop:
 	DECQ CX
 	JNZ exp_loop
 exp_done:
+	VZEROUPPER
+	RET
+
+// func geluAVX2(n16 int, dst, src *float32)
+TEXT ·geluAVX2(SB), NOSPLIT, $0-24
+	MOVQ n16+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	TESTQ CX, CX
+	JZ gelu_done
+gelu_loop:
+	VMOVUPS 0(SI), Y0
+	VMOVUPS 32(SI), Y8
+	VMULPS scanc<>+864(SB), Y0, Y1
+	VMULPS scanc<>+864(SB), Y8, Y9
+	VANDPS scanc<>+896(SB), Y1, Y2
+	VANDPS scanc<>+896(SB), Y9, Y10
+	VMULPS Y1, Y1, Y3
+	VMULPS Y9, Y9, Y11
+	VMOVUPS scanc<>+992(SB), Y4
+	VMOVUPS scanc<>+992(SB), Y12
+	VFMADD213PS scanc<>+1024(SB), Y3, Y4
+	VFMADD213PS scanc<>+1024(SB), Y11, Y12
+	VFMADD213PS scanc<>+1056(SB), Y3, Y4
+	VFMADD213PS scanc<>+1056(SB), Y11, Y12
+	VFMADD213PS scanc<>+1088(SB), Y3, Y4
+	VFMADD213PS scanc<>+1088(SB), Y11, Y12
+	VFMADD213PS scanc<>+1120(SB), Y3, Y4
+	VFMADD213PS scanc<>+1120(SB), Y11, Y12
+	VFMADD213PS scanc<>+1152(SB), Y3, Y4
+	VFMADD213PS scanc<>+1152(SB), Y11, Y12
+	VFMADD213PS scanc<>+1184(SB), Y3, Y4
+	VFMADD213PS scanc<>+1184(SB), Y11, Y12
+	VMULPS Y1, Y4, Y4
+	VMULPS Y9, Y12, Y12
+	VANDPS scanc<>+928(SB), Y1, Y1
+	VANDPS scanc<>+928(SB), Y9, Y9
+	VMINPS scanc<>+960(SB), Y2, Y5
+	VMINPS scanc<>+960(SB), Y10, Y13
+	VMULPS Y5, Y5, Y5
+	VMULPS Y13, Y13, Y13
+	VXORPS scanc<>+928(SB), Y5, Y5
+	VXORPS scanc<>+928(SB), Y13, Y13
+	VMINPS scanc<>+320(SB), Y5, Y5
+	VMINPS scanc<>+320(SB), Y13, Y13
+	VMAXPS scanc<>+352(SB), Y5, Y5
+	VMAXPS scanc<>+352(SB), Y13, Y13
+	VMULPS scanc<>+0(SB), Y5, Y3
+	VMULPS scanc<>+0(SB), Y13, Y11
+	VROUNDPS $0, Y3, Y3
+	VROUNDPS $0, Y11, Y11
+	VFNMADD231PS scanc<>+32(SB), Y3, Y5
+	VFNMADD231PS scanc<>+32(SB), Y11, Y13
+	VFNMADD231PS scanc<>+64(SB), Y3, Y5
+	VFNMADD231PS scanc<>+64(SB), Y11, Y13
+	VMOVUPS scanc<>+96(SB), Y6
+	VMOVUPS scanc<>+96(SB), Y14
+	VFMADD213PS scanc<>+128(SB), Y5, Y6
+	VFMADD213PS scanc<>+128(SB), Y13, Y14
+	VFMADD213PS scanc<>+160(SB), Y5, Y6
+	VFMADD213PS scanc<>+160(SB), Y13, Y14
+	VFMADD213PS scanc<>+192(SB), Y5, Y6
+	VFMADD213PS scanc<>+192(SB), Y13, Y14
+	VFMADD213PS scanc<>+224(SB), Y5, Y6
+	VFMADD213PS scanc<>+224(SB), Y13, Y14
+	VFMADD213PS scanc<>+256(SB), Y5, Y6
+	VFMADD213PS scanc<>+256(SB), Y13, Y14
+	VMULPS Y5, Y5, Y7
+	VMULPS Y13, Y13, Y15
+	VFMADD213PS Y5, Y7, Y6
+	VFMADD213PS Y13, Y15, Y14
+	VADDPS scanc<>+288(SB), Y6, Y6
+	VADDPS scanc<>+288(SB), Y14, Y14
+	VCVTPS2DQ Y3, Y3
+	VCVTPS2DQ Y11, Y11
+	VPSLLD $23, Y3, Y3
+	VPSLLD $23, Y11, Y11
+	VPADDD Y3, Y6, Y5
+	VPADDD Y11, Y14, Y13
+	VMOVUPS scanc<>+1216(SB), Y6
+	VMOVUPS scanc<>+1216(SB), Y14
+	VFMADD213PS scanc<>+288(SB), Y2, Y6
+	VFMADD213PS scanc<>+288(SB), Y10, Y14
+	VMOVUPS scanc<>+288(SB), Y7
+	VMOVUPS scanc<>+288(SB), Y15
+	VDIVPS Y6, Y7, Y6
+	VDIVPS Y14, Y15, Y14
+	VMOVUPS scanc<>+1248(SB), Y7
+	VMOVUPS scanc<>+1248(SB), Y15
+	VFMADD213PS scanc<>+1280(SB), Y6, Y7
+	VFMADD213PS scanc<>+1280(SB), Y14, Y15
+	VFMADD213PS scanc<>+1312(SB), Y6, Y7
+	VFMADD213PS scanc<>+1312(SB), Y14, Y15
+	VFMADD213PS scanc<>+1344(SB), Y6, Y7
+	VFMADD213PS scanc<>+1344(SB), Y14, Y15
+	VFMADD213PS scanc<>+1376(SB), Y6, Y7
+	VFMADD213PS scanc<>+1376(SB), Y14, Y15
+	VMULPS Y6, Y7, Y7
+	VMULPS Y14, Y15, Y15
+	VFNMADD213PS scanc<>+288(SB), Y5, Y7
+	VFNMADD213PS scanc<>+288(SB), Y13, Y15
+	VXORPS Y1, Y7, Y7
+	VXORPS Y9, Y15, Y15
+	VCMPPS $1, scanc<>+288(SB), Y2, Y2
+	VCMPPS $1, scanc<>+288(SB), Y10, Y10
+	VBLENDVPS Y2, Y4, Y7, Y7
+	VBLENDVPS Y10, Y12, Y15, Y15
+	VADDPS scanc<>+288(SB), Y7, Y7
+	VADDPS scanc<>+288(SB), Y15, Y15
+	VMULPS scanc<>+704(SB), Y0, Y0
+	VMULPS scanc<>+704(SB), Y8, Y8
+	VMULPS Y7, Y0, Y0
+	VMULPS Y15, Y8, Y8
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y8, 32(DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ gelu_loop
+gelu_done:
 	VZEROUPPER
 	RET

@@ -15,3 +15,5 @@ func expVec(dst, src []float32) { ExpGo(dst, src) }
 func scanState1(h, da, dt, u, gate, out, b, c []float32, bStride, cStride int, dSkip float32) {
 	ScanState1Go(h, da, dt, u, gate, out, b, c, bStride, cStride, dSkip)
 }
+
+func geluVec(dst, src []float32) { GeluGo(dst, src) }

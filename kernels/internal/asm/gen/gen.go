@@ -3,7 +3,7 @@
 // gen writes the amd64 assembly of this package: sgemm_amd64.s (the
 // AVX2+FMA 6×16 SGEMM micro-kernel and the transposing pack routines) and
 // scan_amd64.s (the selective-scan state update over N = 16, vector exp,
-// softplus and SiLU). Run from kernels/internal/asm:
+// softplus, SiLU and exact GELU). Run from kernels/internal/asm:
 //
 //	go run ./gen/gen.go sgemm > sgemm_amd64.s
 //	go run ./gen/gen.go scan > scan_amd64.s
@@ -49,6 +49,7 @@ func main() {
 		softplus()
 		silu()
 		expVec()
+		gelu()
 	default:
 		fmt.Fprintln(os.Stderr, "usage: go run ./gen/gen.go sgemm|scan")
 		os.Exit(2)
@@ -257,6 +258,8 @@ func packAN6() {
 // reduction and Cephes' degree-5 polynomial; the log is Cephes' logf.
 var scanConstList = []string{
 	"log2e", "ln2hi", "ln2lo", "e5", "e4", "e3", "e2", "e1", "e0", "one", "expmax", "expmin", "sqrthf", "l8", "l7", "l6", "l5", "l4", "l3", "l2", "l1", "l0", "half", "mantmask", "halfbits", "i126", "twenty",
+	"sqrt1_2", "absmask", "signmask", "nine", "g6", "g5", "g4", "g3", "g2", "g1", "g0",
+	"asp", "a5", "a4", "a3", "a2", "a1",
 }
 
 func f(x float32) uint32 { return math.Float32bits(x) }
@@ -274,6 +277,14 @@ func init() {
 		"l5": f(-1.2420140846e-1), "l4": f(1.4249322787e-1), "l3": f(-1.6668057665e-1),
 		"l2": f(2.0000714765e-1), "l1": f(-2.4999993993e-1), "l0": f(3.3333331174e-1),
 		"half": f(0.5), "mantmask": 0x007fffff, "halfbits": 0x3f000000, "i126": 126, "twenty": f(20),
+		// Gelu: erf(z) = z·P(z²) for |z| < 1 (erfSmall in kernels), else
+		// Abramowitz–Stegun 7.1.26 (coefficients asp, a5..a1).
+		"sqrt1_2": f(0.70710678118654752), "absmask": 0x7fffffff, "signmask": 0x80000000, "nine": f(9),
+		"g6": f(7.882497022819735e-05), "g5": f(-0.0008018854965791889), "g4": f(0.0051893119395134595),
+		"g3": f(-0.0268543287943077), "g2": f(0.11283597463441998), "g1": f(-0.37612626903575536),
+		"g0":  f(1.1283791658815012),
+		"asp": f(0.3275911), "a5": f(1.061405429), "a4": f(-1.453152027), "a3": f(1.421413741),
+		"a2": f(-0.284496736), "a1": f(0.254829592),
 	}
 	scanConstBits = vals
 }
@@ -739,6 +750,81 @@ func expVec() {
 	p("\tDECQ CX")
 	p("\tJNZ exp_loop")
 	p("exp_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// geluLines returns the instructions of dst = 0.5·x·(1+erf(x/√2)) for one
+// vector loaded from off(SI) and stored to off(DI), with registers
+// r = {X, Z, A, W, S, E, T, Q}; it is GeluGo step for step (with FMAs).
+func geluLines(off int, r [8]string) []string {
+	X, Z, A, W, S, E, T, Q := r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]
+	l := []string{
+		fmt.Sprintf("VMOVUPS %d(SI), %s", off, X),
+		fmt.Sprintf("VMULPS %s, %s, %s", c("sqrt1_2"), X, Z),
+		fmt.Sprintf("VANDPS %s, %s, %s", c("absmask"), Z, A),
+		// small branch: S = z·P(z²)
+		fmt.Sprintf("VMULPS %s, %s, %s", Z, Z, W),
+		fmt.Sprintf("VMOVUPS %s, %s", c("g6"), S),
+	}
+	for _, k := range []string{"g5", "g4", "g3", "g2", "g1", "g0"} {
+		l = append(l, fmt.Sprintf("VFMADD213PS %s, %s, %s", c(k), W, S))
+	}
+	l = append(l,
+		fmt.Sprintf("VMULPS %s, %s, %s", Z, S, S),
+		fmt.Sprintf("VANDPS %s, %s, %s", c("signmask"), Z, Z),
+		// E = exp(−min(|z|, 9)²)
+		fmt.Sprintf("VMINPS %s, %s, %s", c("nine"), A, E),
+		fmt.Sprintf("VMULPS %s, %s, %s", E, E, E),
+		fmt.Sprintf("VXORPS %s, %s, %s", c("signmask"), E, E),
+	)
+	l = append(l, expLines(E, W, T, Q)...)
+	l = append(l,
+		// T = 1/(1 + p·|z|)
+		fmt.Sprintf("VMOVUPS %s, %s", c("asp"), T),
+		fmt.Sprintf("VFMADD213PS %s, %s, %s", c("one"), A, T),
+		fmt.Sprintf("VMOVUPS %s, %s", c("one"), Q),
+		fmt.Sprintf("VDIVPS %s, %s, %s", T, Q, T),
+		fmt.Sprintf("VMOVUPS %s, %s", c("a5"), Q),
+	)
+	for _, k := range []string{"a4", "a3", "a2", "a1"} {
+		l = append(l, fmt.Sprintf("VFMADD213PS %s, %s, %s", c(k), T, Q))
+	}
+	l = append(l,
+		fmt.Sprintf("VMULPS %s, %s, %s", T, Q, Q),
+		fmt.Sprintf("VFNMADD213PS %s, %s, %s", c("one"), E, Q), // 1 − q·t·e
+		fmt.Sprintf("VXORPS %s, %s, %s", Z, Q, Q),              // sign of z
+		fmt.Sprintf("VCMPPS $1, %s, %s, %s", c("one"), A, A),   // |z| < 1
+		fmt.Sprintf("VBLENDVPS %s, %s, %s, %s", A, S, Q, Q),
+		fmt.Sprintf("VADDPS %s, %s, %s", c("one"), Q, Q),
+		fmt.Sprintf("VMULPS %s, %s, %s", c("half"), X, X),
+		fmt.Sprintf("VMULPS %s, %s, %s", Q, X, X),
+		fmt.Sprintf("VMOVUPS %s, %d(DI)", X, off),
+	)
+	return l
+}
+
+// gelu emits dst = 0.5·x·(1+erf(x/√2)) for 16·n16 floats, two interleaved
+// vectors per iteration (all sixteen Y registers).
+func gelu() {
+	p("")
+	p("// func geluAVX2(n16 int, dst, src *float32)")
+	p("TEXT ·geluAVX2(SB), NOSPLIT, $0-24")
+	p("\tMOVQ n16+0(FP), CX")
+	p("\tMOVQ dst+8(FP), DI")
+	p("\tMOVQ src+16(FP), SI")
+	p("\tTESTQ CX, CX")
+	p("\tJZ gelu_done")
+	p("gelu_loop:")
+	interleave(
+		geluLines(0, [8]string{"Y0", "Y1", "Y2", "Y3", "Y4", "Y5", "Y6", "Y7"}),
+		geluLines(32, [8]string{"Y8", "Y9", "Y10", "Y11", "Y12", "Y13", "Y14", "Y15"}),
+	)
+	p("\tADDQ $64, SI")
+	p("\tADDQ $64, DI")
+	p("\tDECQ CX")
+	p("\tJNZ gelu_loop")
+	p("gelu_done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }
