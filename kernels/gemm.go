@@ -291,13 +291,19 @@ func checkGemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
 }
 
 // sgemmRef is the definition of Sgemm: a plain triple loop, accumulating in
-// float32 in k order.
+// float32 in k order (gemmRef at float32).
 func sgemmRef(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemmRef is the triple loop behind sgemmRef and the float64 path of Gemm,
+// accumulating in T in k order.
+func gemmRef[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
-			var s float32
+			var s T
 			for p := 0; p < k; p++ {
-				var av, bv float32
+				var av, bv T
 				if transA {
 					av = a[p*lda+i]
 				} else {
