@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/gomamba/gomamba/checkpoint"
+	"github.com/gomamba/gomamba/datasets"
 	"github.com/gomamba/gomamba/kernels"
 )
 
@@ -336,34 +337,11 @@ func (sc *Sidecar) applyEval(e *EvalConfig) error {
 		}
 		e.InputSize = p.InputSize[1]
 	}
-	if p.CropPct != nil {
-		if !(*p.CropPct > 0 && *p.CropPct <= 1) {
-			return fmt.Errorf("deit: config crop_pct %g not in (0, 1]", *p.CropPct)
-		}
-		e.CropPct = *p.CropPct
-	}
 	if p.Interpolation != nil {
 		e.Interpolation = *p.Interpolation
 	}
-	for _, v := range []struct {
-		name string
-		src  []float64
-		dst  *[3]float32
-	}{{"mean", p.Mean, &e.Mean}, {"std", p.Std, &e.Std}} {
-		switch len(v.src) {
-		case 0:
-		case 1, 3:
-			for i := range 3 {
-				v.dst[i] = float32(v.src[min(i, len(v.src)-1)])
-			}
-		default:
-			return fmt.Errorf("deit: config %s has %d values, want 1 or 3", v.name, len(v.src))
-		}
-	}
-	for _, s := range e.Std {
-		if !(s > 0) {
-			return fmt.Errorf("deit: config std %v must be positive", e.Std)
-		}
+	if err := datasets.ParseNormalization(p.CropPct, p.Mean, p.Std, &e.CropPct, &e.Mean, &e.Std); err != nil {
+		return fmt.Errorf("deit: config %w", err)
 	}
 	return nil
 }

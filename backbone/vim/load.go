@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/gomamba/gomamba/checkpoint"
+	"github.com/gomamba/gomamba/datasets"
 	"github.com/gomamba/gomamba/kernels"
 )
 
@@ -292,34 +293,11 @@ func (sc *SidecarConfig) applyEval(e *EvalConfig) error {
 		}
 		e.InputSize = *sc.InputSize
 	}
-	if sc.CropPct != nil {
-		if !(*sc.CropPct > 0 && *sc.CropPct <= 1) {
-			return fmt.Errorf("vim: config.json crop_pct %g not in (0, 1]", *sc.CropPct)
-		}
-		e.CropPct = *sc.CropPct
-	}
 	if sc.Interpolation != nil {
 		e.Interpolation = *sc.Interpolation
 	}
-	for _, v := range []struct {
-		name string
-		src  []float64
-		dst  *[3]float32
-	}{{"mean", sc.Mean, &e.Mean}, {"std", sc.Std, &e.Std}} {
-		switch len(v.src) {
-		case 0:
-		case 1, 3:
-			for i := range 3 {
-				v.dst[i] = float32(v.src[min(i, len(v.src)-1)])
-			}
-		default:
-			return fmt.Errorf("vim: config.json %s has %d values, want 1 or 3", v.name, len(v.src))
-		}
-	}
-	for _, s := range e.Std {
-		if !(s > 0) {
-			return fmt.Errorf("vim: config.json std %v must be positive", e.Std)
-		}
+	if err := datasets.ParseNormalization(sc.CropPct, sc.Mean, sc.Std, &e.CropPct, &e.Mean, &e.Std); err != nil {
+		return fmt.Errorf("vim: config.json %w", err)
 	}
 	return nil
 }
