@@ -25,6 +25,7 @@ import (
 	"github.com/gomamba/gomamba/backbone/vmamba"
 	"github.com/gomamba/gomamba/internal/bench"
 	"github.com/gomamba/gomamba/kernels"
+	"github.com/gomamba/gomamba/kernels/cuda"
 	"github.com/gomamba/gomamba/mamba"
 )
 
@@ -167,6 +168,10 @@ type visionResult struct {
 	PeakRSSMiB     float64 `json:"peak_rss_mib"`
 	PeakHeapMiB    float64 `json:"peak_go_heap_mib"`
 	LoadAvg        float64 `json:"load"`
+	Device         string  `json:"device"`
+	// PeakDeviceMiB is the CUDA caching allocator's peak of live tensor
+	// bytes during the timed runs (bucket sizes, weights included).
+	PeakDeviceMiB float64 `json:"peak_device_mib,omitempty"`
 }
 
 // benchReport is everything one `gomamba bench` run measured.
@@ -352,13 +357,17 @@ func firstNonEmpty(a, b string) string {
 
 // visionModel is the part of Vim and VMamba the benchmark drives.
 type visionModel struct {
+	be      kernels.Backend
 	name    string
 	forward func(ctx context.Context, x *kernels.Tensor) error
 	tokens  func(side int) int
 }
 
 func newVisionModel(target string, fl benchFlags) (*visionModel, error) {
-	be := kernels.CPU()
+	be, err := openBackend(fl.lm.device)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
 	switch target {
 	case "vim":
 		cfg, ok := vim.Preset(fl.vimName)
@@ -370,6 +379,7 @@ func newVisionModel(target string, fl benchFlags) (*visionModel, error) {
 			return nil, fmt.Errorf("bench: %s: %w", fl.vimName, err)
 		}
 		return &visionModel{
+			be:   be,
 			name: fl.vimName,
 			forward: func(ctx context.Context, x *kernels.Tensor) error {
 				_, _, err := m.Forward(ctx, x)
@@ -390,6 +400,7 @@ func newVisionModel(target string, fl benchFlags) (*visionModel, error) {
 			return nil, fmt.Errorf("bench: %s: %w", fl.vmName, err)
 		}
 		return &visionModel{
+			be:   be,
 			name: fl.vmName,
 			forward: func(ctx context.Context, x *kernels.Tensor) error {
 				_, err := m.Forward(ctx, x, nil)
@@ -416,11 +427,17 @@ func benchVision(ctx context.Context, target string, fl benchFlags, progress fun
 	var out []visionResult
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, side := range fl.sizes {
-		x := kernels.New(fl.batch, 3, side, side)
-		for i := range x.Data {
-			x.Data[i] = float32(r.NormFloat64())
+		xh := kernels.New(fl.batch, 3, side, side)
+		for i := range xh.Data {
+			xh.Data[i] = float32(r.NormFloat64())
 		}
+		x := m.be.FromHost(xh)
 		debug.FreeOSMemory()
+		dev, onGPU := m.be.(*cuda.Backend)
+		if onGPU {
+			dev.EmptyCache()
+			dev.ResetPeak()
+		}
 		if err := bench.ResetPeakRSS(); err != nil && note == "" {
 			note = "peak RSS is the process's peak so far (" + err.Error() + ")"
 		}
@@ -433,7 +450,10 @@ func benchVision(ctx context.Context, target string, fl benchFlags, progress fun
 				cpu0, _ = bench.CPUTime()
 			}
 			first = false
-			return m.forward(ctx, x)
+			if err := m.forward(ctx, x); err != nil {
+				return err
+			}
+			return m.be.Sync() // GPU work is asynchronous: a run ends when it is done
 		})
 		cpu1, cpuOK := bench.CPUTime()
 		heap := stopHeap()
@@ -453,8 +473,11 @@ func benchVision(ctx context.Context, target string, fl benchFlags, progress fun
 			MedianMsPerImg: 1e3 * t.Median.Seconds() / float64(fl.batch),
 			UsPerToken:     1e6 * perImage / float64(tokens),
 			PeakRSSMiB:     float64(rss) / (1 << 20), PeakHeapMiB: float64(heap) / (1 << 20),
-			CPUMsPerImage: cpuMs, LoadAvg: bench.LoadAvg(),
+			CPUMsPerImage: cpuMs, LoadAvg: bench.LoadAvg(), Device: m.be.Name(),
 		})
+		if onGPU {
+			out[len(out)-1].PeakDeviceMiB = float64(dev.MemStats().Peak) / (1 << 20)
+		}
 		progress("%s %d: %.1f ms/image, %.2f µs/token", m.name, side, 1e3*perImage, 1e6*perImage/float64(tokens))
 	}
 	return out, note, nil
@@ -560,10 +583,14 @@ func printBench(w io.Writer, rep *benchReport) {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "vision models (random weights), per image: best and median wall time of the timed runs after a warm-up;")
 		fmt.Fprintln(w, "CPU ms/image: process CPU time (all threads) per image over the timed runs, less sensitive to other load")
-		fmt.Fprintln(tw, "model\tside\tbatch\ttokens\truns\timages/s\tms/image\tmedian ms\tµs/token\tCPU ms/image\tpeak RSS MiB\tpeak Go heap MiB\tload\t")
+		fmt.Fprintln(tw, "model\tdevice\tside\tbatch\ttokens\truns\timages/s\tms/image\tmedian ms\tµs/token\tCPU ms/image\tpeak RSS MiB\tpeak Go heap MiB\tpeak GPU MiB\tload\t")
 		for _, r := range rep.Vision {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.2f\t%.1f\t%.1f\t%.2f\t%.1f\t%.0f\t%.0f\t%.2f\t\n", r.Model, r.Side, r.Batch, r.Tokens, r.Runs,
-				r.ImagesPerS, r.MsPerImage, r.MedianMsPerImg, r.UsPerToken, r.CPUMsPerImage, r.PeakRSSMiB, r.PeakHeapMiB, r.LoadAvg)
+			gpu := "—"
+			if r.PeakDeviceMiB > 0 {
+				gpu = fmt.Sprintf("%.0f", r.PeakDeviceMiB)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%.2f\t%.1f\t%.1f\t%.2f\t%.1f\t%.0f\t%.0f\t%s\t%.2f\t\n", r.Model, r.Device, r.Side, r.Batch, r.Tokens, r.Runs,
+				r.ImagesPerS, r.MsPerImage, r.MedianMsPerImg, r.UsPerToken, r.CPUMsPerImage, r.PeakRSSMiB, r.PeakHeapMiB, gpu, r.LoadAvg)
 		}
 		tw.Flush()
 		if rep.RSSNote != "" {

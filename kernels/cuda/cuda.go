@@ -349,6 +349,14 @@ func (be *Backend) MemStats() MemStats {
 	return MemStats{InUse: be.alloc.inUse, Cached: be.alloc.cached, Peak: be.alloc.peak}
 }
 
+// ResetPeak sets the allocator's peak to the bytes now in use, so that a
+// later MemStats().Peak covers only what ran after this call.
+func (be *Backend) ResetPeak() {
+	be.alloc.mu.Lock()
+	defer be.alloc.mu.Unlock()
+	be.alloc.peak = be.alloc.inUse
+}
+
 // EmptyCache waits for queued work and returns cached device memory to the
 // driver.
 func (be *Backend) EmptyCache() {
