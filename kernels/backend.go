@@ -46,6 +46,11 @@ type Backend interface {
 	// dst[b,d,t] = act(bias[d] + Σ_k w[d,k]·x[b,d,t-K+1+k]) with zeros before
 	// t = 0. x, dst (Bt, D, L); w (D, K); bias (D) or nil.
 	Conv1dCausal(dst, x, w, bias *Tensor, act Activation)
+	// Conv1dReverse is Conv1dCausal run backwards in time (anti-causal):
+	// dst[b,d,t] = act(bias[d] + Σ_k w[d,k]·x[b,d,t+K−1−k]) with zeros after
+	// t = L−1, i.e. flip(Conv1dCausal(flip(x))) along L without the flips
+	// (Vim's backward branch).
+	Conv1dReverse(dst, x, w, bias *Tensor, act Activation)
 	// Conv1dStep advances a rolling conv state by one token: state (Bt, D, K)
 	// holds the last K inputs (oldest first) and is shifted left with x
 	// (Bt, D) written last; dst (Bt, D) = act(bias + Σ_k w[d,k]·state[b,d,k]).
@@ -140,6 +145,11 @@ type ScanArgs struct {
 	DeltaSoftplus bool
 	Out           *Tensor // (Bt, D, L) destination
 	LastState     *Tensor // (Bt, D, N) destination for h_L, or nil
+	// Reverse runs the recurrence backwards in time, from t = L−1 down to
+	// t = 0 (h_L = 0, LastState receives h_0): the result equals flipping
+	// U, Delta, Z and time-varying B and C along L, scanning, and flipping
+	// Out back, without the copies (Vim's backward branch).
+	Reverse bool
 }
 
 // StepArgs are the operands of SelectiveStateUpdate (selective_state_update):

@@ -1,22 +1,35 @@
 package kernels
 
 func (cpuBackend) Conv1dCausal(dst, x, w, bias *Tensor, act Activation) {
-	host("Conv1dCausal", dst, x, w, bias)
+	conv1d("Conv1dCausal", dst, x, w, bias, act, false)
+}
+
+func (cpuBackend) Conv1dReverse(dst, x, w, bias *Tensor, act Activation) {
+	conv1d("Conv1dReverse", dst, x, w, bias, act, true)
+}
+
+// conv1d is Conv1dCausal (rev false) and Conv1dReverse (rev true).
+func conv1d(op string, dst, x, w, bias *Tensor, act Activation, rev bool) {
+	host(op, dst, x, w, bias)
 	if x.Rank() != 3 || !SameShape(dst, x) || w.Rank() != 2 || w.Dim(0) != x.Dim(1) || w.Dim(1) < 1 ||
 		(bias != nil && (bias.Rank() != 1 || bias.Dim(0) != x.Dim(1))) {
-		panicf("Conv1dCausal", "x %v, w %v, bias %v, dst %v: want x, dst (Bt, D, L), w (D, K), bias (D)", shp(x), shp(w), shp(bias), shp(dst))
+		panicf(op, "x %v, w %v, bias %v, dst %v: want x, dst (Bt, D, L), w (D, K), bias (D)", shp(x), shp(w), shp(bias), shp(dst))
 	}
 	d, l, k := x.Dim(1), x.Dim(2), w.Dim(1)
 	rows := x.Dim(0) * d
 	if serialWork(rows, rowGrain(l*k)) {
-		conv1dRows(dst, x, w, bias, act, 0, rows)
+		conv1dRows(dst, x, w, bias, act, rev, 0, rows)
 		return
 	}
-	Parallel(rows, rowGrain(l*k), func(lo, hi int) { conv1dRows(dst, x, w, bias, act, lo, hi) })
+	Parallel(rows, rowGrain(l*k), func(lo, hi int) { conv1dRows(dst, x, w, bias, act, rev, lo, hi) })
 }
 
-// conv1dRows computes rows [lo, hi) of the flattened (Bt, D) range.
-func conv1dRows(dst, x, w, bias *Tensor, act Activation, lo, hi int) {
+// conv1dRows computes rows [lo, hi) of the flattened (Bt, D) range, causal
+// or (rev) anti-causal. Every output is w[0]·x[t∓(K−1)] + … + w[K−1]·x[t]
+// + bias, summed in that order (taps outside [0, L) contribute exact zeros),
+// so the anti-causal row is bitwise the flip of the causal conv of the
+// flipped row.
+func conv1dRows(dst, x, w, bias *Tensor, act Activation, rev bool, lo, hi int) {
 	d, l, k := x.Dim(1), x.Dim(2), w.Dim(1)
 	for r := lo; r < hi; r++ {
 		c := r % d
@@ -27,29 +40,35 @@ func conv1dRows(dst, x, w, bias *Tensor, act Activation, lo, hi int) {
 		}
 		xr := x.Data[r*l : r*l+l]
 		or := dst.Data[r*l : r*l+l]
-		head := min(l, k-1) // steps whose window reaches before t = 0
-		for t := range head {
-			var s float32
-			for j, wv := range wr {
-				if i := t - k + 1 + j; i >= 0 {
-					s += wv * xr[i]
-				}
-			}
-			or[t] = s + b
-		}
-		if k == 4 { // Mamba's d_conv: unrolled, same order of additions
+		switch {
+		case k == 4 && !rev: // Mamba's d_conv: a sliding window in registers
 			w0, w1, w2, w3 := wr[0], wr[1], wr[2], wr[3]
-			for t := head; t < l; t++ {
-				win := xr[t-3 : t+1 : t+1]
-				or[t] = w0*win[0] + w1*win[1] + w2*win[2] + w3*win[3] + b
+			var x0, x1, x2 float32 // x[t−3], x[t−2], x[t−1]
+			or = or[:len(xr)]
+			for t, v := range xr {
+				or[t] = w0*x0 + w1*x1 + w2*x2 + w3*v + b
+				x0, x1, x2 = x1, x2, v
 			}
-		} else {
-			for t := head; t < l; t++ {
-				win := xr[t-k+1 : t+1]
-				win = win[:len(wr)]
+		case k == 4:
+			w0, w1, w2, w3 := wr[0], wr[1], wr[2], wr[3]
+			var x0, x1, x2 float32 // x[t+3], x[t+2], x[t+1]
+			or = or[:len(xr)]
+			for t := len(xr) - 1; t >= 0; t-- {
+				v := xr[t]
+				or[t] = w0*x0 + w1*x1 + w2*x2 + w3*v + b
+				x0, x1, x2 = x1, x2, v
+			}
+		default:
+			for t := range l {
 				var s float32
 				for j, wv := range wr {
-					s += wv * win[j]
+					i := t - k + 1 + j
+					if rev {
+						i = t + k - 1 - j
+					}
+					if i >= 0 && i < l {
+						s += wv * xr[i]
+					}
 				}
 				or[t] = s + b
 			}

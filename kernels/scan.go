@@ -106,13 +106,18 @@ func scanRange(a *ScanArgs, lb, lc bcLayout, d, l, n, lo, hi int) {
 			ch = end
 			continue
 		}
-		for t0 := 0; t0 < l; t0 += chunk {
+		chunks := (l + chunk - 1) / chunk
+		for k := range chunks {
+			if a.Reverse { // chunks from the last, each transposed in reverse
+				k = chunks - 1 - k
+			}
+			t0 := k * chunk
 			t1 := min(l, t0+chunk)
 			if lb.varying {
-				transposeChunk(bbuf, a.B.Data, ((b*lb.g+d0/lb.per)*n)*l, n, l, t0, t1)
+				transposeChunk(bbuf, a.B.Data, ((b*lb.g+d0/lb.per)*n)*l, n, l, t0, t1, a.Reverse)
 			}
 			if lc.varying {
-				transposeChunk(cbuf, a.C.Data, ((b*lc.g+d0/lc.per)*n)*l, n, l, t0, t1)
+				transposeChunk(cbuf, a.C.Data, ((b*lc.g+d0/lc.per)*n)*l, n, l, t0, t1, a.Reverse)
 			}
 			for c := ch; c < end; c++ {
 				dc := c % d
@@ -136,8 +141,13 @@ func scanRange(a *ScanArgs, lb, lc bcLayout, d, l, n, lo, hi int) {
 				if z != nil {
 					zr = z[row : row+t1-t0]
 				}
-				scanChannel(h[(c-ch)*n:(c-ch+1)*n], a.A.Data[dc*n:(dc+1)*n], u[row:row+t1-t0], delta[row:row+t1-t0], zr,
-					a.Out.Data[row:row+t1-t0], bs, cs, bStride, cStride, dSkip, dBias, a.D != nil, a.DeltaSoftplus)
+				hc, ac := h[(c-ch)*n:(c-ch+1)*n], a.A.Data[dc*n:(dc+1)*n]
+				uc, dtc, oc := u[row:row+t1-t0], delta[row:row+t1-t0], a.Out.Data[row:row+t1-t0]
+				if a.Reverse {
+					scanChannelRev(hc, ac, uc, dtc, zr, oc, bs, cs, bStride, cStride, dSkip, dBias, a.D != nil, a.DeltaSoftplus)
+				} else {
+					scanChannel(hc, ac, uc, dtc, zr, oc, bs, cs, bStride, cStride, dSkip, dBias, a.D != nil, a.DeltaSoftplus)
+				}
 			}
 		}
 		ch = end
@@ -175,19 +185,105 @@ func scanBlock1(a *ScanArgs, lb, lc bcLayout, h []float32, d, l, ch, end int) {
 		if a.Z != nil {
 			z = a.Z.Data[row : row+l]
 		}
-		scanChannel1(h[c-ch:c-ch+1], a.A.Data[dc], a.U.Data[row:row+l], a.Delta.Data[row:row+l], z,
-			a.Out.Data[row:row+l], bs, cs, bStride, cStride, dSkip, dBias, a.D != nil, a.DeltaSoftplus)
+		hc, uc, dtc, oc := h[c-ch:c-ch+1], a.U.Data[row:row+l], a.Delta.Data[row:row+l], a.Out.Data[row:row+l]
+		if a.Reverse {
+			scanChannel1Rev(hc, a.A.Data[dc], uc, dtc, z, oc, bs, cs, bStride, cStride, dSkip, dBias, a.D != nil, a.DeltaSoftplus)
+		} else {
+			scanChannel1(hc, a.A.Data[dc], uc, dtc, z, oc, bs, cs, bStride, cStride, dSkip, dBias, a.D != nil, a.DeltaSoftplus)
+		}
 	}
 }
 
 // transposeChunk writes columns [t0, t1) of the (n, l) matrix at src[base:]
-// time-major into dst: dst[(t−t0)·n + i] = src[base + i·l + t].
-func transposeChunk(dst, src []float32, base, n, l, t0, t1 int) {
+// time-major into dst: dst[(t−t0)·n + i] = src[base + i·l + t], or with rev
+// in reverse time order, dst[(t1−1−t)·n + i] = src[base + i·l + t].
+func transposeChunk(dst, src []float32, base, n, l, t0, t1 int, rev bool) {
 	for i := range n {
 		row := src[base+i*l+t0 : base+i*l+t1]
+		if rev {
+			last := len(row) - 1
+			for t, v := range row {
+				dst[(last-t)*n+i] = v
+			}
+			continue
+		}
 		for t, v := range row {
 			dst[t*n+i] = v
 		}
+	}
+}
+
+// revBlock is the number of steps a reverse scan stages at a time (four
+// stack arrays of this many floats).
+const revBlock = 256
+
+// reverseInto writes src reversed into dst (len(dst) ≥ len(src)).
+func reverseInto(dst, src []float32) {
+	dst = dst[:len(src)]
+	j := len(src) - 1
+	for i := 0; i+4 <= len(src); i += 4 {
+		s := src[i : i+4 : i+4]
+		d := dst[j-3 : j+1 : j+1]
+		d[3], d[2], d[1], d[0] = s[0], s[1], s[2], s[3]
+		j -= 4
+	}
+	for i := len(src) &^ 3; i < len(src); i++ {
+		dst[j] = src[i]
+		j--
+	}
+}
+
+// scanChannelRev is scanChannel run backwards over the chunk: steps are
+// taken from t = T−1 down to 0, reading B and C time-major in that order
+// (bt[s·bStride + n] is step s of the reversed chunk, as transposeChunk
+// writes with rev). Blocks of u, delta and z are reversed into stack
+// arrays, scanned forward, and the outputs reversed back into out (which
+// may alias u or delta: a block is read before it is written).
+func scanChannelRev(h, a, u, delta, z, out, bt, ct []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
+	var ub, db, zb, ob [revBlock]float32
+	steps := len(u)
+	for s0 := 0; s0 < steps; s0 += revBlock {
+		m := min(revBlock, steps-s0)
+		lo, hi := steps-s0-m, steps-s0 // times of this block
+		reverseInto(ub[:], u[lo:hi])
+		reverseInto(db[:], delta[lo:hi])
+		var zs []float32
+		if z != nil {
+			reverseInto(zb[:], z[lo:hi])
+			zs = zb[:m]
+		}
+		scanChannel(h, a, ub[:m], db[:m], zs, ob[:m], bt[s0*bStride:], ct[s0*cStride:], bStride, cStride, dSkip, dBias, hasD, softplus)
+		reverseInto(out[lo:hi], ob[:m])
+	}
+}
+
+// scanChannel1Rev is scanChannel1 run backwards in time. B and C are read
+// in place like scanChannel1's (stride 1 time-varying rows, or stride 0),
+// so time-varying rows are reversed block by block along with u, delta and z.
+func scanChannel1Rev(h []float32, a0 float32, u, delta, z, out, b, c []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
+	var ub, db, zb, ob, bb, cb [revBlock]float32
+	steps := len(u)
+	for s0 := 0; s0 < steps; s0 += revBlock {
+		m := min(revBlock, steps-s0)
+		lo, hi := steps-s0-m, steps-s0
+		reverseInto(ub[:], u[lo:hi])
+		reverseInto(db[:], delta[lo:hi])
+		var zs []float32
+		if z != nil {
+			reverseInto(zb[:], z[lo:hi])
+			zs = zb[:m]
+		}
+		bs, cs := b, c
+		if bStride != 0 {
+			reverseInto(bb[:], b[lo:hi])
+			bs = bb[:m]
+		}
+		if cStride != 0 {
+			reverseInto(cb[:], c[lo:hi])
+			cs = cb[:m]
+		}
+		scanChannel1(h, a0, ub[:m], db[:m], zs, ob[:m], bs, cs, bStride, cStride, dSkip, dBias, hasD, softplus)
+		reverseInto(out[lo:hi], ob[:m])
 	}
 }
 

@@ -33,6 +33,12 @@ type Branch struct {
 	DTRank int
 	// DState is N, the SSM state size per channel.
 	DState int
+	// Reverse makes Forward and Prefill run anti-causally, from the last
+	// position to the first: the result equals flipping x and z along L,
+	// running the causal branch and flipping y back (Vim's backward
+	// direction), computed with Conv1dReverse and a reverse scan instead of
+	// three copies. Step is always causal.
+	Reverse bool
 }
 
 // NegExpA computes A = −exp(A_log) on be (the official
@@ -95,14 +101,19 @@ func (b *Branch) Forward(be kernels.Backend, ws *Workspace, y, x, z *kernels.Ten
 // Prefill is Forward that also returns the recurrent state after the last
 // position, to seed Step: convState (Bt, E, K) receives the last K pre-conv
 // inputs (left-padded with zeros when L < K) and ssmState (Bt, E, N) the scan
-// state h_L. Either may be nil.
+// state h_L. Either may be nil. With Reverse, "last" is in processing order:
+// convState holds x[K−1], …, x[0] and ssmState the state after position 0.
 func (b *Branch) Prefill(be kernels.Backend, ws *Workspace, y, x, z, convState, ssmState *kernels.Tensor) {
 	bt, e, l := x.Dim(0), x.Dim(1), x.Dim(2)
 	r, n := b.DTRank, b.DState
 
 	// Causal depthwise conv + SiLU (the skip D·u uses this post-conv x).
 	xc := ws.Get(be, "mamba.branch.xc", bt, e, l)
-	be.Conv1dCausal(xc, x, b.ConvW, b.ConvB, kernels.ActSiLU)
+	if b.Reverse {
+		be.Conv1dReverse(xc, x, b.ConvW, b.ConvB, kernels.ActSiLU)
+	} else {
+		be.Conv1dCausal(xc, x, b.ConvW, b.ConvB, kernels.ActSiLU)
+	}
 
 	// x_dbl = x_proj · xc per batch, channel-major: rows dt | B | C.
 	xdbl := ws.Get(be, "mamba.branch.xdbl", bt, r+2*n, l)
@@ -121,16 +132,26 @@ func (b *Branch) Prefill(be kernels.Backend, ws *Workspace, y, x, z, convState, 
 	be.SelectiveScan(&kernels.ScanArgs{
 		U: xc, Delta: dt, A: b.A, B: bm, C: cm, D: b.D, Z: z,
 		DeltaBias: b.DTProjB, DeltaSoftplus: true,
-		Out: y, LastState: ssmState,
+		Out: y, LastState: ssmState, Reverse: b.Reverse,
 	})
 
 	if convState != nil {
 		k := convState.Dim(2)
+		keep := min(k, l)
+		if b.Reverse {
+			// The first keep inputs, reversed: stage x[0:keep] at the
+			// front of a zeroed (Bt, E, K) buffer and flip it into place.
+			zeros := ws.Get(be, "mamba.branch.zeros", bt, e, k)
+			head := ws.Get(be, "mamba.branch.convhead", bt, e, k)
+			be.Copy(head, zeros)
+			be.CopyBox(head, []int{0, 0, 0}, x, []int{0, 0, 0}, []int{bt, e, keep})
+			be.Flip(convState, head, 2)
+			return
+		}
 		if l < k {
 			zeros := ws.Get(be, "mamba.branch.zeros", bt, e, k)
 			be.Copy(convState, zeros)
 		}
-		keep := min(k, l)
 		be.CopyBox(convState, []int{0, 0, k - keep}, x, []int{0, 0, l - keep}, []int{bt, e, keep})
 	}
 }

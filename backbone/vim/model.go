@@ -58,7 +58,9 @@ func (n *norm) forward(be kernels.Backend, dst, x *kernels.Tensor) {
 
 // BiMixer is Vim's bimamba "v2" mixer: a shared in_proj and out_proj around
 // two Mamba branches, the second running on the time-reversed sequence with
-// its own (_b) parameters; out = out_proj((y_f + flip(y_b))/2).
+// its own (_b) parameters; out = out_proj((y_f + flip(y_b))/2). Bwd has
+// Reverse set, so it reads x and z and writes y_b in the original order
+// (flip(branch(flip(x), flip(z))) without the three copies).
 type BiMixer struct {
 	// InProjX and InProjZ are the two halves of in_proj.weight (2E, C):
 	// rows [0, E) make x, rows [E, 2E) make the gate z.
@@ -84,15 +86,21 @@ func (m *BiMixer) Forward(be kernels.Backend, ws *mamba.Workspace, out, h *kerne
 	yf := ws.Get(be, "vim.yf", bt, e, l)
 	m.Fwd.Forward(be, ws, yf, x, z)
 
-	// Backward direction: flip x and z in time, run the _b branch, flip back.
-	xb := ws.Get(be, "vim.xb", bt, e, l)
-	zb := ws.Get(be, "vim.zb", bt, e, l)
-	be.Flip(xb, x, 2)
-	be.Flip(zb, z, 2)
+	// Backward direction: the _b branch run anti-causally (Bwd.Reverse),
+	// which is flip(branch_b(flip(x), flip(z))).
 	yb := ws.Get(be, "vim.yb", bt, e, l)
-	m.Bwd.Forward(be, ws, yb, xb, zb)
-	be.Flip(x, yb, 2) // reuse x as flip(y_b)
-	be.Add(yf, yf, x)
+	if m.Bwd.Reverse {
+		m.Bwd.Forward(be, ws, yb, x, z)
+	} else { // a hand-built mixer: flip x and z in time, run, flip back
+		xb := ws.Get(be, "vim.xb", bt, e, l)
+		zb := ws.Get(be, "vim.zb", bt, e, l)
+		be.Flip(xb, x, 2)
+		be.Flip(zb, z, 2)
+		ybf := ws.Get(be, "vim.ybf", bt, e, l)
+		m.Bwd.Forward(be, ws, ybf, xb, zb)
+		be.Flip(yb, ybf, 2)
+	}
+	be.Add(yf, yf, yb)
 	if m.DivideOut {
 		be.Scale(yf, yf, 0.5)
 	}

@@ -53,6 +53,7 @@ func skeleton(cfg Config) (*Model, []param) {
 		mkNorm(p+"norm", &b.Norm)
 		mx := &b.Mixer
 		mx.DivideOut = cfg.DivideOut
+		mx.Bwd.Reverse = true                              // the backward direction runs anti-causally in place
 		add(p+"mixer.in_proj.weight", &mx.InProjX, 2*e, c) // split in finish
 		add(p+"mixer.out_proj.weight", &mx.OutProj, c, e)
 		for _, dir := range []struct {

@@ -482,6 +482,10 @@ func bcLayout(op string, t *kernels.Tensor, bt, d, n, l int) (strides [6]int, va
 // SelectiveScan runs the Mamba selective scan (../shared/spec/scan.md).
 func (be *Backend) SelectiveScan(a *kernels.ScanArgs) {
 	const op = "SelectiveScan"
+	if a.Reverse {
+		be.reverseScan(a)
+		return
+	}
 	u := a.U
 	if u.Rank() != 3 || !kernels.SameShape(a.Delta, u) || !kernels.SameShape(a.Out, u) || a.A.Rank() != 2 || a.A.Dim(0) != u.Dim(1) {
 		panicf(op, "u %v, delta %v, A %v, out %v", u, a.Delta, a.A, a.Out)

@@ -1,0 +1,103 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// flipL returns a copy of t flipped along its last axis (nil and rank-2
+// time-invariant tensors are returned as they are).
+func flipL(t *Tensor) *Tensor {
+	if t == nil || t.Rank() < 3 {
+		return t
+	}
+	f := New(t.Shape()...)
+	CPU().Flip(f, t, t.Rank()-1)
+	return f
+}
+
+// TestSelectiveScanReverse checks ScanArgs.Reverse against its definition:
+// flip the time-varying operands, scan forward (float64 reference), flip
+// the output back; and against the CPU forward scan of the flipped inputs.
+func TestSelectiveScanReverse(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	be := CPU()
+	for _, c := range []struct {
+		bt, d, l, n  int
+		bKind, cKind string
+		g            int
+		opts         bool
+	}{
+		{1, 1, 1, 16, "var", "var", 1, true},
+		{2, 3, 5, 16, "var", "var", 1, false},
+		{1, 4, 7, 4, "inv", "inv", 1, true},
+		{2, 5, 9, 3, "inv", "var", 1, true},
+		{2, 8, 33, 16, "grp", "grp", 4, true},
+		{1, 40, 197, 16, "var", "var", 1, true},  // vim-tiny's length
+		{2, 12, 700, 16, "grp", "var", 2, true},  // several chunks, the last partial
+		{1, 3, 1100, 5, "var", "var", 1, true},   // chunk not a multiple of N
+		{1, 2, 600, 3000, "var", "var", 1, true}, // N beyond the stack scratch
+		{2, 8, 300, 1, "grp", "grp", 4, true},    // N = 1
+		{1, 4, 50, 1, "inv", "var", 1, true},
+		{2, 6, 20, 1, "var", "inv", 1, false},
+		{1, 6, 777, 1, "grp", "var", 2, false},
+	} {
+		name := fmt.Sprintf("%d_%d_%d_%d_%s_%s_g%d_%v", c.bt, c.d, c.l, c.n, c.bKind, c.cKind, c.g, c.opts)
+		t.Run(name, func(t *testing.T) {
+			a := randScan(r, c.bt, c.d, c.l, c.n, c.bKind, c.cKind, c.g, c.opts)
+			f := *a
+			f.U, f.Delta, f.Z, f.B, f.C = flipL(a.U), flipL(a.Delta), flipL(a.Z), flipL(a.B), flipL(a.C)
+			f.Out, f.LastState = New(a.Out.Shape()...), New(a.LastState.Shape()...)
+			wantOut, wantLast := scanRef64(&f)
+			be.SelectiveScan(&f) // forward scan of the flipped operands
+
+			a.Reverse = true
+			be.SelectiveScan(a)
+			got := flipL(a.Out)
+			closeTo(t, "out vs float64 ref", got.Data, wantOut, 2e-5, 2e-5)
+			closeTo(t, "last_state vs float64 ref", a.LastState.Data, wantLast, 2e-6, 2e-5)
+			closeTo(t, "out vs forward scan of flipped", got.Data, f64(f.Out.Data), 1e-6, 1e-6)
+			closeTo(t, "last_state vs forward scan of flipped", a.LastState.Data, f64(f.LastState.Data), 1e-6, 1e-6)
+		})
+	}
+}
+
+// TestSelectiveScanReverseAliased runs a reverse scan whose Out aliases U
+// (allowed by the CPU scan) and compares it with a non-aliased run.
+func TestSelectiveScanReverseAliased(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	for _, n := range []int{16, 1, 4} {
+		a := randScan(r, 1, 5, 600, n, "var", "var", 1, true)
+		a.Reverse = true
+		CPU().SelectiveScan(a)
+		b := *a
+		b.U = a.U.Clone()
+		b.Out = b.U
+		b.LastState = New(a.LastState.Shape()...)
+		CPU().SelectiveScan(&b)
+		closeTo(t, fmt.Sprintf("N=%d out aliasing u", n), b.Out.Data, f64(a.Out.Data), 0, 0)
+	}
+}
+
+func TestConv1dReverse(t *testing.T) {
+	r := rand.New(rand.NewPCG(35, 36))
+	be := CPU()
+	for _, c := range []struct{ bt, d, l, k int }{{1, 1, 1, 4}, {2, 3, 5, 4}, {1, 7, 2, 4}, {3, 5, 33, 3}, {2, 9, 64, 1}, {1, 4, 197, 4}} {
+		x := rndT(r, 2, c.bt, c.d, c.l)
+		w := rndT(r, 1, c.d, c.k)
+		bias := rndT(r, 1, c.d)
+		for _, act := range []Activation{ActNone, ActSiLU} {
+			for _, bb := range []*Tensor{nil, bias} {
+				y := New(x.Shape()...)
+				be.Conv1dReverse(y, x, w, bb, act)
+				want := New(x.Shape()...)
+				be.Conv1dCausal(want, flipL(x), w, bb, act)
+				closeTo(t, fmt.Sprintf("Conv1dReverse %v %v vs flipped causal", c, act), y.Data, f64(flipL(want).Data), 0, 0)
+				ref := conv1dRef(flipL(x), w, bb, act)
+				closeTo(t, fmt.Sprintf("Conv1dReverse %v %v vs float64 ref", c, act), flipL(y).Data, ref, 1e-5, 1e-5)
+			}
+		}
+	}
+	mustPanic(t, "kernels: Conv1dReverse:", func() { be.Conv1dReverse(New(1, 2, 3), New(1, 2, 3), New(3, 4), nil, ActNone) })
+}
