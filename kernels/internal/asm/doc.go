@@ -7,6 +7,13 @@
 // noasm tag, running on another architecture, or setting the environment
 // variable GOMAMBA_NOASM=1 selects the twins.
 //
+// On CPUs with AVX-512F the hot kernels have a second, 16-lane version
+// chosen at run time: the SGEMM micro-kernels (6×16 and the 6×32 Kernel2),
+// the N = 16 scan recurrence (exps fused in, outputs reduced 16 steps at a
+// time) and the vector exp, softplus, SiLU and GELU (masked tails). The AVX2
+// kernels remain the fallback; GOMAMBA_AVX512=0 selects them on an AVX-512
+// CPU (for comparisons), and SetAVX512 switches at run time.
+//
 // The SGEMM pieces follow the GotoBLAS design: op(A) is packed into MR-row
 // panels, op(B) into NR-column panels, and Kernel multiplies one A panel by
 // one B panel into an MR×NR tile of C. The blocking loops and threading
@@ -27,8 +34,35 @@ func noasmEnv() bool {
 // them.
 var allowSIMD = haveSIMD && !noasmEnv()
 
+// avx512Env reports whether GOMAMBA_AVX512 forbids the AVX-512 kernels
+// (set to 0).
+func avx512Env() bool { return os.Getenv("GOMAMBA_AVX512") == "0" }
+
+// allowAVX512: the CPU has AVX-512F (and the SIMD kernels are allowed) and
+// GOMAMBA_AVX512=0 does not forbid them.
+var allowAVX512 = haveAVX512 && allowSIMD && !avx512Env()
+
+// useAVX512 selects the AVX-512 kernels where useSIMD holds.
+var useAVX512 = allowAVX512
+
 // Enabled reports whether the SIMD kernels are in use.
 func Enabled() bool { return useSIMD }
+
+// AVX512 reports whether the AVX-512 kernels are in use (a subset of
+// Enabled).
+func AVX512() bool { return useSIMD && useAVX512 }
+
+// SetAVX512 switches the AVX-512 kernels on or off (falling back to AVX2)
+// and returns the previous setting. Switching on has no effect without
+// AVX-512F, in a noasm build, under GOMAMBA_NOASM=1 or GOMAMBA_AVX512=0;
+// while SetEnabled(false) holds, neither SIMD path runs. Like SetEnabled it
+// is meant for tests and benchmarks and must not be called while kernels
+// are running.
+func SetAVX512(on bool) (prev bool) {
+	prev = useAVX512
+	useAVX512 = on && allowAVX512
+	return prev
+}
 
 // SetEnabled switches the SIMD kernels on or off and returns the previous
 // setting. Switching on has no effect on a CPU without AVX2 and FMA, in a

@@ -146,16 +146,11 @@ func BenchmarkGelu(b *testing.B) {
 		src[i] = float32(rng.NormFloat64() * 2)
 	}
 	dst := make([]float32, len(src))
-	for _, c := range []struct {
-		name string
-		f    func(dst, src []float32)
-	}{{"simd", Gelu}, {"go", GeluGo}} {
-		b.Run(c.name, func(b *testing.B) {
-			b.SetBytes(int64(4 * len(src)))
-			for b.Loop() {
-				c.f(dst, src)
-			}
-			b.ReportMetric(float64(b.N)*float64(len(src))/b.Elapsed().Seconds(), "elem/s")
-		})
-	}
+	benchModes(b, func(b *testing.B) {
+		b.SetBytes(int64(4 * len(src)))
+		for b.Loop() {
+			Gelu(dst, src)
+		}
+		b.ReportMetric(float64(b.N)*float64(len(src))/b.Elapsed().Seconds(), "elem/s")
+	})
 }

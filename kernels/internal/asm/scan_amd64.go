@@ -14,9 +14,29 @@ func softplusAVX2(n16 int, dst, src *float32, bias float32)
 //go:noescape
 func siluAVX2(n16 int, dst, src *float32)
 
+//go:noescape
+func scanN16AVX512(steps int, h, a, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)
+
+//go:noescape
+func expAVX512(n int, dst, src *float32)
+
+//go:noescape
+func softplusAVX512(n int, dst, src *float32, bias float32)
+
+//go:noescape
+func siluAVX512(n int, dst, src *float32)
+
+//go:noescape
+func geluAVX512(n int, dst, src *float32)
+
 func scanStates16(h, a, dt, u, gate, out, b, c []float32, bStride, cStride int, dSkip float32) {
 	if !useSIMD {
 		ScanStates16Go(h, a, dt, u, gate, out, b, c, bStride, cStride, dSkip)
+		return
+	}
+	if useAVX512 {
+		// One pass: the exps are computed inside the recurrence.
+		scanN16AVX512(len(dt), &h[0], &a[0], &dt[0], &u[0], &gate[0], &out[0], &b[0], &c[0], bStride, cStride, dSkip)
 		return
 	}
 	// Decay factors for a block of steps first (independent exps overlap),
@@ -42,6 +62,12 @@ func softplusVec(dst, src []float32, bias float32) {
 		SoftplusGo(dst, src, bias)
 		return
 	}
+	if useAVX512 {
+		if len(src) > 0 {
+			softplusAVX512(len(src), &dst[0], &src[0], bias)
+		}
+		return
+	}
 	n16 := len(src) / 16
 	if n16 > 0 {
 		softplusAVX2(n16, &dst[0], &src[0], bias)
@@ -57,6 +83,12 @@ func softplusVec(dst, src []float32, bias float32) {
 func siluVec(dst, src []float32) {
 	if !useSIMD {
 		SiluGo(dst, src)
+		return
+	}
+	if useAVX512 {
+		if len(src) > 0 {
+			siluAVX512(len(src), &dst[0], &src[0])
+		}
 		return
 	}
 	n16 := len(src) / 16
@@ -77,6 +109,12 @@ func expAVX2(n16 int, dst, src *float32)
 func expVec(dst, src []float32) {
 	if !useSIMD {
 		ExpGo(dst, src)
+		return
+	}
+	if useAVX512 {
+		if len(src) > 0 {
+			expAVX512(len(src), &dst[0], &src[0])
+		}
 		return
 	}
 	n16 := len(src) / 16
@@ -108,6 +146,12 @@ func geluAVX2(n16 int, dst, src *float32)
 func geluVec(dst, src []float32) {
 	if !useSIMD {
 		GeluGo(dst, src)
+		return
+	}
+	if useAVX512 {
+		if len(src) > 0 {
+			geluAVX512(len(src), &dst[0], &src[0])
+		}
 		return
 	}
 	n16 := len(src) / 16

@@ -13,7 +13,7 @@ func relClose(got, want, rel, abs float64) bool {
 
 func TestSoftplusSiluMatchTwins(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
-	for _, n := range []int{0, 1, 7, 8, 9, 31, 100} {
+	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 100} {
 		src := make([]float32, n)
 		for i := range src {
 			src[i] = (r.Float32()*2 - 1) * []float32{3, 30, 100}[i%3]
@@ -59,8 +59,8 @@ func TestSoftplusSiluMatchTwins(t *testing.T) {
 
 func TestScanStates16MatchesTwin(t *testing.T) {
 	r := rand.New(rand.NewPCG(33, 34))
-	for _, steps := range []int{0, 1, 2, 17, 256} {
-		for _, bcStride := range []int{0, 16} {
+	for _, steps := range []int{0, 1, 2, 15, 16, 17, 33, 256} {
+		for _, bcStride := range []int{0, 16, 21} {
 			a := make([]float32, 16)
 			for i := range a {
 				a[i] = -(0.05 + r.Float32()*8)
@@ -120,10 +120,8 @@ func BenchmarkScanStates16(b *testing.B) {
 		dt[i] = 0.01 + r.Float32()*0.2 // softplus output: positive
 	}
 	bb, c := randSlice(r, steps*16), randSlice(r, steps*16)
-	for _, on := range []bool{true, false} {
-		b.Run(map[bool]string{true: "simd", false: "go"}[on], func(b *testing.B) {
-			prev := SetEnabled(on)
-			defer SetEnabled(prev)
+	benchModes(b, func(b *testing.B) {
+		{
 			best := time.Duration(math.MaxInt64)
 			for b.Loop() {
 				clear(h)
@@ -133,8 +131,8 @@ func BenchmarkScanStates16(b *testing.B) {
 			}
 			b.ReportMetric(steps*16*float64(b.N)/b.Elapsed().Seconds(), "elem/s")
 			b.ReportMetric(steps*16/best.Seconds(), "best-elem/s")
-		})
-	}
+		}
+	})
 }
 
 func BenchmarkVector(b *testing.B) {
@@ -148,17 +146,16 @@ func BenchmarkVector(b *testing.B) {
 		{"Exp", func() { Exp(dst, src) }},
 		{"Softplus", func() { Softplus(dst, src, 0) }},
 		{"Silu", func() { Silu(dst, src) }},
+		{"Gelu", func() { Gelu(dst, src) }},
 	} {
-		for _, on := range []bool{true, false} {
-			b.Run(tc.name+"/"+map[bool]string{true: "simd", false: "go"}[on], func(b *testing.B) {
-				prev := SetEnabled(on)
-				defer SetEnabled(prev)
+		b.Run(tc.name, func(b *testing.B) {
+			benchModes(b, func(b *testing.B) {
 				b.SetBytes(n * 4)
 				for b.Loop() {
 					tc.f()
 				}
 			})
-		}
+		})
 	}
 }
 
@@ -188,6 +185,80 @@ func TestScanState1MatchesTwin(t *testing.T) {
 					t.Fatalf("h = %v, twin %v", h[0], wantH[0])
 				}
 			})
+		}
+	}
+}
+
+// TestAVX512VectorMatchesAVX2 checks that the AVX-512 exp, softplus, SiLU and
+// GELU give the AVX2 results bit for bit (the same instruction sequence 16
+// lanes wide) on every tail length, and that the fused AVX-512 scan leaves
+// the AVX2 scan's state bit for bit (its outputs sum over n in another
+// order).
+func TestAVX512VectorMatchesAVX2(t *testing.T) {
+	avx2, avx512 := simdModes[1], simdModes[0]
+	restore, ok := avx512.set()
+	restore()
+	if !ok {
+		t.Skip("no AVX-512 kernels on this CPU/build")
+	}
+	r := rand.New(rand.NewPCG(45, 46))
+	fs := []struct {
+		name string
+		f    func(dst, src []float32)
+	}{
+		{"Exp", Exp}, {"Silu", Silu}, {"Gelu", Gelu},
+		{"Softplus", func(dst, src []float32) { Softplus(dst, src, -0.375) }},
+	}
+	for n := 0; n <= 70; n++ {
+		src := make([]float32, n)
+		for i := range src {
+			src[i] = (r.Float32()*2 - 1) * []float32{2, 25, 100}[i%3]
+		}
+		for _, fc := range fs {
+			run := func(m simdMode) []float32 {
+				restore, _ := m.set()
+				defer restore()
+				dst, all := guarded(n)
+				fc.f(dst, src)
+				checkGuards(t, all, n)
+				return dst
+			}
+			want, got := run(avx2), run(avx512)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s n=%d: [%d] f(%v) = %v (AVX-512), %v (AVX2)", fc.name, n, i, src[i], got[i], want[i])
+				}
+			}
+		}
+	}
+	for _, steps := range []int{1, 16, 37, 300} {
+		a, h0 := randSlice(r, 16), randSlice(r, 16)
+		for i := range a {
+			a[i] = -(0.05 + r.Float32()*4)
+		}
+		dt, u, gate := randSlice(r, steps), randSlice(r, steps), randSlice(r, steps)
+		for i := range dt {
+			dt[i] = r.Float32()
+		}
+		b, c := randSlice(r, steps*16), randSlice(r, steps*16)
+		run := func(m simdMode) (h, out []float32) {
+			restore, _ := m.set()
+			defer restore()
+			h, out = append([]float32(nil), h0...), make([]float32, steps)
+			ScanStates16(h, a, dt, u, gate, out, b, c, 16, 16, 0.5)
+			return h, out
+		}
+		wantH, want := run(avx2)
+		gotH, got := run(avx512)
+		for i := range gotH {
+			if math.Float32bits(gotH[i]) != math.Float32bits(wantH[i]) {
+				t.Fatalf("steps=%d: h[%d] = %v (AVX-512), %v (AVX2)", steps, i, gotH[i], wantH[i])
+			}
+		}
+		for i := range got {
+			if !relClose(float64(got[i]), float64(want[i]), 1e-5, 1e-6) {
+				t.Fatalf("steps=%d: out[%d] = %v (AVX-512), %v (AVX2)", steps, i, got[i], want[i])
+			}
 		}
 	}
 }

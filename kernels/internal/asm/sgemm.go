@@ -26,6 +26,31 @@ func Kernel(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 	kernel(kc, a, b, c, ldc, alpha, beta)
 }
 
+// Kernel2 computes the MR×2NR tile of two adjacent Kernel calls: b holds two
+// packed B panels one after the other (b[:kc*NR] for columns 0..NR−1 of the
+// tile, b[kc*NR:2*kc*NR] for columns NR..2NR−1), ldc ≥ 2NR. With the AVX-512
+// kernels it is one 6×32 register tile (twelve 16-lane accumulators, the A
+// panel read once for both B panels); otherwise it is the two Kernel calls.
+// Its twin is Kernel2Go. Callers should prefer it where two full B panels
+// are adjacent and Kernel2Fast reports true.
+func Kernel2(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+	if kc < 0 || len(a) < kc*MR || len(b) < 2*kc*NR || ldc < 2*NR || len(c) < (MR-1)*ldc+2*NR {
+		panic(fmt.Sprintf("asm: Kernel2 bad operands: kc=%d len(a)=%d len(b)=%d ldc=%d len(c)=%d", kc, len(a), len(b), ldc, len(c)))
+	}
+	kernel2(kc, a, b, c, ldc, alpha, beta)
+}
+
+// Kernel2Go is the pure-Go twin of Kernel2 and its definition.
+func Kernel2Go(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+	KernelGo(kc, a, b[:kc*NR], c, ldc, alpha, beta)
+	KernelGo(kc, a, b[kc*NR:], c[NR:], ldc, alpha, beta)
+}
+
+// Kernel2Fast reports whether Kernel2 is a single wider register tile (the
+// AVX-512 kernels are in use) rather than two Kernel calls; blocked loops
+// use it to decide whether to walk B panels in pairs.
+func Kernel2Fast() bool { return AVX512() }
+
 // KernelGo is the pure-Go twin of Kernel and its definition.
 func KernelGo(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 	var acc [MR * NR]float32

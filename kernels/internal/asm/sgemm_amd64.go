@@ -8,7 +8,16 @@ import "golang.org/x/sys/cpu"
 // also checks that the OS saves the YMM registers).
 var haveSIMD = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// haveAVX512 reports CPU (and OS) support for the AVX-512F kernels.
+var haveAVX512 = haveSIMD && cpu.X86.HasAVX512F
+
 var useSIMD = allowSIMD
+
+//go:noescape
+func kernel6x16AVX512(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func kernel6x32AVX512(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
 func kernel6x16AVX2(kc int, a, b, c *float32, ldc int, alpha, beta float32)
@@ -27,10 +36,23 @@ func packAN6AVX2(n8 int, src *float32, ld int, dst *float32)
 
 func kernel(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 	if useSIMD && kc > 0 {
+		if useAVX512 {
+			kernel6x16AVX512(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
+			return
+		}
 		kernel6x16AVX2(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
 		return
 	}
 	kernelGo(kc, a, b, c, ldc, alpha, beta)
+}
+
+func kernel2(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+	if useSIMD && useAVX512 && kc > 0 {
+		kernel6x32AVX512(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
+		return
+	}
+	kernel(kc, a, b[:kc*NR], c, ldc, alpha, beta)
+	kernel(kc, a, b[kc*NR:], c[NR:], ldc, alpha, beta)
 }
 
 // packAN packs r ≤ MR rows; full panels go through the AVX2 transposer,

@@ -4,10 +4,17 @@ package asm
 
 const haveSIMD = false
 
+const haveAVX512 = false
+
 var useSIMD = false
 
 func kernel(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 	kernelGo(kc, a, b, c, ldc, alpha, beta)
+}
+
+func kernel2(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+	kernelGo(kc, a, b[:kc*NR], c, ldc, alpha, beta)
+	kernelGo(kc, a, b[kc*NR:], c[NR:], ldc, alpha, beta)
 }
 
 func packAN(dst, a []float32, lda, r, kc int) { packANGo(dst, a, lda, r, kc, 0) }

@@ -35,20 +35,50 @@ func checkGuards(t *testing.T, all []float32, n int) {
 	}
 }
 
-// bothWays runs f with the SIMD kernels on and off.
+// simdMode is one kernel selection: the AVX-512 kernels, the AVX2 ones,
+// or the Go twins.
+type simdMode struct {
+	name         string
+	simd, avx512 bool
+}
+
+var simdModes = []simdMode{{"avx512", true, true}, {"avx2", true, false}, {"go", false, false}}
+
+// set selects the mode and returns a function restoring the previous one,
+// and whether this CPU/build can run the mode.
+func (m simdMode) set() (restore func(), ok bool) {
+	prevS, prevW := SetEnabled(m.simd), SetAVX512(m.avx512)
+	restore = func() { SetEnabled(prevS); SetAVX512(prevW) }
+	return restore, Enabled() == m.simd && AVX512() == m.avx512
+}
+
+// bothWays runs f with the AVX-512 kernels, the AVX2 kernels and the Go
+// twins (skipping the SIMD modes this CPU or build lacks).
 func bothWays(t *testing.T, f func(t *testing.T)) {
-	for _, on := range []bool{true, false} {
-		name := "simd"
-		if !on {
-			name = "go"
-		}
-		t.Run(name, func(t *testing.T) {
-			prev := SetEnabled(on)
-			defer SetEnabled(prev)
-			if on && !Enabled() {
-				t.Skip("no SIMD kernels on this CPU/build")
+	for _, m := range simdModes {
+		t.Run(m.name, func(t *testing.T) {
+			restore, ok := m.set()
+			defer restore()
+			if !ok {
+				t.Skipf("no %s kernels on this CPU/build", m.name)
 			}
 			f(t)
+		})
+	}
+}
+
+// benchModes runs f as a sub-benchmark per mode this CPU/build supports.
+func benchModes(b *testing.B, f func(b *testing.B)) {
+	for _, m := range simdModes {
+		restore, ok := m.set()
+		restore()
+		if !ok {
+			continue
+		}
+		b.Run(m.name, func(b *testing.B) {
+			restore, _ := m.set()
+			defer restore()
+			f(b)
 		})
 	}
 }
@@ -142,24 +172,108 @@ func TestPackMatchesTwin(t *testing.T) {
 	}
 }
 
+func TestKernel2MatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	cases := []struct {
+		kc          int
+		alpha, beta float32
+		ldc         int
+	}{
+		{0, 1, 0, 2 * NR}, {0, 1, 0.5, 2 * NR}, {1, 1, 0, 2 * NR}, {3, 0.5, 1, 37}, {7, 1, -0.25, 2 * NR},
+		{8, 2, 0, 40}, {17, 1, 1, 2 * NR}, {64, -1, 0.5, 65}, {255, 1, 0, 2 * NR}, {256, 0.3, 2, 100},
+	}
+	for _, tc := range cases {
+		a := randSlice(r, tc.kc*MR)
+		b := randSlice(r, 2*tc.kc*NR)
+		n := (MR-1)*tc.ldc + 2*NR
+		c0 := randSlice(r, n)
+		if tc.beta == 0 {
+			c0[1] = float32(math.NaN()) // must not propagate when beta == 0
+		}
+		want := append([]float32(nil), c0...)
+		Kernel2Go(tc.kc, a, b, want, tc.ldc, tc.alpha, tc.beta)
+		bothWays(t, func(t *testing.T) {
+			got, all := guarded(n)
+			copy(got, c0)
+			Kernel2(tc.kc, a, b, got, tc.ldc, tc.alpha, tc.beta)
+			checkGuards(t, all, n)
+			for i := 0; i < MR; i++ {
+				for j := 0; j < tc.ldc && i*tc.ldc+j < n; j++ {
+					g, w := got[i*tc.ldc+j], want[i*tc.ldc+j]
+					if j >= 2*NR {
+						if g != c0[i*tc.ldc+j] && !(g != g && c0[i*tc.ldc+j] != c0[i*tc.ldc+j]) {
+							t.Fatalf("kc=%d: wrote outside the tile at (%d,%d)", tc.kc, i, j)
+						}
+						continue
+					}
+					tol := 1e-5 * float64(1+tc.kc)
+					if d := math.Abs(float64(g - w)); d > tol || g != g {
+						t.Fatalf("kc=%d alpha=%v beta=%v: c[%d,%d] = %v, twin %v", tc.kc, tc.alpha, tc.beta, i, j, g, w)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestAVX512KernelsMatchAVX2 checks that the AVX-512 micro-kernels give the
+// AVX2 kernel's results bit for bit (same FMAs in the same k order).
+func TestAVX512KernelsMatchAVX2(t *testing.T) {
+	r := rand.New(rand.NewPCG(43, 44))
+	avx2, avx512 := simdModes[1], simdModes[0]
+	restore, ok := avx512.set()
+	restore()
+	if !ok {
+		t.Skip("no AVX-512 kernels on this CPU/build")
+	}
+	for _, kc := range []int{1, 2, 5, 16, 33, 192, 256} {
+		for _, beta := range []float32{0, 1, -0.75} {
+			const ldc = 2*NR + 5
+			a, b := randSlice(r, kc*MR), randSlice(r, 2*kc*NR)
+			c0 := randSlice(r, MR*ldc)
+			run := func(m simdMode, k2 bool) []float32 {
+				restore, _ := m.set()
+				defer restore()
+				c := append([]float32(nil), c0...)
+				if k2 {
+					Kernel2(kc, a, b, c, ldc, 1.25, beta)
+				} else {
+					Kernel(kc, a, b, c, ldc, 1.25, beta)
+				}
+				return c
+			}
+			for _, k2 := range []bool{false, true} {
+				want, got := run(avx2, k2), run(avx512, k2)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("kc=%d beta=%v Kernel2=%v: c[%d] = %v (AVX-512), %v (AVX2)", kc, beta, k2, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
 func BenchmarkKernel(b *testing.B) {
 	const kc = 256
 	r := rand.New(rand.NewPCG(5, 6))
-	a, bb, c := randSlice(r, kc*MR), randSlice(r, kc*NR), make([]float32, MR*NR)
-	for _, on := range []bool{true, false} {
-		name := "simd"
-		if !on {
-			name = "go"
-		}
-		b.Run(name, func(b *testing.B) {
-			prev := SetEnabled(on)
-			defer SetEnabled(prev)
+	a, bb, c := randSlice(r, kc*MR), randSlice(r, 2*kc*NR), make([]float32, MR*2*NR)
+	b.Run("6x16", func(b *testing.B) {
+		benchModes(b, func(b *testing.B) {
 			for b.Loop() {
 				Kernel(kc, a, bb, c, NR, 1, 0)
 			}
 			b.ReportMetric(2*MR*NR*kc*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
-	}
+	})
+	b.Run("6x32", func(b *testing.B) {
+		benchModes(b, func(b *testing.B) {
+			for b.Loop() {
+				Kernel2(kc, a, bb, c, 2*NR, 1, 0)
+			}
+			b.ReportMetric(2*MR*2*NR*kc*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	})
 }
 
 func BenchmarkPack(b *testing.B) {

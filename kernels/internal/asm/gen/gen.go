@@ -1,9 +1,11 @@
 //go:build ignore
 
 // gen writes the amd64 assembly of this package: sgemm_amd64.s (the
-// AVX2+FMA 6×16 SGEMM micro-kernel and the transposing pack routines) and
-// scan_amd64.s (the selective-scan state update over N = 16, vector exp,
-// softplus, SiLU and exact GELU). Run from kernels/internal/asm:
+// AVX2+FMA 6×16 SGEMM micro-kernel, the transposing pack routines and the
+// AVX-512 6×16 and 6×32 micro-kernels) and scan_amd64.s (the selective-scan
+// state update over N = 16, vector exp, softplus, SiLU and exact GELU, each
+// for AVX2 and AVX-512F). Run from
+// kernels/internal/asm:
 //
 //	go run ./gen/gen.go sgemm > sgemm_amd64.s
 //	go run ./gen/gen.go scan > scan_amd64.s
@@ -41,6 +43,8 @@ func main() {
 		packBN16()
 		packAT6()
 		dot4()
+		kernel6x16Z()
+		kernel6x32Z()
 	case "scan":
 		scanConsts()
 		expDtA16()
@@ -50,6 +54,11 @@ func main() {
 		silu()
 		expVec()
 		gelu()
+		scanN16Z()
+		vecZ("expAVX512", "exp", nil, expZBody)
+		vecZ("softplusAVX512", "sp", []string{"bias float32"}, softplusZ)
+		vecZ("siluAVX512", "silu", nil, siluZ)
+		vecZ("geluAVX512", "gelu", nil, geluZ)
 	default:
 		fmt.Fprintln(os.Stderr, "usage: go run ./gen/gen.go sgemm|scan")
 		os.Exit(2)
@@ -827,4 +836,422 @@ func gelu() {
 	p("gelu_done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
+}
+
+// ---- AVX-512F (zmm) kernels ----
+//
+// They use only AVX-512F instructions (integer logic as VPANDD/VPORD/VPXORD,
+// not the AVX512DQ VANDPS family) and the scan constants as embedded
+// broadcasts (.BCST) of the first float of each scanc<> entry. The exp
+// sequence is expLines' instruction for instruction (VRNDSCALEPS $0 is
+// VROUNDPS $0), so both paths give bit-identical exps.
+
+// cz returns the broadcast memory operand of scan constant name; use it
+// with a .BCST instruction or VBROADCASTSS.
+func cz(name string) string { return c(name) }
+
+// stepZ emits one k step of a 6×(16·panels) zmm kernel reading a at
+// aoff(SI) and panel q of b at boff(DI) (q = 0) or boff(R11) (q = 1); the
+// accumulator of row r and panel q is Z(4 + panels·r + q).
+func stepZ(aoff, boff, panels int) {
+	p("\tVMOVUPS %d(DI), Z0", boff)
+	if panels == 2 {
+		p("\tVMOVUPS %d(R11), Z1", boff)
+	}
+	for r := 0; r < 6; r++ {
+		br := 16 + r
+		p("\tVBROADCASTSS %d(SI), Z%d", aoff+4*r, br)
+		for q := 0; q < panels; q++ {
+			p("\tVFMADD231PS Z%d, Z%d, Z%d", q, br, 4+panels*r+q)
+		}
+	}
+}
+
+// kernelZ emits kernel6x(16·panels)AVX512(kc int, a, b, c *float32, ldc int,
+// alpha, beta float32): the 6×16 tile of Kernel (panels = 1) or the 6×32
+// tile of Kernel2 (panels = 2, the second B panel at b + 16·kc floats),
+// summed in k order with one FMA per element and step.
+func kernelZ(panels int) {
+	const unroll = 4
+	name := fmt.Sprintf("kernel6x%dAVX512", 16*panels)
+	l := fmt.Sprintf("kz%d", panels)
+	p("")
+	p("// func %s(kc int, a, b, c *float32, ldc int, alpha, beta float32)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-48", name)
+	p("\tMOVQ kc+0(FP), CX")
+	p("\tMOVQ a+8(FP), SI")
+	p("\tMOVQ b+16(FP), DI")
+	p("\tMOVQ c+24(FP), DX")
+	p("\tMOVQ ldc+32(FP), R8")
+	p("\tSHLQ $2, R8")
+	if panels == 2 {
+		p("\tMOVQ CX, R10")
+		p("\tSHLQ $6, R10")
+		p("\tLEAQ (DI)(R10*1), R11")
+	}
+	nacc := 6 * panels
+	for r := 4; r < 4+nacc; r++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", r, r, r)
+	}
+	p("\tMOVQ DX, R9")
+	for r := 0; r < 6; r++ {
+		p("\tPREFETCHT0 (R9)")
+		if panels == 2 {
+			p("\tPREFETCHT0 64(R9)")
+		}
+		p("\tPREFETCHT0 %d(R9)", 64*panels-4)
+		if r < 5 {
+			p("\tADDQ R8, R9")
+		}
+	}
+	p("\tCMPQ CX, $%d", unroll)
+	p("\tJLT %s_tail", l)
+	p("%s_loop:", l)
+	for u := 0; u < unroll; u++ {
+		stepZ(24*u, 64*u, panels)
+	}
+	p("\tADDQ $%d, SI", 24*unroll)
+	p("\tADDQ $%d, DI", 64*unroll)
+	if panels == 2 {
+		p("\tADDQ $%d, R11", 64*unroll)
+	}
+	p("\tSUBQ $%d, CX", unroll)
+	p("\tCMPQ CX, $%d", unroll)
+	p("\tJGE %s_loop", l)
+	p("%s_tail:", l)
+	p("\tTESTQ CX, CX")
+	p("\tJZ %s_store", l)
+	p("%s_tailloop:", l)
+	stepZ(0, 0, panels)
+	p("\tADDQ $24, SI")
+	p("\tADDQ $64, DI")
+	if panels == 2 {
+		p("\tADDQ $64, R11")
+	}
+	p("\tDECQ CX")
+	p("\tJNZ %s_tailloop", l)
+	p("%s_store:", l)
+	p("\tVBROADCASTSS alpha+40(FP), Z0")
+	p("\tVBROADCASTSS beta+44(FP), Z1")
+	p("\tMOVL beta+44(FP), AX")
+	p("\tANDL $0x7fffffff, AX")
+	p("\tJZ %s_nobeta", l)
+	for _, withBeta := range []bool{true, false} {
+		if !withBeta {
+			p("%s_nobeta:", l)
+		}
+		for r := 0; r < 6; r++ {
+			for q := 0; q < panels; q++ {
+				acc := 4 + panels*r + q
+				p("\tVMULPS Z0, Z%d, Z%d", acc, acc)
+				if withBeta {
+					p("\tVFMADD231PS %d(DX), Z1, Z%d", 64*q, acc)
+				}
+				p("\tVMOVUPS Z%d, %d(DX)", acc, 64*q)
+			}
+			if r < 5 {
+				p("\tADDQ R8, DX")
+			}
+		}
+		p("\tVZEROUPPER")
+		p("\tRET")
+	}
+}
+
+func kernel6x16Z() { kernelZ(1) }
+func kernel6x32Z() { kernelZ(2) }
+
+// expZ returns exp(x) in place for a zmm register x with temporaries t1, t2,
+// t3: expLines with broadcast constants.
+func expZ(x, t1, t2, t3 string) []string {
+	return []string{
+		fmt.Sprintf("VMINPS.BCST %s, %s, %s", cz("expmax"), x, x),
+		fmt.Sprintf("VMAXPS.BCST %s, %s, %s", cz("expmin"), x, x),
+		fmt.Sprintf("VMULPS.BCST %s, %s, %s", cz("log2e"), x, t1),
+		fmt.Sprintf("VRNDSCALEPS $0, %s, %s", t1, t1),
+		fmt.Sprintf("VFNMADD231PS.BCST %s, %s, %s", cz("ln2hi"), t1, x),
+		fmt.Sprintf("VFNMADD231PS.BCST %s, %s, %s", cz("ln2lo"), t1, x),
+		fmt.Sprintf("VBROADCASTSS %s, %s", cz("e5"), t2),
+		fmt.Sprintf("VFMADD213PS.BCST %s, %s, %s", cz("e4"), x, t2),
+		fmt.Sprintf("VFMADD213PS.BCST %s, %s, %s", cz("e3"), x, t2),
+		fmt.Sprintf("VFMADD213PS.BCST %s, %s, %s", cz("e2"), x, t2),
+		fmt.Sprintf("VFMADD213PS.BCST %s, %s, %s", cz("e1"), x, t2),
+		fmt.Sprintf("VFMADD213PS.BCST %s, %s, %s", cz("e0"), x, t2),
+		fmt.Sprintf("VMULPS %s, %s, %s", x, x, t3),
+		fmt.Sprintf("VFMADD213PS %s, %s, %s", x, t3, t2),
+		fmt.Sprintf("VADDPS.BCST %s, %s, %s", cz("one"), t2, t2),
+		fmt.Sprintf("VCVTPS2DQ %s, %s", t1, t1),
+		fmt.Sprintf("VPSLLD $23, %s, %s", t1, t1),
+		fmt.Sprintf("VPADDD %s, %s, %s", t1, t2, x),
+	}
+}
+
+// scanStepZ returns one step j of the fused N = 16 recurrence: Z1 holds a,
+// Z2 the state h; dt[j] at 4j(SI), u[j] at 4j(DI), b at (R10), c at (R11);
+// h·c is left in prod. It advances R10 and R11 by their strides.
+func scanStepZ(j int, prod string) []string {
+	l := []string{
+		fmt.Sprintf("VBROADCASTSS %d(SI), Z3", 4*j),
+		"VMULPS Z1, Z3, Z4",
+	}
+	l = append(l, expZ("Z4", "Z5", "Z6", "Z7")...) // da = exp(dt·a)
+	return append(l,
+		fmt.Sprintf("VBROADCASTSS %d(DI), Z8", 4*j),
+		"VMULPS Z3, Z8, Z8",      // du = dt·u
+		"VMULPS (R10), Z8, Z9",   // du·b
+		"VFMADD213PS Z9, Z4, Z2", // h = da·h + du·b
+		fmt.Sprintf("VMULPS (R11), Z2, %s", prod),
+		"ADDQ R12, R10",
+		"ADDQ R13, R11",
+	)
+}
+
+// scanN16Z emits scanN16AVX512: ScanStates16 with the exps fused into the
+// recurrence (they are off its loop-carried chain, so they fill the issue
+// slots the chain's FMA latency leaves) and, for each block of 16 steps, the
+// 16 dot products Σ_n h_n·c_n reduced together by a transposing add tree
+// into one vector of 16 outputs. Leftover steps reduce one at a time.
+func scanN16Z() {
+	p("")
+	p("// func scanN16AVX512(steps int, h, a, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)")
+	p("TEXT ·scanN16AVX512(SB), NOSPLIT, $0-92")
+	p("\tMOVQ steps+0(FP), CX")
+	p("\tMOVQ h+8(FP), AX")
+	p("\tMOVQ a+16(FP), BX")
+	p("\tMOVQ dt+24(FP), SI")
+	p("\tMOVQ u+32(FP), DI")
+	p("\tMOVQ gate+40(FP), R8")
+	p("\tMOVQ out+48(FP), R9")
+	p("\tMOVQ b+56(FP), R10")
+	p("\tMOVQ c+64(FP), R11")
+	p("\tMOVQ bStride+72(FP), R12")
+	p("\tMOVQ cStride+80(FP), R13")
+	p("\tSHLQ $2, R12")
+	p("\tSHLQ $2, R13")
+	p("\tVBROADCASTSS dSkip+88(FP), Z10")
+	p("\tVMOVUPS (BX), Z1")
+	p("\tVMOVUPS (AX), Z2")
+	p("\tCMPQ CX, $16")
+	p("\tJLT sz_tail")
+	p("sz_loop16:")
+	for j := 0; j < 16; j++ {
+		for _, s := range scanStepZ(j, fmt.Sprintf("Z%d", 16+j)) {
+			p("\t%s", s)
+		}
+	}
+	// Level 1: pairs (v2k, v2k+1) → per 128-bit lane [a0+a2, b0+b2, a1+a3, b1+b3].
+	for k := 0; k < 8; k++ {
+		a, b := 16+2*k, 17+2*k
+		p("\tVUNPCKLPS Z%d, Z%d, Z0", b, a)
+		p("\tVUNPCKHPS Z%d, Z%d, Z%d", b, a, a)
+		p("\tVADDPS Z0, Z%d, Z%d", a, a)
+	}
+	// Level 2: pairs of pairs → per 128-bit lane the four partial sums of
+	// v4k..v4k+3, in Z16, Z20, Z24, Z28.
+	for k := 0; k < 4; k++ {
+		a, b := 16+4*k, 18+4*k
+		p("\tVSHUFPS $0x44, Z%d, Z%d, Z0", b, a)
+		p("\tVSHUFPS $0xEE, Z%d, Z%d, Z%d", b, a, a)
+		p("\tVADDPS Z0, Z%d, Z%d", a, a)
+	}
+	// Levels 3 and 4: add the 128-bit lanes across registers.
+	for _, pr := range [][2]int{{16, 20}, {24, 28}} {
+		p("\tVSHUFF32X4 $0x88, Z%d, Z%d, Z0", pr[1], pr[0])
+		p("\tVSHUFF32X4 $0xDD, Z%d, Z%d, Z%d", pr[1], pr[0], pr[0])
+		p("\tVADDPS Z0, Z%d, Z%d", pr[0], pr[0])
+	}
+	p("\tVSHUFF32X4 $0x88, Z24, Z16, Z0")
+	p("\tVSHUFF32X4 $0xDD, Z24, Z16, Z16")
+	p("\tVADDPS Z0, Z16, Z16")
+	p("\tVMOVUPS (DI), Z3")
+	p("\tVFMADD231PS Z10, Z3, Z16") // + dSkip·u
+	p("\tVMULPS (R8), Z16, Z16")    // · gate
+	p("\tVMOVUPS Z16, (R9)")
+	for _, r := range []string{"SI", "DI", "R8", "R9"} {
+		p("\tADDQ $64, %s", r)
+	}
+	p("\tSUBQ $16, CX")
+	p("\tCMPQ CX, $16")
+	p("\tJGE sz_loop16")
+	p("sz_tail:")
+	p("\tTESTQ CX, CX")
+	p("\tJZ sz_done")
+	p("sz_loop1:")
+	for _, s := range scanStepZ(0, "Z11") {
+		p("\t%s", s)
+	}
+	p("\tVEXTRACTF64X4 $1, Z11, Y12")
+	p("\tVADDPS Y12, Y11, Y11")
+	p("\tVEXTRACTF128 $1, Y11, X12")
+	p("\tVADDPS X12, X11, X11")
+	p("\tVMOVHLPS X11, X11, X12")
+	p("\tVADDPS X12, X11, X11")
+	p("\tVMOVSHDUP X11, X12")
+	p("\tVADDSS X12, X11, X11")
+	p("\tVMOVSS (DI), X3")
+	p("\tVFMADD231SS X10, X3, X11")
+	p("\tVMULSS (R8), X11, X11")
+	p("\tVMOVSS X11, (R9)")
+	for _, r := range []string{"SI", "DI", "R8", "R9"} {
+		p("\tADDQ $4, %s", r)
+	}
+	p("\tDECQ CX")
+	p("\tJNZ sz_loop1")
+	p("sz_done:")
+	p("\tVMOVUPS Z2, (AX)")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// vecZ emits name(n int, dst, src *float32[, extra args]): body maps the
+// zmm register it is given in place (loaded from src, stored to dst) for
+// all n floats, 16 per iteration and the last n mod 16 under the mask K1
+// (masked-off lanes are neither read nor written). Extra arguments are
+// float32s after src, loaded by the caller-supplied preamble of body (the
+// first into Z15 by broadcast).
+func vecZ(name, label string, extra []string, body func(x string) []string) {
+	args := "n int, dst, src *float32"
+	size := 24
+	for _, e := range extra {
+		args += ", " + e
+		size += 4
+	}
+	p("")
+	p("// func %s(%s)", name, args)
+	p("TEXT ·%s(SB), NOSPLIT, $0-%d", name, size)
+	p("\tMOVQ n+0(FP), CX")
+	p("\tMOVQ dst+8(FP), DI")
+	p("\tMOVQ src+16(FP), SI")
+	if len(extra) > 0 {
+		p("\tVBROADCASTSS %s+24(FP), Z15", strings.Fields(extra[0])[0])
+	}
+	p("%s_z16:", label)
+	p("\tCMPQ CX, $16")
+	p("\tJLT %s_ztail", label)
+	p("\tVMOVUPS (SI), Z0")
+	for _, s := range body("Z0") {
+		p("\t%s", s)
+	}
+	p("\tVMOVUPS Z0, (DI)")
+	p("\tADDQ $64, SI")
+	p("\tADDQ $64, DI")
+	p("\tSUBQ $16, CX")
+	p("\tJMP %s_z16", label)
+	p("%s_ztail:", label)
+	p("\tTESTQ CX, CX")
+	p("\tJZ %s_zdone", label)
+	p("\tMOVL $1, AX")
+	p("\tSHLL CX, AX")
+	p("\tDECL AX")
+	p("\tKMOVW AX, K1")
+	p("\tVMOVUPS.Z (SI), K1, Z0")
+	for _, s := range body("Z0") {
+		p("\t%s", s)
+	}
+	p("\tVMOVUPS Z0, K1, (DI)")
+	p("%s_zdone:", label)
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// expZBody is exp in place (temporaries Z1..Z3).
+func expZBody(x string) []string { return expZ(x, "Z1", "Z2", "Z3") }
+
+// softplusZ is softplusLines for zmm: x + bias (bias in Z15), the blends
+// as merge-masked operations under K2 and K3. Temporaries Z1..Z6.
+func softplusZ(x0 string) []string {
+	x, e, cr, ex, m, k, q := x0, "Z1", "Z2", "Z3", "Z4", "Z5", "Z6"
+	l := []string{
+		fmt.Sprintf("VADDPS Z15, %s, %s", x, x),
+		fmt.Sprintf("VMOVAPS %s, %s", x, e),
+	}
+	l = append(l, expZ(e, cr, ex, m)...)
+	l = append(l,
+		fmt.Sprintf("VADDPS.BCST %s, %s, %s", cz("one"), e, ex), // v
+		fmt.Sprintf("VSUBPS.BCST %s, %s, %s", cz("one"), ex, m), // v − 1
+		fmt.Sprintf("VSUBPS %s, %s, %s", m, e, cr),              // e − (v − 1)
+		fmt.Sprintf("VDIVPS %s, %s, %s", ex, cr, cr),            // corr
+		fmt.Sprintf("VPANDD.BCST %s, %s, %s", cz("mantmask"), ex, m),
+		fmt.Sprintf("VPORD.BCST %s, %s, %s", cz("halfbits"), m, m),
+		fmt.Sprintf("VPSRLD $23, %s, %s", ex, ex),
+		fmt.Sprintf("VPSUBD.BCST %s, %s, %s", cz("i126"), ex, ex),
+		fmt.Sprintf("VCVTDQ2PS %s, %s", ex, ex),
+		fmt.Sprintf("VCMPPS.BCST $1, %s, %s, K2", cz("sqrthf"), m),   // m < sqrt(1/2)
+		fmt.Sprintf("VSUBPS.BCST %s, %s, K2, %s", cz("one"), ex, ex), // ex −= 1 there
+		fmt.Sprintf("VSUBPS.BCST %s, %s, %s", cz("one"), m, q),
+		fmt.Sprintf("VADDPS %s, %s, K2, %s", m, q, q), // t = m − 1 (+ m there)
+		fmt.Sprintf("VMOVAPS %s, %s", q, m),
+		fmt.Sprintf("VMULPS %s, %s, %s", m, m, k), // z = t²
+		fmt.Sprintf("VBROADCASTSS %s, %s", cz("l8"), q),
+	)
+	for _, n := range []string{"l7", "l6", "l5", "l4", "l3", "l2", "l1", "l0"} {
+		l = append(l, fmt.Sprintf("VFMADD213PS.BCST %s, %s, %s", cz(n), m, q))
+	}
+	return append(l,
+		fmt.Sprintf("VMULPS %s, %s, %s", m, q, q),
+		fmt.Sprintf("VMULPS %s, %s, %s", k, q, q),
+		fmt.Sprintf("VFMADD231PS.BCST %s, %s, %s", cz("ln2lo"), ex, q),
+		fmt.Sprintf("VFNMADD231PS.BCST %s, %s, %s", cz("half"), k, q),
+		fmt.Sprintf("VADDPS %s, %s, %s", q, m, m),
+		fmt.Sprintf("VFMADD231PS.BCST %s, %s, %s", cz("ln2hi"), ex, m),
+		fmt.Sprintf("VADDPS %s, %s, %s", cr, m, m),                    // log1p(e)
+		fmt.Sprintf("VCMPPS.BCST $0x1e, %s, %s, K3", cz("twenty"), x), // x > 20
+		fmt.Sprintf("VMOVAPS %s, K3, %s", x, m),
+		fmt.Sprintf("VMOVAPS %s, %s", m, x),
+	)
+}
+
+// siluZ is x/(1 + exp(−x)) in place (temporaries Z1..Z5).
+func siluZ(x string) []string {
+	l := []string{
+		"VPXORD Z5, Z5, Z5",
+		fmt.Sprintf("VSUBPS %s, Z5, Z1", x), // −x
+	}
+	l = append(l, expZ("Z1", "Z2", "Z3", "Z4")...)
+	return append(l,
+		fmt.Sprintf("VADDPS.BCST %s, Z1, Z1", cz("one")),
+		fmt.Sprintf("VDIVPS Z1, %s, %s", x, x),
+	)
+}
+
+// geluZ is geluLines for zmm, in place (temporaries Z1..Z7, mask K2).
+func geluZ(X string) []string {
+	Z, A, W, S, E, T, Q := "Z1", "Z2", "Z3", "Z4", "Z5", "Z6", "Z7"
+	l := []string{
+		fmt.Sprintf("VMULPS.BCST %s, %s, %s", cz("sqrt1_2"), X, Z),
+		fmt.Sprintf("VPANDD.BCST %s, %s, %s", cz("absmask"), Z, A),
+		fmt.Sprintf("VMULPS %s, %s, %s", Z, Z, W),
+		fmt.Sprintf("VBROADCASTSS %s, %s", cz("g6"), S),
+	}
+	for _, k := range []string{"g5", "g4", "g3", "g2", "g1", "g0"} {
+		l = append(l, fmt.Sprintf("VFMADD213PS.BCST %s, %s, %s", cz(k), W, S))
+	}
+	l = append(l,
+		fmt.Sprintf("VMULPS %s, %s, %s", Z, S, S),
+		fmt.Sprintf("VPANDD.BCST %s, %s, %s", cz("signmask"), Z, Z),
+		fmt.Sprintf("VMINPS.BCST %s, %s, %s", cz("nine"), A, E),
+		fmt.Sprintf("VMULPS %s, %s, %s", E, E, E),
+		fmt.Sprintf("VPXORD.BCST %s, %s, %s", cz("signmask"), E, E),
+	)
+	l = append(l, expZ(E, W, T, Q)...)
+	l = append(l,
+		fmt.Sprintf("VBROADCASTSS %s, %s", cz("asp"), T),
+		fmt.Sprintf("VFMADD213PS.BCST %s, %s, %s", cz("one"), A, T),
+		fmt.Sprintf("VBROADCASTSS %s, %s", cz("one"), Q),
+		fmt.Sprintf("VDIVPS %s, %s, %s", T, Q, T),
+		fmt.Sprintf("VBROADCASTSS %s, %s", cz("a5"), Q),
+	)
+	for _, k := range []string{"a4", "a3", "a2", "a1"} {
+		l = append(l, fmt.Sprintf("VFMADD213PS.BCST %s, %s, %s", cz(k), T, Q))
+	}
+	return append(l,
+		fmt.Sprintf("VMULPS %s, %s, %s", T, Q, Q),
+		fmt.Sprintf("VFNMADD213PS.BCST %s, %s, %s", cz("one"), E, Q), // 1 − q·t·e
+		fmt.Sprintf("VPXORD %s, %s, %s", Z, Q, Q),                    // sign of z
+		fmt.Sprintf("VCMPPS.BCST $1, %s, %s, K2", cz("one"), A),      // |z| < 1
+		fmt.Sprintf("VMOVAPS %s, K2, %s", S, Q),
+		fmt.Sprintf("VADDPS.BCST %s, %s, %s", cz("one"), Q, Q),
+		fmt.Sprintf("VMULPS.BCST %s, %s, %s", cz("half"), X, X),
+		fmt.Sprintf("VMULPS %s, %s, %s", Q, X, X),
+	)
 }
