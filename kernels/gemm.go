@@ -17,7 +17,8 @@ import (
 // This is the entry point every linear layer uses (x·Wᵀ is transB = true).
 // It packs A and B into panels and runs a register-blocked micro-kernel
 // (AVX2+FMA 6×16 from kernels/internal/asm when the CPU has it and
-// GOMAMBA_NOASM is unset, a pure-Go kernel otherwise), splitting C into
+// GOMAMBA_NOASM is unset, AVX-512 6×32 over pairs of B panels where the CPU
+// has AVX-512F and GOMAMBA_AVX512 is not 0, a pure-Go kernel otherwise), splitting C into
 // blocks over up to GOMAXPROCS goroutines. With transB and m ≤ 2 (token by
 // token decoding) it takes a matrix-vector path that reads B once. On one
 // AVX2 core (Zen 3, 2-core VM) the vim-tiny shapes run at 85–90 GFLOP/s,
@@ -145,6 +146,7 @@ func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 	bp := aligned(&buf.b, ncMax*min(kcStep, k))
 	ap := aligned(&buf.a, mcMax*min(kcStep, k)+asm.PackPad)
 	tile := buf.tile[:]
+	pairs := asm.Kernel2Fast()
 	for jc := 0; jc < n; jc += gemmNC {
 		nc := min(gemmNC, n-jc)
 		for pc := 0; pc < k; pc += kcStep {
@@ -169,30 +171,43 @@ func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 					aOff = ic*lda + pc
 				}
 				asm.PackA(ap, a[aOff:], lda, transA, mc, kc)
-				for jr := 0; jr < nc; jr += nr {
-					w := min(nr, nc-jr)
-					bpan := bp[jr*kc : (jr+nr)*kc]
+				for jr := 0; jr < nc; {
+					// Two full B panels at once where the micro-kernel has
+					// a 2·NR-wide tile (AVX-512).
+					span := nr
+					if pairs && jr+2*nr <= nc {
+						span = 2 * nr
+					}
 					for ir := 0; ir < mc; ir += mr {
 						h := min(mr, mc-ir)
 						apan := ap[ir*kc : (ir+mr)*kc]
-						ci := (ic+ir)*ldc + jc + jr
-						if h == mr && w == nr {
-							asm.Kernel(kc, apan, bpan, c[ci:], ldc, alpha, be)
+						if h == mr && span == 2*nr {
+							asm.Kernel2(kc, apan, bp[jr*kc:(jr+span)*kc], c[(ic+ir)*ldc+jc+jr:], ldc, alpha, be)
 							continue
 						}
-						asm.Kernel(kc, apan, bpan, tile, nr, alpha, 0)
-						for i := 0; i < h; i++ {
-							row := c[ci+i*ldc : ci+i*ldc+w]
-							t := tile[i*nr : i*nr+w]
-							if be == 0 {
-								copy(row, t)
+						for q := jr; q < jr+span; q += nr {
+							w := min(nr, nc-q)
+							bpan := bp[q*kc : (q+nr)*kc]
+							ci := (ic+ir)*ldc + jc + q
+							if h == mr && w == nr {
+								asm.Kernel(kc, apan, bpan, c[ci:], ldc, alpha, be)
 								continue
 							}
-							for j, v := range t {
-								row[j] = v + be*row[j]
+							asm.Kernel(kc, apan, bpan, tile, nr, alpha, 0)
+							for i := 0; i < h; i++ {
+								row := c[ci+i*ldc : ci+i*ldc+w]
+								t := tile[i*nr : i*nr+w]
+								if be == 0 {
+									copy(row, t)
+									continue
+								}
+								for j, v := range t {
+									row[j] = v + be*row[j]
+								}
 							}
 						}
 					}
+					jr += span
 				}
 			}
 		}
