@@ -844,7 +844,9 @@ func gelu() {
 // not the AVX512DQ VANDPS family) and the scan constants as embedded
 // broadcasts (.BCST) of the first float of each scanc<> entry. The exp
 // sequence is expLines' instruction for instruction (VRNDSCALEPS $0 is
-// VROUNDPS $0), so both paths give bit-identical exps.
+// VROUNDPS $0) up to the final scaling by 2^k, one VSCALEFPS instead of a
+// convert, shift and integer add, exact in the clamped range: both paths
+// give bit-identical exps.
 
 // cz returns the broadcast memory operand of scan constant name; use it
 // with a .BCST instruction or VBROADCASTSS.
@@ -980,27 +982,40 @@ func expZ(x, t1, t2, t3 string) []string {
 		fmt.Sprintf("VMULPS %s, %s, %s", x, x, t3),
 		fmt.Sprintf("VFMADD213PS %s, %s, %s", x, t3, t2),
 		fmt.Sprintf("VADDPS.BCST %s, %s, %s", cz("one"), t2, t2),
-		fmt.Sprintf("VCVTPS2DQ %s, %s", t1, t1),
-		fmt.Sprintf("VPSLLD $23, %s, %s", t1, t1),
-		fmt.Sprintf("VPADDD %s, %s, %s", t1, t2, x),
+		// ·2^k in one instruction: the clamp keeps k in [−124, 127], so
+		// the scaling is exact and equals expLines' exponent add.
+		fmt.Sprintf("VSCALEFPS %s, %s, %s", t1, t2, x),
 	}
 }
 
-// scanStepZ returns one step j of the fused N = 16 recurrence: Z1 holds a,
-// Z2 the state h; dt[j] at 4j(SI), u[j] at 4j(DI), b at (R10), c at (R11);
-// h·c is left in prod. It advances R10 and R11 by their strides.
+// scanStepZ returns one step j of the fused N = 16 recurrence in a block
+// of 16: Z1 holds a, Z2 the state h; dt[j] at 4j(SI), du[j] = dt[j]·u[j] at
+// 4j(SP), b at (R10), c at (R11); h·c is left in prod. It advances R10 and
+// R11 by their strides.
 func scanStepZ(j int, prod string) []string {
-	l := []string{
-		fmt.Sprintf("VBROADCASTSS %d(SI), Z3", 4*j),
-		"VMULPS Z1, Z3, Z4",
-	}
-	l = append(l, expZ("Z4", "Z5", "Z6", "Z7")...) // da = exp(dt·a)
+	l := []string{fmt.Sprintf("VMULPS.BCST %d(SI), Z1, Z4", 4*j)} // dt·a
+	l = append(l, expZ("Z4", "Z5", "Z6", "Z7")...)                // da = exp(dt·a)
 	return append(l,
-		fmt.Sprintf("VBROADCASTSS %d(DI), Z8", 4*j),
+		"VMOVUPS (R10), Z9",
+		fmt.Sprintf("VMULPS.BCST %d(SP), Z9, Z9", 4*j), // du·b
+		"VFMADD213PS Z9, Z4, Z2",                       // h = da·h + du·b
+		fmt.Sprintf("VMULPS (R11), Z2, %s", prod),
+		"ADDQ R12, R10",
+		"ADDQ R13, R11",
+	)
+}
+
+// scanStep1Z is scanStepZ for a lone step (du computed in place); h·c is
+// left in Z11.
+func scanStep1Z() []string {
+	l := []string{"VBROADCASTSS (SI), Z3", "VMULPS Z1, Z3, Z4"}
+	l = append(l, expZ("Z4", "Z5", "Z6", "Z7")...)
+	return append(l,
+		"VBROADCASTSS (DI), Z8",
 		"VMULPS Z3, Z8, Z8",      // du = dt·u
 		"VMULPS (R10), Z8, Z9",   // du·b
 		"VFMADD213PS Z9, Z4, Z2", // h = da·h + du·b
-		fmt.Sprintf("VMULPS (R11), Z2, %s", prod),
+		"VMULPS (R11), Z2, Z11",
 		"ADDQ R12, R10",
 		"ADDQ R13, R11",
 	)
@@ -1014,7 +1029,7 @@ func scanStepZ(j int, prod string) []string {
 func scanN16Z() {
 	p("")
 	p("// func scanN16AVX512(steps int, h, a, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)")
-	p("TEXT ·scanN16AVX512(SB), NOSPLIT, $0-92")
+	p("TEXT ·scanN16AVX512(SB), NOSPLIT, $64-92") // 0(SP): du of a block
 	p("\tMOVQ steps+0(FP), CX")
 	p("\tMOVQ h+8(FP), AX")
 	p("\tMOVQ a+16(FP), BX")
@@ -1034,6 +1049,9 @@ func scanN16Z() {
 	p("\tCMPQ CX, $16")
 	p("\tJLT sz_tail")
 	p("sz_loop16:")
+	p("\tVMOVUPS (SI), Z3")
+	p("\tVMULPS (DI), Z3, Z3") // du = dt·u for the block
+	p("\tVMOVUPS Z3, (SP)")
 	for j := 0; j < 16; j++ {
 		for _, s := range scanStepZ(j, fmt.Sprintf("Z%d", 16+j)) {
 			p("\t%s", s)
@@ -1077,7 +1095,7 @@ func scanN16Z() {
 	p("\tTESTQ CX, CX")
 	p("\tJZ sz_done")
 	p("sz_loop1:")
-	for _, s := range scanStepZ(0, "Z11") {
+	for _, s := range scanStep1Z() {
 		p("\t%s", s)
 	}
 	p("\tVEXTRACTF64X4 $1, Z11, Y12")
