@@ -11,30 +11,54 @@ import (
 // for concurrent use by goroutines that do not write the same tensors.
 func CPU() Backend { return cpuBackend{} }
 
+// CPUSerial returns the CPU backend with every op run on the calling
+// goroutine (no worker goroutines, whatever the size), for callers that
+// parallelise at a coarser grain: Vim runs its two branches on two
+// goroutines, each with CPUSerial, which saves the fork and join of every
+// op. Its Name is "cpu", and it is safe for concurrent use like CPU().
+func CPUSerial() Backend { return cpuBackend{serial: true} }
+
 // cpuBackend implements Backend on host memory.
-type cpuBackend struct{}
+type cpuBackend struct {
+	serial bool // run every op inline (CPUSerial)
+}
 
-func (cpuBackend) Name() string { return "cpu" }
+// inline reports whether an op over n items of the given grain runs on the
+// calling goroutine.
+func (cb cpuBackend) inline(n, grain int) bool { return cb.serial || serialWork(n, grain) }
 
-func (cpuBackend) New(shape ...int) *Tensor { return New(shape...) }
+// par is Parallel, or fn(0, n) inline for the serial backend.
+func (cb cpuBackend) par(n, grain int, fn func(lo, hi int)) {
+	if cb.serial {
+		if n > 0 {
+			fn(0, n)
+		}
+		return
+	}
+	Parallel(n, grain, fn)
+}
 
-func (cpuBackend) FromHost(t *Tensor) *Tensor {
+func (cb cpuBackend) Name() string { return "cpu" }
+
+func (cb cpuBackend) New(shape ...int) *Tensor { return New(shape...) }
+
+func (cb cpuBackend) FromHost(t *Tensor) *Tensor {
 	if t.Data == nil && t.Len() > 0 {
 		panic(fmt.Sprintf("kernels: FromHost: %v is not a host tensor", t))
 	}
 	return t
 }
 
-func (cpuBackend) ToHost(t *Tensor) *Tensor {
+func (cb cpuBackend) ToHost(t *Tensor) *Tensor {
 	if t.Data == nil && t.Len() > 0 {
 		panic(fmt.Sprintf("kernels: ToHost: %v is not a host tensor", t))
 	}
 	return t
 }
 
-func (cpuBackend) Free(*Tensor) {}
+func (cb cpuBackend) Free(*Tensor) {}
 
-func (cpuBackend) Sync() error { return nil }
+func (cb cpuBackend) Sync() error { return nil }
 
 // shp formats a possibly nil tensor's shape for panic messages.
 func shp(t *Tensor) string {

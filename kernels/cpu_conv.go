@@ -1,15 +1,15 @@
 package kernels
 
-func (cpuBackend) Conv1dCausal(dst, x, w, bias *Tensor, act Activation) {
-	conv1d("Conv1dCausal", dst, x, w, bias, act, false)
+func (cb cpuBackend) Conv1dCausal(dst, x, w, bias *Tensor, act Activation) {
+	cb.conv1d("Conv1dCausal", dst, x, w, bias, act, false)
 }
 
-func (cpuBackend) Conv1dReverse(dst, x, w, bias *Tensor, act Activation) {
-	conv1d("Conv1dReverse", dst, x, w, bias, act, true)
+func (cb cpuBackend) Conv1dReverse(dst, x, w, bias *Tensor, act Activation) {
+	cb.conv1d("Conv1dReverse", dst, x, w, bias, act, true)
 }
 
 // conv1d is Conv1dCausal (rev false) and Conv1dReverse (rev true).
-func conv1d(op string, dst, x, w, bias *Tensor, act Activation, rev bool) {
+func (cb cpuBackend) conv1d(op string, dst, x, w, bias *Tensor, act Activation, rev bool) {
 	host(op, dst, x, w, bias)
 	if x.Rank() != 3 || !SameShape(dst, x) || w.Rank() != 2 || w.Dim(0) != x.Dim(1) || w.Dim(1) < 1 ||
 		(bias != nil && (bias.Rank() != 1 || bias.Dim(0) != x.Dim(1))) {
@@ -17,11 +17,11 @@ func conv1d(op string, dst, x, w, bias *Tensor, act Activation, rev bool) {
 	}
 	d, l, k := x.Dim(1), x.Dim(2), w.Dim(1)
 	rows := x.Dim(0) * d
-	if serialWork(rows, rowGrain(l*k)) {
+	if cb.inline(rows, rowGrain(l*k)) {
 		conv1dRows(dst, x, w, bias, act, rev, 0, rows)
 		return
 	}
-	Parallel(rows, rowGrain(l*k), func(lo, hi int) { conv1dRows(dst, x, w, bias, act, rev, lo, hi) })
+	cb.par(rows, rowGrain(l*k), func(lo, hi int) { conv1dRows(dst, x, w, bias, act, rev, lo, hi) })
 }
 
 // conv1dRows computes rows [lo, hi) of the flattened (Bt, D) range, causal
@@ -42,22 +42,9 @@ func conv1dRows(dst, x, w, bias *Tensor, act Activation, rev bool, lo, hi int) {
 		or := dst.Data[r*l : r*l+l]
 		switch {
 		case k == 4 && !rev: // Mamba's d_conv: a sliding window in registers
-			w0, w1, w2, w3 := wr[0], wr[1], wr[2], wr[3]
-			var x0, x1, x2 float32 // x[t−3], x[t−2], x[t−1]
-			or = or[:len(xr)]
-			for t, v := range xr {
-				or[t] = w0*x0 + w1*x1 + w2*x2 + w3*v + b
-				x0, x1, x2 = x1, x2, v
-			}
+			conv4(or, xr, wr, b)
 		case k == 4:
-			w0, w1, w2, w3 := wr[0], wr[1], wr[2], wr[3]
-			var x0, x1, x2 float32 // x[t+3], x[t+2], x[t+1]
-			or = or[:len(xr)]
-			for t := len(xr) - 1; t >= 0; t-- {
-				v := xr[t]
-				or[t] = w0*x0 + w1*x1 + w2*x2 + w3*v + b
-				x0, x1, x2 = x1, x2, v
-			}
+			conv4Rev(or, xr, wr, b)
 		default:
 			for t := range l {
 				var s float32
@@ -77,7 +64,7 @@ func conv1dRows(dst, x, w, bias *Tensor, act Activation, rev bool, lo, hi int) {
 	}
 }
 
-func (cpuBackend) Conv1dStep(dst, state, x, w, bias *Tensor, act Activation) {
+func (cb cpuBackend) Conv1dStep(dst, state, x, w, bias *Tensor, act Activation) {
 	host("Conv1dStep", dst, state, x, w, bias)
 	if state.Rank() != 3 || x.Rank() != 2 || !SameShape(dst, x) || x.Dim(0) != state.Dim(0) || x.Dim(1) != state.Dim(1) ||
 		w.Rank() != 2 || w.Dim(0) != state.Dim(1) || w.Dim(1) != state.Dim(2) ||
@@ -109,7 +96,7 @@ func (cpuBackend) Conv1dStep(dst, state, x, w, bias *Tensor, act Activation) {
 // can exercise the banding).
 var conv2dColBudget = 1 << 22
 
-func (cpuBackend) Conv2d(dst, x, w, bias *Tensor, p Conv2dParams) {
+func (cb cpuBackend) Conv2d(dst, x, w, bias *Tensor, p Conv2dParams) {
 	host("Conv2d", dst, x, w, bias)
 	sh, sw, g := max(p.StrideH, 1), max(p.StrideW, 1), max(p.Groups, 1)
 	if x.Rank() != 4 || w.Rank() != 4 || dst.Rank() != 4 || p.PadH < 0 || p.PadW < 0 {
@@ -127,7 +114,7 @@ func (cpuBackend) Conv2d(dst, x, w, bias *Tensor, p Conv2dParams) {
 		return
 	}
 	if g == cin && g == cout {
-		conv2dDepthwise(dst, x, w, bias, sh, sw, p.PadH, p.PadW)
+		cb.conv2dDepthwise(dst, x, w, bias, sh, sw, p.PadH, p.PadW)
 		return
 	}
 	cog := cout / g
@@ -146,20 +133,20 @@ func (cpuBackend) Conv2d(dst, x, w, bias *Tensor, p Conv2dParams) {
 			wg := w.Data[gi*cog*kc : (gi+1)*cog*kc]
 			og := dst.Data[(b*cout+gi*cog)*plane : (b*cout+(gi+1)*cog)*plane]
 			if pointwise {
-				Sgemm(false, false, cog, plane, kc, 1, wg, kc, xg, plane, 0, og, plane)
+				cb.sgemm(false, false, cog, plane, kc, 1, wg, kc, xg, plane, 0, og, plane)
 				continue
 			}
 			for r0 := 0; r0 < oh; r0 += band {
 				r1 := min(oh, r0+band)
 				nc := (r1 - r0) * ow
 				cm := (*col)[:kc*nc]
-				im2col(cm, xg, cig, h, wd, kh, kw, sh, sw, p.PadH, p.PadW, r0, r1, ow)
-				Sgemm(false, false, cog, nc, kc, 1, wg, kc, cm, nc, 0, og[r0*ow:], plane)
+				cb.im2col(cm, xg, cig, h, wd, kh, kw, sh, sw, p.PadH, p.PadW, r0, r1, ow)
+				cb.sgemm(false, false, cog, nc, kc, 1, wg, kc, cm, nc, 0, og[r0*ow:], plane)
 			}
 		}
 	}
 	if bias != nil {
-		Parallel(bt*cout, rowGrain(plane), func(lo, hi int) {
+		cb.par(bt*cout, rowGrain(plane), func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				bv := bias.Data[r%cout]
 				o := dst.Data[r*plane : (r+1)*plane]
@@ -173,9 +160,9 @@ func (cpuBackend) Conv2d(dst, x, w, bias *Tensor, p Conv2dParams) {
 
 // im2col fills col (kc × (r1−r0)·ow), row (c, i, j) of kernel offsets and
 // column (oy, ox) of output pixels in rows [r0, r1), from x (c, h, w).
-func im2col(col, x []float32, c, h, w, kh, kw, sh, sw, ph, pw, r0, r1, ow int) {
+func (cb cpuBackend) im2col(col, x []float32, c, h, w, kh, kw, sh, sw, ph, pw, r0, r1, ow int) {
 	nc := (r1 - r0) * ow
-	Parallel(c*kh*kw, max(1, elemGrain/max(nc, 1)), func(lo, hi int) {
+	cb.par(c*kh*kw, max(1, elemGrain/max(nc, 1)), func(lo, hi int) {
 		for row := lo; row < hi; row++ {
 			ci, i, j := row/(kh*kw), row/kw%kh, row%kw
 			dstRow := col[row*nc : (row+1)*nc]
@@ -205,17 +192,17 @@ func im2col(col, x []float32, c, h, w, kh, kw, sh, sw, ph, pw, r0, r1, ow int) {
 
 // conv2dDepthwise is the direct loop for groups == Cin == Cout. Pixels whose
 // window lies inside the image skip the column bounds tests.
-func conv2dDepthwise(dst, x, w, bias *Tensor, sh, sw, ph, pw int) {
+func (cb cpuBackend) conv2dDepthwise(dst, x, w, bias *Tensor, sh, sw, ph, pw int) {
 	c := x.Dim(1)
 	oh, ow := dst.Dim(2), dst.Dim(3)
 	kh, kw := w.Dim(2), w.Dim(3)
 	rows := x.Dim(0) * c
 	grain := rowGrain(oh * ow * kh * kw)
-	if serialWork(rows, grain) {
+	if cb.inline(rows, grain) {
 		depthwiseRows(dst, x, w, bias, sh, sw, ph, pw, 0, rows)
 		return
 	}
-	Parallel(rows, grain, func(lo, hi int) { depthwiseRows(dst, x, w, bias, sh, sw, ph, pw, lo, hi) })
+	cb.par(rows, grain, func(lo, hi int) { depthwiseRows(dst, x, w, bias, sh, sw, ph, pw, lo, hi) })
 }
 
 // depthwiseRows computes planes [lo, hi) of the flattened (Bt, C) range. Each
@@ -271,5 +258,54 @@ func depthwiseRows(dst, x, w, bias *Tensor, sh, sw, ph, pw, lo, hi int) {
 				}
 			}
 		}
+	}
+}
+
+// conv4 is the causal 4-tap row: o[t] = w0·x[t−3] + w1·x[t−2] + w2·x[t−1] +
+// w3·x[t] + b (zeros before t = 0), four outputs per iteration with the
+// window in registers.
+func conv4(o, x, w []float32, b float32) {
+	w0, w1, w2, w3 := w[0], w[1], w[2], w[3]
+	var x0, x1, x2 float32 // x[t−3], x[t−2], x[t−1]
+	o = o[:len(x)]
+	t := 0
+	for ; t+4 <= len(x); t += 4 {
+		v := x[t : t+4 : t+4]
+		v0, v1, v2, v3 := v[0], v[1], v[2], v[3]
+		d := o[t : t+4 : t+4]
+		d[0] = w0*x0 + w1*x1 + w2*x2 + w3*v0 + b
+		d[1] = w0*x1 + w1*x2 + w2*v0 + w3*v1 + b
+		d[2] = w0*x2 + w1*v0 + w2*v1 + w3*v2 + b
+		d[3] = w0*v0 + w1*v1 + w2*v2 + w3*v3 + b
+		x0, x1, x2 = v1, v2, v3
+	}
+	for ; t < len(x); t++ {
+		v := x[t]
+		o[t] = w0*x0 + w1*x1 + w2*x2 + w3*v + b
+		x0, x1, x2 = x1, x2, v
+	}
+}
+
+// conv4Rev is conv4 mirrored (anti-causal): o[t] = w0·x[t+3] + w1·x[t+2] +
+// w2·x[t+1] + w3·x[t] + b (zeros after the end).
+func conv4Rev(o, x, w []float32, b float32) {
+	w0, w1, w2, w3 := w[0], w[1], w[2], w[3]
+	var x0, x1, x2 float32 // x[t+3], x[t+2], x[t+1]
+	o = o[:len(x)]
+	t := len(x)
+	for ; t >= 4; t -= 4 { // outputs t−1 down to t−4
+		v := x[t-4 : t : t]
+		v0, v1, v2, v3 := v[3], v[2], v[1], v[0]
+		d := o[t-4 : t : t]
+		d[3] = w0*x0 + w1*x1 + w2*x2 + w3*v0 + b
+		d[2] = w0*x1 + w1*x2 + w2*v0 + w3*v1 + b
+		d[1] = w0*x2 + w1*v0 + w2*v1 + w3*v2 + b
+		d[0] = w0*v0 + w1*v1 + w2*v2 + w3*v3 + b
+		x0, x1, x2 = v1, v2, v3
+	}
+	for t--; t >= 0; t-- {
+		v := x[t]
+		o[t] = w0*x0 + w1*x1 + w2*x2 + w3*v + b
+		x0, x1, x2 = x1, x2, v
 	}
 }

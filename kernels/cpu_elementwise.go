@@ -6,7 +6,7 @@ import (
 	"github.com/gomamba/gomamba/kernels/internal/asm"
 )
 
-func (cpuBackend) Unary(dst, x *Tensor, act Activation) {
+func (cb cpuBackend) Unary(dst, x *Tensor, act Activation) {
 	host("Unary", dst, x)
 	if dst.Len() != x.Len() {
 		panicf("Unary", "x %v, dst %v: element counts differ", shp(x), shp(dst))
@@ -18,11 +18,11 @@ func (cpuBackend) Unary(dst, x *Tensor, act Activation) {
 	if act != ActNone && act != ActReLU {
 		grain = elemGrain / 16 // transcendental: worth splitting sooner
 	}
-	if serialWork(x.Len(), grain) {
+	if cb.inline(x.Len(), grain) {
 		applyAct(dst.Data, x.Data, act)
 		return
 	}
-	Parallel(x.Len(), grain, func(lo, hi int) {
+	cb.par(x.Len(), grain, func(lo, hi int) {
 		applyAct(dst.Data[lo:hi], x.Data[lo:hi], act)
 	})
 }
@@ -36,30 +36,30 @@ func checkSuffix(op string, dst, a, b *Tensor) {
 	}
 }
 
-func (cpuBackend) Add(dst, a, b *Tensor) {
+func (cb cpuBackend) Add(dst, a, b *Tensor) {
 	host("Add", dst, a, b)
 	checkSuffix("Add", dst, a, b)
-	binaryOp(dst.Data, a.Data, b.Data, false)
+	cb.binaryOp(dst.Data, a.Data, b.Data, false)
 }
 
-func (cpuBackend) Mul(dst, a, b *Tensor) {
+func (cb cpuBackend) Mul(dst, a, b *Tensor) {
 	host("Mul", dst, a, b)
 	checkSuffix("Mul", dst, a, b)
-	binaryOp(dst.Data, a.Data, b.Data, true)
+	cb.binaryOp(dst.Data, a.Data, b.Data, true)
 }
 
 // binaryOp computes dst = a + b or a · b with b repeated over a.
-func binaryOp(dst, a, b []float32, mul bool) {
+func (cb cpuBackend) binaryOp(dst, a, b []float32, mul bool) {
 	nb := len(b)
 	if nb == 0 {
 		return
 	}
 	rows := len(a) / nb
-	if serialWork(rows, rowGrain(nb)) {
+	if cb.inline(rows, rowGrain(nb)) {
 		binaryRows(dst, a, b, mul, 0, rows)
 		return
 	}
-	Parallel(rows, rowGrain(nb), func(lo, hi int) { binaryRows(dst, a, b, mul, lo, hi) })
+	cb.par(rows, rowGrain(nb), func(lo, hi int) { binaryRows(dst, a, b, mul, lo, hi) })
 }
 
 func binaryRows(dst, a, b []float32, mul bool, lo, hi int) {
@@ -79,16 +79,16 @@ func binaryRows(dst, a, b []float32, mul bool, lo, hi int) {
 	}
 }
 
-func (cpuBackend) Scale(dst, x *Tensor, s float32) {
+func (cb cpuBackend) Scale(dst, x *Tensor, s float32) {
 	host("Scale", dst, x)
 	if dst.Len() != x.Len() {
 		panicf("Scale", "x %v, dst %v: element counts differ", shp(x), shp(dst))
 	}
-	if serialWork(x.Len(), elemGrain) {
+	if cb.inline(x.Len(), elemGrain) {
 		scaleSlice(dst.Data, x.Data, s)
 		return
 	}
-	Parallel(x.Len(), elemGrain, func(lo, hi int) { scaleSlice(dst.Data[lo:hi], x.Data[lo:hi], s) })
+	cb.par(x.Len(), elemGrain, func(lo, hi int) { scaleSlice(dst.Data[lo:hi], x.Data[lo:hi], s) })
 }
 
 func scaleSlice(dst, x []float32, s float32) {
@@ -98,7 +98,7 @@ func scaleSlice(dst, x []float32, s float32) {
 	}
 }
 
-func (cpuBackend) Softmax(dst, x *Tensor) {
+func (cb cpuBackend) Softmax(dst, x *Tensor) {
 	host("Softmax", dst, x)
 	if x.Rank() < 1 || !SameShape(dst, x) {
 		panicf("Softmax", "x %v, dst %v: want dst shaped as x", shp(x), shp(dst))
@@ -108,11 +108,11 @@ func (cpuBackend) Softmax(dst, x *Tensor) {
 		return
 	}
 	rows := x.Len() / n
-	if serialWork(rows, rowGrain(n*8)) {
+	if cb.inline(rows, rowGrain(n*8)) {
 		softmaxRows(dst.Data, x.Data, n, 0, rows)
 		return
 	}
-	Parallel(rows, rowGrain(n*8), func(lo, hi int) { softmaxRows(dst.Data, x.Data, n, lo, hi) })
+	cb.par(rows, rowGrain(n*8), func(lo, hi int) { softmaxRows(dst.Data, x.Data, n, lo, hi) })
 }
 
 func softmaxRows(dst, x []float32, n, lo, hi int) {
@@ -138,7 +138,7 @@ func softmaxRows(dst, x []float32, n, lo, hi int) {
 	}
 }
 
-func (cpuBackend) Mean(dst, x *Tensor, axis int) {
+func (cb cpuBackend) Mean(dst, x *Tensor, axis int) {
 	host("Mean", dst, x)
 	r := x.Rank()
 	if axis < 0 {
@@ -168,11 +168,11 @@ func (cpuBackend) Mean(dst, x *Tensor, axis int) {
 	if inner == 0 || outer == 0 {
 		return
 	}
-	if serialWork(outer, rowGrain(n*inner)) {
+	if cb.inline(outer, rowGrain(n*inner)) {
 		meanRows(dst.Data, x.Data, n, inner, 0, outer)
 		return
 	}
-	Parallel(outer, rowGrain(n*inner), func(lo, hi int) { meanRows(dst.Data, x.Data, n, inner, lo, hi) })
+	cb.par(outer, rowGrain(n*inner), func(lo, hi int) { meanRows(dst.Data, x.Data, n, inner, lo, hi) })
 }
 
 // meanRows averages blocks [lo, hi) of the (outer, n, inner) view of x over

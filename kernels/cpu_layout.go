@@ -1,22 +1,22 @@
 package kernels
 
-func (cpuBackend) Copy(dst, src *Tensor) {
+func (cb cpuBackend) Copy(dst, src *Tensor) {
 	host("Copy", dst, src)
 	if dst.Len() != src.Len() {
 		panicf("Copy", "src %v, dst %v: element counts differ", shp(src), shp(dst))
 	}
-	if serialWork(src.Len(), elemGrain*4) {
+	if cb.inline(src.Len(), elemGrain*4) {
 		copy(dst.Data, src.Data)
 		return
 	}
-	Parallel(src.Len(), elemGrain*4, func(lo, hi int) { copy(dst.Data[lo:hi], src.Data[lo:hi]) })
+	cb.par(src.Len(), elemGrain*4, func(lo, hi int) { copy(dst.Data[lo:hi], src.Data[lo:hi]) })
 }
 
 // maxFastRank is the rank up to which layout ops keep their index arrays on
 // the stack.
 const maxFastRank = 8
 
-func (cpuBackend) Permute(dst, src *Tensor, perm ...int) {
+func (cb cpuBackend) Permute(dst, src *Tensor, perm ...int) {
 	host("Permute", dst, src)
 	r := src.Rank()
 	ok := len(perm) == r && dst.Rank() == r
@@ -56,12 +56,12 @@ func (cpuBackend) Permute(dst, src *Tensor, perm ...int) {
 	}
 	last := dst.shape[r-1]
 	rows := dst.Len() / last
-	if serialWork(rows, rowGrain(last)) {
+	if cb.inline(rows, rowGrain(last)) {
 		permuteRows(dst, src, sstr[:r], 0, rows)
 		return
 	}
 	ps := append([]int(nil), sstr[:r]...) // the closure escapes: keep sstrBuf on the stack
-	Parallel(rows, rowGrain(last), func(lo, hi int) { permuteRows(dst, src, ps, lo, hi) })
+	cb.par(rows, rowGrain(last), func(lo, hi int) { permuteRows(dst, src, ps, lo, hi) })
 }
 
 // permuteRows writes rows [lo, hi) of dst (rows of its last axis), reading
@@ -106,7 +106,7 @@ func permuteRows(dst, src *Tensor, sstr []int, lo, hi int) {
 	}
 }
 
-func (cpuBackend) Flip(dst, src *Tensor, axis int) {
+func (cb cpuBackend) Flip(dst, src *Tensor, axis int) {
 	host("Flip", dst, src)
 	r := src.Rank()
 	if axis < 0 {
@@ -124,11 +124,11 @@ func (cpuBackend) Flip(dst, src *Tensor, axis int) {
 		return
 	}
 	outer := src.Len() / (n * inner)
-	if serialWork(outer*n, rowGrain(inner)) {
+	if cb.inline(outer*n, rowGrain(inner)) {
 		flipRows(dst.Data, src.Data, n, inner, 0, outer*n)
 		return
 	}
-	Parallel(outer*n, rowGrain(inner), func(lo, hi int) { flipRows(dst.Data, src.Data, n, inner, lo, hi) })
+	cb.par(outer*n, rowGrain(inner), func(lo, hi int) { flipRows(dst.Data, src.Data, n, inner, lo, hi) })
 }
 
 // flipRows moves rows [lo, hi) of the (outer·n, inner) view of src to their
@@ -153,7 +153,7 @@ func flipRows(dst, src []float32, n, inner, lo, hi int) {
 	}
 }
 
-func (cpuBackend) CopyBox(dst *Tensor, dstOff []int, src *Tensor, srcOff []int, size []int) {
+func (cb cpuBackend) CopyBox(dst *Tensor, dstOff []int, src *Tensor, srcOff []int, size []int) {
 	host("CopyBox", dst, src)
 	r := src.Rank()
 	ok := dst.Rank() == r && len(dstOff) == r && len(srcOff) == r && len(size) == r
@@ -195,12 +195,12 @@ func (cpuBackend) CopyBox(dst *Tensor, dstOff []int, src *Tensor, srcOff []int, 
 	}
 	last := size[r-1]
 	rows := total / last
-	if serialWork(rows, rowGrain(last)) {
+	if cb.inline(rows, rowGrain(last)) {
 		copyBoxRows(dst, src, dstr[:r], sstr[:r], size, d0, s0, 0, rows)
 		return
 	}
 	pd, ps := append([]int(nil), dstr[:r]...), append([]int(nil), sstr[:r]...) // keep the stack buffers off the heap
-	Parallel(rows, rowGrain(last), func(lo, hi int) { copyBoxRows(dst, src, pd, ps, size, d0, s0, lo, hi) })
+	cb.par(rows, rowGrain(last), func(lo, hi int) { copyBoxRows(dst, src, pd, ps, size, d0, s0, lo, hi) })
 }
 
 // copyBoxRows copies rows [lo, hi) of the box (rows of its last axis).

@@ -1,6 +1,6 @@
 package kernels
 
-func (cpuBackend) Linear(dst, x, w, bias *Tensor) {
+func (cb cpuBackend) Linear(dst, x, w, bias *Tensor) {
 	host("Linear", dst, x, w, bias)
 	if x.Rank() < 1 || w.Rank() != 2 || dst.Rank() != x.Rank() {
 		panicf("Linear", "x %v, w %v, dst %v: want x (..., K), w (N, K), dst (..., N)", shp(x), shp(w), shp(dst))
@@ -25,16 +25,16 @@ func (cpuBackend) Linear(dst, x, w, bias *Tensor) {
 	if k == 0 {
 		clear(dst.Data)
 	} else {
-		Sgemm(false, true, m, n, k, 1, x.Data, k, w.Data, k, 0, dst.Data, n)
+		cb.sgemm(false, true, m, n, k, 1, x.Data, k, w.Data, k, 0, dst.Data, n)
 	}
 	if bias != nil {
-		addRowBias(dst.Data, bias.Data, m, n)
+		cb.addRowBias(dst.Data, bias.Data, m, n)
 	}
 }
 
 // addRowBias adds bias (n) to every row of the m×n matrix c.
-func addRowBias(c, bias []float32, m, n int) {
-	Parallel(m, rowGrain(n), func(lo, hi int) {
+func (cb cpuBackend) addRowBias(c, bias []float32, m, n int) {
+	cb.par(m, rowGrain(n), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := c[i*n : i*n+n]
 			for j, b := range bias[:n] {
@@ -44,7 +44,7 @@ func addRowBias(c, bias []float32, m, n int) {
 	})
 }
 
-func (cpuBackend) MatMul(dst, a, b *Tensor, transA, transB bool) {
+func (cb cpuBackend) MatMul(dst, a, b *Tensor, transA, transB bool) {
 	host("MatMul", dst, a, b)
 	bad := func() {
 		panicf("MatMul", "a %v (transA %v), b %v (transB %v), dst %v", shp(a), transA, shp(b), transB, shp(dst))
@@ -90,6 +90,30 @@ func (cpuBackend) MatMul(dst, a, b *Tensor, transA, transB bool) {
 			clear(c)
 			continue
 		}
-		Sgemm(transA, transB, m, n, k, 1, a.Data[i*aStride:i*aStride+ar*ac], ac, b.Data[i*bStride:i*bStride+br*bc], bc, 0, c, n)
+		cb.sgemm(transA, transB, m, n, k, 1, a.Data[i*aStride:i*aStride+ar*ac], ac, b.Data[i*bStride:i*bStride+br*bc], bc, 0, c, n)
+	}
+}
+
+// sgemm is Sgemm, or for the serial backend Sgemm's single-goroutine
+// dispatch (the same paths with one block: reference loop for tiny
+// products, matrix-vector rows, packed kernel).
+func (cb cpuBackend) sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if !cb.serial {
+		Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	switch {
+	case k == 0 || alpha == 0:
+		scaleC(m, n, beta, c, ldc)
+	case m*n*k <= gemmTiny:
+		sgemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	case !transA && transB && m <= gemvMaxM:
+		sgemvCols(m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	default:
+		sgemmPacked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	}
 }

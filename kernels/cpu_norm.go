@@ -2,7 +2,7 @@ package kernels
 
 import "math"
 
-func (cpuBackend) RMSNorm(dst, x, w *Tensor, eps float32) {
+func (cb cpuBackend) RMSNorm(dst, x, w *Tensor, eps float32) {
 	host("RMSNorm", dst, x, w)
 	if x.Rank() < 1 || !SameShape(dst, x) || w == nil || w.Rank() != 1 || w.Dim(0) != x.Dim(-1) {
 		panicf("RMSNorm", "x %v, w %v, dst %v: want w (%d) and dst shaped as x", shp(x), shp(w), shp(dst), x.Dim(-1))
@@ -12,11 +12,11 @@ func (cpuBackend) RMSNorm(dst, x, w *Tensor, eps float32) {
 		return
 	}
 	rows := x.Len() / n
-	if serialWork(rows, rowGrain(n)) {
+	if cb.inline(rows, rowGrain(n)) {
 		rmsRows(dst.Data, x.Data, w.Data, eps, 0, rows)
 		return
 	}
-	Parallel(rows, rowGrain(n), func(lo, hi int) { rmsRows(dst.Data, x.Data, w.Data, eps, lo, hi) })
+	cb.par(rows, rowGrain(n), func(lo, hi int) { rmsRows(dst.Data, x.Data, w.Data, eps, lo, hi) })
 }
 
 func rmsRows(dst, x, w []float32, eps float32, lo, hi int) {
@@ -35,7 +35,7 @@ func rmsRows(dst, x, w []float32, eps float32, lo, hi int) {
 	}
 }
 
-func (cpuBackend) LayerNorm(dst, x, w, b *Tensor, eps float32) {
+func (cb cpuBackend) LayerNorm(dst, x, w, b *Tensor, eps float32) {
 	host("LayerNorm", dst, x, w, b)
 	if x.Rank() < 1 || !SameShape(dst, x) || (w != nil && (w.Rank() != 1 || w.Dim(0) != x.Dim(-1))) ||
 		(b != nil && (b.Rank() != 1 || b.Dim(0) != x.Dim(-1))) {
@@ -46,11 +46,11 @@ func (cpuBackend) LayerNorm(dst, x, w, b *Tensor, eps float32) {
 		return
 	}
 	rows := x.Len() / n
-	if serialWork(rows, rowGrain(n)) {
+	if cb.inline(rows, rowGrain(n)) {
 		lnRows(dst, x, w, b, eps, 0, rows)
 		return
 	}
-	Parallel(rows, rowGrain(n), func(lo, hi int) { lnRows(dst, x, w, b, eps, lo, hi) })
+	cb.par(rows, rowGrain(n), func(lo, hi int) { lnRows(dst, x, w, b, eps, lo, hi) })
 }
 
 func lnRows(dst, x, w, b *Tensor, eps float32, lo, hi int) {
@@ -87,7 +87,7 @@ func lnRows(dst, x, w, b *Tensor, eps float32, lo, hi int) {
 // per-pixel statistics live on the stack).
 const ln2dBlock = 64
 
-func (cpuBackend) LayerNorm2d(dst, x, w, b *Tensor, eps float32) {
+func (cb cpuBackend) LayerNorm2d(dst, x, w, b *Tensor, eps float32) {
 	host("LayerNorm2d", dst, x, w, b)
 	if x.Rank() != 4 || !SameShape(dst, x) || (w != nil && (w.Rank() != 1 || w.Dim(0) != x.Dim(1))) ||
 		(b != nil && (b.Rank() != 1 || b.Dim(0) != x.Dim(1))) {
@@ -99,11 +99,11 @@ func (cpuBackend) LayerNorm2d(dst, x, w, b *Tensor, eps float32) {
 	}
 	blocks := (hw + ln2dBlock - 1) / ln2dBlock
 	jobs := x.Dim(0) * blocks
-	if serialWork(jobs, rowGrain(c*ln2dBlock)) {
+	if cb.inline(jobs, rowGrain(c*ln2dBlock)) {
 		ln2dRange(dst, x, w, b, eps, 0, jobs)
 		return
 	}
-	Parallel(jobs, rowGrain(c*ln2dBlock), func(lo, hi int) { ln2dRange(dst, x, w, b, eps, lo, hi) })
+	cb.par(jobs, rowGrain(c*ln2dBlock), func(lo, hi int) { ln2dRange(dst, x, w, b, eps, lo, hi) })
 }
 
 // ln2dRange normalises pixel blocks [lo, hi) of LayerNorm2d (block j covers

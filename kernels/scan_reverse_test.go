@@ -101,3 +101,54 @@ func TestConv1dReverse(t *testing.T) {
 	}
 	mustPanic(t, "kernels: Conv1dReverse:", func() { be.Conv1dReverse(New(1, 2, 3), New(1, 2, 3), New(3, 4), nil, ActNone) })
 }
+
+func TestReverseInto(t *testing.T) {
+	for n := range 40 {
+		src := make([]float32, n)
+		for i := range src {
+			src[i] = float32(i + 1)
+		}
+		dst := make([]float32, n+2)
+		dst[n], dst[n+1] = -1, -1 // guards
+		reverseInto(dst, src)
+		for i := range n {
+			if dst[i] != float32(n-i) {
+				t.Fatalf("n=%d: dst[%d] = %v, want %v", n, i, dst[i], n-i)
+			}
+		}
+		if dst[n] != -1 || dst[n+1] != -1 {
+			t.Fatalf("n=%d: wrote past the end", n)
+		}
+	}
+}
+
+// TestCPUSerial checks that the serial CPU backend computes what CPU()
+// does (bit for bit) on sizes that CPU() splits over goroutines.
+func TestCPUSerial(t *testing.T) {
+	r := rand.New(rand.NewPCG(37, 38))
+	par, ser := CPU(), CPUSerial()
+	if ser.Name() != "cpu" {
+		t.Fatalf("CPUSerial().Name() = %q", ser.Name())
+	}
+	a, b := rndT(r, 1, 300, 200), rndT(r, 1, 250, 200)
+	run := func(be Backend) []*Tensor {
+		mm := New(300, 250)
+		be.MatMul(mm, a, b, false, true)
+		lin := New(300, 250)
+		be.Linear(lin, a, b, b.Reshape(-1).Narrow0(0, 250))
+		x := rndT(rand.New(rand.NewPCG(1, 1)), 1, 2, 64, 900)
+		cv := New(x.Shape()...)
+		be.Conv1dReverse(cv, x, rndT(rand.New(rand.NewPCG(2, 2)), 1, 64, 4), nil, ActSiLU)
+		sa := randScan(rand.New(rand.NewPCG(3, 3)), 2, 64, 300, 16, "var", "var", 1, true)
+		be.SelectiveScan(sa)
+		ln := New(300, 200)
+		be.LayerNorm(ln, a, nil, nil, 1e-5)
+		sm := New(300, 200)
+		be.Softmax(sm, a)
+		return []*Tensor{mm, lin, cv, sa.Out, sa.LastState, ln, sm}
+	}
+	want, got := run(par), run(ser)
+	for i := range want {
+		closeTo(t, fmt.Sprintf("output %d", i), got[i].Data, f64(want[i].Data), 0, 0)
+	}
+}

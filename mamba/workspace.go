@@ -19,6 +19,24 @@ import (
 type Workspace struct {
 	be   kernels.Backend
 	bufs map[string]*kernels.Tensor
+	subs map[string]*Workspace
+}
+
+// Sub returns the child Workspace called name, made on first use and kept
+// with w (Release frees it too). A child has its own tensors, so the
+// parent and its children may each be used by a different goroutine at
+// the same time (Vim runs its two branches concurrently this way); Sub
+// itself must be called from the goroutine that owns w.
+func (w *Workspace) Sub(name string) *Workspace {
+	if w.subs == nil {
+		w.subs = map[string]*Workspace{}
+	}
+	c, ok := w.subs[name]
+	if !ok {
+		c = NewWorkspace()
+		w.subs[name] = c
+	}
+	return c
 }
 
 // NewWorkspace returns an empty Workspace.
@@ -57,4 +75,7 @@ func (w *Workspace) Release() {
 		}
 	}
 	clear(w.bufs)
+	for _, c := range w.subs {
+		c.Release()
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/gomamba/gomamba/heads"
@@ -84,27 +85,54 @@ func (m *BiMixer) Forward(be kernels.Backend, ws *mamba.Workspace, out, h *kerne
 	be.MatMul(z, m.InProjZ, h, false, true)
 
 	yf := ws.Get(be, "vim.yf", bt, e, l)
-	m.Fwd.Forward(be, ws, yf, x, z)
-
-	// Backward direction: the _b branch run anti-causally (Bwd.Reverse),
-	// which is flip(branch_b(flip(x), flip(z))).
 	yb := ws.Get(be, "vim.yb", bt, e, l)
-	if m.Bwd.Reverse {
-		m.Bwd.Forward(be, ws, yb, x, z)
-	} else { // a hand-built mixer: flip x and z in time, run, flip back
-		xb := ws.Get(be, "vim.xb", bt, e, l)
-		zb := ws.Get(be, "vim.zb", bt, e, l)
-		be.Flip(xb, x, 2)
-		be.Flip(zb, z, 2)
-		ybf := ws.Get(be, "vim.ybf", bt, e, l)
-		m.Bwd.Forward(be, ws, ybf, xb, zb)
-		be.Flip(yb, ybf, 2)
+	if concurrentBranches(be) && m.Bwd.Reverse {
+		// The two directions are independent until the sum: run them on
+		// two goroutines, each with the serial CPU backend (no fork and
+		// join per op) and its own scratch (their names coincide; a
+		// Workspace also belongs to one backend).
+		sb := kernels.CPUSerial()
+		wsf, wsb := ws.Sub("vim.fwd"), ws.Sub("vim.bwd")
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.Bwd.Forward(sb, wsb, yb, x, z)
+		}()
+		m.Fwd.Forward(sb, wsf, yf, x, z)
+		wg.Wait()
+	} else {
+		m.Fwd.Forward(be, ws, yf, x, z)
+		m.backward(be, ws, yb, x, z)
 	}
 	be.Add(yf, yf, yb)
 	if m.DivideOut {
 		be.Scale(yf, yf, 0.5)
 	}
 	be.MatMul(out, yf, m.OutProj, true, true) // yᵀ (L, E) · out_projᵀ (E, C)
+}
+
+// backward runs the _b branch: anti-causally in place when Bwd.Reverse is
+// set (flip(branch_b(flip(x), flip(z))) without the copies), otherwise (a
+// hand-built mixer) by flipping x and z in time, running it and flipping back.
+func (m *BiMixer) backward(be kernels.Backend, ws *mamba.Workspace, yb, x, z *kernels.Tensor) {
+	if m.Bwd.Reverse {
+		m.Bwd.Forward(be, ws, yb, x, z)
+		return
+	}
+	xb := ws.Get(be, "vim.xb", x.Shape()...)
+	zb := ws.Get(be, "vim.zb", x.Shape()...)
+	be.Flip(xb, x, 2)
+	be.Flip(zb, z, 2)
+	ybf := ws.Get(be, "vim.ybf", x.Shape()...)
+	m.Bwd.Forward(be, ws, ybf, xb, zb)
+	be.Flip(yb, ybf, 2)
+}
+
+// concurrentBranches reports whether BiMixer runs its two directions on
+// two goroutines: on the CPU backend with more than one processor.
+func concurrentBranches(be kernels.Backend) bool {
+	return be.Name() == "cpu" && runtime.GOMAXPROCS(0) > 1
 }
 
 // Config returns the model's configuration.
