@@ -267,34 +267,52 @@ func scanChannelRev(h, a, u, delta, z, out, bt, ct []float32, bStride, cStride i
 	}
 }
 
-// scanChannel1Rev is scanChannel1 run backwards in time. B and C are read
-// in place like scanChannel1's (stride 1 time-varying rows, or stride 0),
-// so time-varying rows are reversed block by block along with u, delta and z.
+// scanChannel1Rev is scanChannel1 run backwards in time. Δ, the decays
+// exp(Δ·a) and the gate are elementwise, so they are computed a block at a
+// time in forward order (vector code); only the recurrence walks backwards,
+// a scalar loop reading B and C in place (stride 1 or 0):
+//
+//	h = exp(Δ_t·a)·h + Δ_t·u_t·B_t;  out_t = (h·C_t + dSkip·u_t)·silu(z_t)
+//
+// out may alias u or delta.
 func scanChannel1Rev(h []float32, a0 float32, u, delta, z, out, b, c []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
-	var ub, db, zb, ob, bb, cb [revBlock]float32
+	var dt, da, gate [revBlock]float32
+	if !hasD {
+		dSkip = 0
+	}
+	if z == nil {
+		for i := range gate {
+			gate[i] = 1
+		}
+	}
+	hv := h[0]
 	steps := len(u)
 	for s0 := 0; s0 < steps; s0 += revBlock {
 		m := min(revBlock, steps-s0)
-		lo, hi := steps-s0-m, steps-s0
-		reverseInto(ub[:], u[lo:hi])
-		reverseInto(db[:], delta[lo:hi])
-		var zs []float32
+		lo, hi := steps-s0-m, steps-s0 // times of this block
+		if softplus {
+			asm.Softplus(dt[:m], delta[lo:hi], dBias)
+		} else {
+			for i, v := range delta[lo:hi] {
+				dt[i] = v + dBias
+			}
+		}
+		for i, v := range dt[:m] {
+			da[i] = v * a0
+		}
+		asm.Exp(da[:m], da[:m])
 		if z != nil {
-			reverseInto(zb[:], z[lo:hi])
-			zs = zb[:m]
+			asm.Silu(gate[:m], z[lo:hi])
 		}
-		bs, cs := b, c
-		if bStride != 0 {
-			reverseInto(bb[:], b[lo:hi])
-			bs = bb[:m]
+		us, os := u[lo:hi], out[lo:hi]
+		for i := m - 1; i >= 0; i-- {
+			t := lo + i
+			uv := us[i]
+			hv = da[i]*hv + dt[i]*uv*b[t*bStride]
+			os[i] = (hv*c[t*cStride] + dSkip*uv) * gate[i]
 		}
-		if cStride != 0 {
-			reverseInto(cb[:], c[lo:hi])
-			cs = cb[:m]
-		}
-		scanChannel1(h, a0, ub[:m], db[:m], zs, ob[:m], bs, cs, bStride, cStride, dSkip, dBias, hasD, softplus)
-		reverseInto(out[lo:hi], ob[:m])
 	}
+	h[0] = hv
 }
 
 func (cb cpuBackend) SelectiveStateUpdate(a *StepArgs) {

@@ -132,3 +132,48 @@ func (ws *Workspace) CrossMerge(dst, ys *kernels.Tensor) {
 	be.Mean(dst, q, 1)
 	be.Scale(dst, dst, 4)
 }
+
+// CrossScanPair writes the two forward scan orders of x (Bt, C, H, W) into
+// dst (Bt, 2, C, H·W): row-major (direction 0) and column-major
+// (direction 1). Directions 2 and 3 are their reversals; a caller that runs
+// them as reverse scans (kernels.ScanArgs.Reverse) over the same sequences
+// needs no flipped copies. It panics on shape mismatch.
+func (ws *Workspace) CrossScanPair(dst, x *kernels.Tensor) {
+	if x.Rank() != 4 || dst.Rank() != 4 || dst.Dim(0) != x.Dim(0) || dst.Dim(1) != 2 ||
+		dst.Dim(2) != x.Dim(1) || dst.Dim(3) != x.Dim(2)*x.Dim(3) {
+		panic(fmt.Sprintf("scan2d: CrossScanPair x %v, dst %v: want dst (Bt, 2, C, H·W)", x.Shape(), dst.Shape()))
+	}
+	be := ws.be
+	bt, c, h, w := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
+	l := h * w
+	box := []int{bt, 1, c, l}
+	zero := []int{0, 0, 0, 0}
+	be.CopyBox(dst, zero, x.Reshape(bt, 1, c, l), zero, box)
+	t := ws.buf("scan.t", bt, c, w, h)
+	be.Permute(t, x, 0, 1, 3, 2)
+	be.CopyBox(dst, []int{0, 1, 0, 0}, t.Reshape(bt, 1, c, l), zero, box)
+}
+
+// CrossMergePair is CrossMerge for outputs laid out as CrossScanPair's
+// sequences: fwd (Bt, 2, C, H·W) holds directions 0 and 1, rev the same
+// shape holds directions 2 and 3 already in forward order (the outputs of
+// reverse scans, i.e. flip(ys2), flip(ys3)). dst (Bt, C, H, W) receives
+// (ys0 + flip(ys2)) + transposeBack(ys1 + flip(ys3)), CrossMerge's sum in
+// the same order. fwd is overwritten (it holds the pair sums). It panics on
+// shape mismatch.
+func (ws *Workspace) CrossMergePair(dst, fwd, rev *kernels.Tensor) {
+	if dst.Rank() != 4 || fwd.Rank() != 4 || !kernels.SameShape(fwd, rev) || fwd.Dim(0) != dst.Dim(0) || fwd.Dim(1) != 2 ||
+		fwd.Dim(2) != dst.Dim(1) || fwd.Dim(3) != dst.Dim(2)*dst.Dim(3) {
+		panic(fmt.Sprintf("scan2d: CrossMergePair fwd %v, rev %v, dst %v: want fwd, rev (Bt, 2, C, H·W)", fwd.Shape(), rev.Shape(), dst.Shape()))
+	}
+	be := ws.be
+	bt, c, h, w := dst.Dim(0), dst.Dim(1), dst.Dim(2), dst.Dim(3)
+	be.Add(fwd, fwd, rev) // [ys0 + flip(ys2), ys1 + flip(ys3)]
+	// q[:,1] = the column-major pair sum transposed back to (H, W); q[:,0]
+	// = the row-major one. dst = 2·mean(q[:,0], q[:,1]) (exact scalings).
+	q := ws.buf("merge.q", bt, 2, c, h, w)
+	be.Permute(q, fwd.Reshape(bt, 2, c, w, h), 0, 1, 2, 4, 3)
+	be.CopyBox(q, []int{0, 0, 0, 0, 0}, fwd.Reshape(bt, 2, c, h, w), []int{0, 0, 0, 0, 0}, []int{bt, 1, c, h, w})
+	be.Mean(dst, q, 1)
+	be.Scale(dst, dst, 2)
+}

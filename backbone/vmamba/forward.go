@@ -311,7 +311,6 @@ func (r *run) ss2d(p *ss2dWeights, dst, x *kernels.Tensor) {
 	bt, h, w := x.Dim(0), x.Dim(2), x.Dim(3)
 	l := h * w
 	di, rk, n := p.di, p.r, p.n
-	k := scan2d.Directions
 	zero4 := []int{0, 0, 0, 0}
 
 	proj := r.buf("ss2d.in", bt, p.inProj.Dim(0), h, w)
@@ -329,30 +328,38 @@ func (r *run) ss2d(p *ss2dWeights, dst, x *kernels.Tensor) {
 	be.Conv2d(conv, xc, p.conv, p.convBias, kernels.Conv2dParams{PadH: pad, PadW: pad, Groups: di})
 	be.Unary(conv, conv, kernels.ActSiLU)
 
-	xs := r.buf("ss2d.xs", bt, k, di, l)
-	r.scan.CrossScan(xs, conv)
-	// x_dbl[b,k] = x_proj_weight[k] · xs[b,k]: (R+2N, L) per direction.
-	xdbl := r.buf("ss2d.xdbl", bt*k, rk+2*n, l)
-	be.MatMul(xdbl, r.tile(p.xProj, bt), xs.Reshape(bt*k, di, l), false, false)
-	dtLow := r.buf("ss2d.dtlow", bt*k, rk, l)
-	be.CopyBox(dtLow, []int{0, 0, 0}, xdbl, []int{0, 0, 0}, []int{bt * k, rk, l})
-	bs := r.buf("ss2d.B", bt, k, n, l)
-	be.CopyBox(bs.Reshape(bt*k, n, l), []int{0, 0, 0}, xdbl, []int{0, rk, 0}, []int{bt * k, n, l})
-	cs := r.buf("ss2d.C", bt, k, n, l)
-	be.CopyBox(cs.Reshape(bt*k, n, l), []int{0, 0, 0}, xdbl, []int{0, rk + n, 0}, []int{bt * k, n, l})
-	// dts[b,k] = dt_projs_weight[k] · dts_low[b,k]: (Di, L); no bias here.
-	dts := r.buf("ss2d.dts", bt*k, di, l)
-	be.MatMul(dts, r.tile(p.dtProj, bt), dtLow, false, false)
-
-	ys := r.buf("ss2d.ys", bt, k*di, l)
-	be.SelectiveScan(&kernels.ScanArgs{
-		U: xs.Reshape(bt, k*di, l), Delta: dts.Reshape(bt, k*di, l),
-		A: p.a, B: bs, C: cs, D: p.ds,
-		DeltaBias: p.dtBias, DeltaSoftplus: true,
-		Out: ys,
-	})
+	// Directions 2 and 3 read the sequences of 0 and 1 backwards: they run
+	// as reverse scans over the same two sequences (x_proj and dt_proj act
+	// per position, so their outputs are simply in forward order), which
+	// saves the flipped copies of the cross-scan and the cross-merge.
+	xs := r.buf("ss2d.xs", bt, 2, di, l)
+	r.scan.CrossScanPair(xs, conv)
+	var ys [2]*kernels.Tensor
+	for half := range ys {
+		q := &p.pair[half]
+		tag := fmt.Sprint("ss2d.", half, ".")
+		// x_dbl[b,k] = x_proj_weight[k] · xs[b,k]: (R+2N, L) per direction.
+		xdbl := r.buf(tag+"xdbl", bt*2, rk+2*n, l)
+		be.MatMul(xdbl, r.tile(q.xProj, bt), xs.Reshape(bt*2, di, l), false, false)
+		dtLow := r.buf(tag+"dtlow", bt*2, rk, l)
+		be.CopyBox(dtLow, []int{0, 0, 0}, xdbl, []int{0, 0, 0}, []int{bt * 2, rk, l})
+		bs := r.buf(tag+"B", bt, 2, n, l)
+		be.CopyBox(bs.Reshape(bt*2, n, l), []int{0, 0, 0}, xdbl, []int{0, rk, 0}, []int{bt * 2, n, l})
+		cs := r.buf(tag+"C", bt, 2, n, l)
+		be.CopyBox(cs.Reshape(bt*2, n, l), []int{0, 0, 0}, xdbl, []int{0, rk + n, 0}, []int{bt * 2, n, l})
+		// dts[b,k] = dt_projs_weight[k] · dts_low[b,k]: (Di, L); no bias here.
+		dts := r.buf(tag+"dts", bt*2, di, l)
+		be.MatMul(dts, r.tile(q.dtProj, bt), dtLow, false, false)
+		ys[half] = r.buf(tag+"ys", bt, 2, di, l)
+		be.SelectiveScan(&kernels.ScanArgs{
+			U: xs.Reshape(bt, 2*di, l), Delta: dts.Reshape(bt, 2*di, l),
+			A: q.a, B: bs, C: cs, D: q.ds,
+			DeltaBias: q.dtBias, DeltaSoftplus: true,
+			Out: ys[half].Reshape(bt, 2*di, l), Reverse: half == 1,
+		})
+	}
 	y := r.buf("ss2d.y", bt, di, h, w)
-	r.scan.CrossMerge(y, ys.Reshape(bt, k, di, l))
+	r.scan.CrossMergePair(y, ys[0], ys[1])
 	r.ln2d(y, y, p.outNormW, p.outNormB)
 	if z != nil {
 		be.Mul(y, y, z)

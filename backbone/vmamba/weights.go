@@ -45,6 +45,19 @@ type ss2dWeights struct {
 	di, r, n   int
 	gated      bool
 	kernelSize int
+	// pair[0] holds directions 0 and 1 (forward scans), pair[1] directions
+	// 2 and 3 (run as reverse scans over the same sequences): views of the
+	// rows of xProj, dtProj, dtBias, a and ds (copies on a device).
+	pair [2]ss2dPair
+}
+
+// ss2dPair is the scan parameters of two directions.
+type ss2dPair struct {
+	xProj  *kernels.Tensor // (2, R+2N, Di)
+	dtProj *kernels.Tensor // (2, Di, R)
+	dtBias *kernels.Tensor // (2·Di)
+	a      *kernels.Tensor // (2·Di, N)
+	ds     *kernels.Tensor // (2·Di)
 }
 
 // blockWeights are one VSSBlock.
@@ -215,6 +228,24 @@ func randomFill(t *kernels.Tensor, r role, next func() float64) {
 // (1×1 conv weights, A = −exp(A_logs), flattened delta bias) and uploads
 // them to be.
 func (w *weights) prepare(ps []param, be kernels.Backend) {
+	hosts := map[**kernels.Tensor]*kernels.Tensor{}
+	defer func() {
+		for i := range w.blocks {
+			for j := range w.blocks[i] {
+				op := &w.blocks[i][j].op
+				for h := range op.pair {
+					di := op.di
+					op.pair[h] = ss2dPair{
+						xProj:  be.FromHost(hosts[&op.xProj].Narrow0(2*h, 2)),
+						dtProj: be.FromHost(hosts[&op.dtProj].Narrow0(2*h, 2)),
+						dtBias: be.FromHost(hosts[&op.dtBias].Narrow0(2*h*di, 2*di)),
+						a:      be.FromHost(hosts[&op.a].Narrow0(2*h*di, 2*di)),
+						ds:     be.FromHost(hosts[&op.ds].Narrow0(2*h*di, 2*di)),
+					}
+				}
+			}
+		}
+	}()
 	for _, p := range ps {
 		t := *p.dst
 		switch {
@@ -229,6 +260,7 @@ func (w *weights) prepare(ps []param, be kernels.Backend) {
 		case p.role == roleMatrix && len(p.shape) == 2 && !isHeadOrProj(p.name):
 			t = t.Reshape(p.shape[0], p.shape[1], 1, 1) // Linear2d → 1×1 conv
 		}
+		hosts[p.dst] = t
 		*p.dst = be.FromHost(t)
 	}
 }

@@ -1,0 +1,47 @@
+package scan2d
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gomamba/gomamba/kernels"
+)
+
+// TestPairMatchesFour checks CrossScanPair against directions 0 and 1 of
+// CrossScan, and CrossMergePair(ys0|ys1, flip(ys2)|flip(ys3)) against
+// CrossMerge(ys), bit for bit.
+func TestPairMatchesFour(t *testing.T) {
+	be := kernels.CPU()
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, s := range shapes {
+		t.Run(s.name, func(t *testing.T) {
+			l := s.h * s.w
+			ws := NewWorkspace(be)
+			x := random(r, s.bt, s.c, s.h, s.w)
+			four := kernels.New(s.bt, Directions, s.c, l)
+			ws.CrossScan(four, x)
+			pair := kernels.New(s.bt, 2, s.c, l)
+			ws.CrossScanPair(pair, x)
+			want := kernels.New(s.bt, 2, s.c, l)
+			be.CopyBox(want, []int{0, 0, 0, 0}, four, []int{0, 0, 0, 0}, want.Shape())
+			require.Equal(t, want.Data, pair.Data)
+
+			ys := random(r, s.bt, Directions, s.c, l)
+			merged := kernels.New(s.bt, s.c, s.h, s.w)
+			ws.CrossMerge(merged, ys)
+			fwd, rev := kernels.New(s.bt, 2, s.c, l), kernels.New(s.bt, 2, s.c, l)
+			be.CopyBox(fwd, []int{0, 0, 0, 0}, ys, []int{0, 0, 0, 0}, fwd.Shape())
+			tail := kernels.New(s.bt, 2, s.c, l)
+			be.CopyBox(tail, []int{0, 0, 0, 0}, ys, []int{0, 2, 0, 0}, tail.Shape())
+			be.Flip(rev, tail, 3)
+			got := kernels.New(s.bt, s.c, s.h, s.w)
+			ws.CrossMergePair(got, fwd, rev)
+			require.Equal(t, merged.Data, got.Data)
+		})
+	}
+	require.Panics(t, func() {
+		NewWorkspace(be).CrossMergePair(kernels.New(1, 2, 2, 2), kernels.New(1, 2, 2, 4), kernels.New(1, 2, 2, 3))
+	})
+}
