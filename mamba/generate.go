@@ -28,6 +28,13 @@ type State struct {
 	conv1 []*kernels.Tensor
 	ssm1  []*kernels.Tensor
 	seen  []int // tokens processed per row
+
+	path         DecodePath
+	warm         bool            // a step ran uncaptured (the scratch exists)
+	graphOff     bool            // capture failed or is unavailable: launch op by op
+	graphLaunch  func() error    // the captured step, or nil
+	graphRelease func()          // frees it
+	host         *kernels.Tensor // host copy of the step logits (device backends)
 }
 
 // NewState returns a zero state for a batch of the given size.
@@ -54,8 +61,26 @@ func (s *State) Batch() int { return s.batch }
 // the state's size does not depend on it.
 func (s *State) Processed(row int) int { return s.seen[row] }
 
+// SetDecodePath selects how Step runs (DecodeAuto unless set); a step graph
+// captured before is released.
+func (s *State) SetDecodePath(p DecodePath) {
+	s.releaseGraph()
+	s.path, s.warm, s.graphOff = p, false, false
+}
+
+// DecodePath returns the path set by SetDecodePath.
+func (s *State) DecodePath() DecodePath { return s.path }
+
+func (s *State) releaseGraph() {
+	if s.graphRelease != nil {
+		s.graphRelease()
+	}
+	s.graphLaunch, s.graphRelease = nil, nil
+}
+
 // Release frees the state's device memory (a no-op on the CPU).
 func (s *State) Release() {
+	s.releaseGraph()
 	for _, ts := range [][]*kernels.Tensor{s.conv, s.ssm, s.conv1, s.ssm1} {
 		for _, t := range ts {
 			s.m.be.Free(t)
@@ -163,29 +188,59 @@ func (s *State) Step(ctx context.Context, tokens []int) (*kernels.Tensor, error)
 	}
 	be, ws := m.be, s.ws
 	bt, d := s.batch, m.Config.DModel
-	eps := float32(m.Config.NormEps)
 	x := ws.Get(be, "mamba.step.x", bt, d)
 	for b, id := range tokens {
 		be.CopyBox(x, []int{b, 0}, m.Embedding, []int{id, 0}, []int{1, d})
 	}
-	hn := ws.Get(be, "mamba.step.hn", bt, d)
-	mo := ws.Get(be, "mamba.step.mo", bt, d)
-	for i := range m.Blocks {
-		b := &m.Blocks[i]
-		be.RMSNorm(hn, x, b.Norm, eps)
-		b.Mixer.Step(be, ws, mo, hn, s.conv[i], s.ssm[i])
-		be.Add(x, x, mo)
-	}
-	be.RMSNorm(hn, x, m.NormF, eps)
 	logits := ws.Get(be, "mamba.gen.logits", bt, v)
-	be.Linear(logits, hn, m.Head, nil)
+	var db decodeBackend
+	if s.path != DecodeGeneric {
+		db = m.fusedDecoder(bt)
+	}
+	if err := s.runStep(db, x, logits); err != nil {
+		return nil, fmt.Errorf("mamba: step on %s: %w", be.Name(), err)
+	}
+	out := logits
+	if logits.OnDevice() {
+		if s.host == nil || !kernels.SameShape(s.host, logits) {
+			s.host = kernels.New(bt, v)
+		}
+		be.Copy(s.host, logits) // waits for the step
+		out = s.host
+	}
 	if err := be.Sync(); err != nil {
 		return nil, fmt.Errorf("mamba: step on %s: %w", be.Name(), err)
 	}
 	for b := range s.seen {
 		s.seen[b]++
 	}
-	return be.ToHost(logits), nil
+	return out, nil
+}
+
+// runStep queues the step body: directly, or (DecodeAuto on a backend with
+// graphs) as a graph captured at the second step, once the first has
+// allocated the scratch, and replayed from then on.
+func (s *State) runStep(db decodeBackend, x, logits *kernels.Tensor) error {
+	gb, ok := s.m.be.(graphBackend)
+	if s.path != DecodeAuto || !ok || s.graphOff {
+		s.stepBody(db, x, logits)
+		return nil
+	}
+	if s.graphLaunch == nil {
+		if !s.warm {
+			s.warm = true
+			s.stepBody(db, x, logits)
+			return nil
+		}
+		launch, release, err := gb.CaptureGraph(func() { s.stepBody(db, x, logits) })
+		if err != nil {
+			s.graphOff = true
+			s.stepBody(db, x, logits)
+			return nil
+		}
+		s.graphLaunch, s.graphRelease = launch, release
+	}
+	return s.graphLaunch()
 }
 
 // GenerateOptions control Generate. The zero value decodes greedily until
@@ -220,6 +275,9 @@ type GenerateOptions struct {
 	// (row, position within the row's new tokens, id); returning true ends
 	// that row, returning an error aborts Generate with it.
 	OnToken func(row, pos, id int) (stop bool, err error)
+	// DecodePath selects how the recurrent steps run (DecodeAuto: the
+	// fastest the backend has).
+	DecodePath DecodePath
 }
 
 // Generation is the result of Generate.
@@ -272,6 +330,7 @@ func (m *Model) Generate(ctx context.Context, prompts [][]int, opt GenerateOptio
 		return nil, err
 	}
 	defer st.Release()
+	st.SetDecodePath(opt.DecodePath)
 	g := &Generation{Tokens: make([][]int, len(prompts)), Finish: make([]string, len(prompts))}
 	for _, p := range prompts {
 		g.PromptTokens += len(p)
