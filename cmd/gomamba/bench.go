@@ -128,6 +128,7 @@ func addLMFlags(cmd *cobra.Command, fl *benchLMFlags) {
 	f.IntVar(&fl.prompt, "prompt", 128, "lm: prompt tokens per sequence")
 	f.IntVar(&fl.tokens, "tokens", 32, "lm: new tokens per sequence")
 	f.IntVar(&fl.repeat, "repeat", 3, "lm: timed runs (the best is reported)")
+	f.StringVar(&fl.decode, "decode-path", "auto", "lm: decode path: auto (fused kernels + CUDA graph where available), fused, generic")
 	addDeviceFlag(f, &fl.device)
 }
 
@@ -613,6 +614,7 @@ type benchLMFlags struct {
 	batch, prompt, tokens int
 	repeat                int
 	json                  bool
+	decode                string
 }
 
 // benchLMResult is the report of one lm measurement.
@@ -623,6 +625,7 @@ type benchLMResult struct {
 	Batch             int     `json:"batch"`
 	PromptTokens      int     `json:"prompt_tokens"`
 	NewTokens         int     `json:"new_tokens"`
+	DecodePath        string  `json:"decode_path"`
 	PrefillTokensPerS float64 `json:"prefill_tokens_per_s"`
 	DecodeTokensPerS  float64 `json:"decode_tokens_per_s"`
 	DecodeMsPerStep   float64 `json:"decode_ms_per_step"`
@@ -649,6 +652,10 @@ func runBenchLM(ctx context.Context, fl benchLMFlags, stdout io.Writer) error {
 func measureLM(ctx context.Context, fl benchLMFlags) (benchLMResult, error) {
 	if fl.batch <= 0 || fl.prompt <= 0 || fl.tokens <= 1 || fl.repeat <= 0 {
 		return benchLMResult{}, errors.New("--batch, --prompt and --repeat must be positive and --tokens at least 2")
+	}
+	path, err := parseDecodePath(fl.decode)
+	if err != nil {
+		return benchLMResult{}, err
 	}
 	be, err := openBackend(fl.device)
 	if err != nil {
@@ -682,9 +689,9 @@ func measureLM(ctx context.Context, fl benchLMFlags) (benchLMResult, error) {
 			prompts[b] = append(prompts[b], (b*131+i*7919)%m.Config.VocabSize)
 		}
 	}
-	res := benchLMResult{Model: name, Device: be.Name(), Params: m.Config.Params(), Batch: fl.batch, PromptTokens: fl.prompt, NewTokens: fl.tokens}
+	res := benchLMResult{Model: name, Device: be.Name(), Params: m.Config.Params(), Batch: fl.batch, PromptTokens: fl.prompt, NewTokens: fl.tokens, DecodePath: path.String()}
 	for run := 0; run <= fl.repeat; run++ { // run 0 warms up
-		g, err := m.Generate(ctx, prompts, mamba.GenerateOptions{MaxNewTokens: fl.tokens})
+		g, err := m.Generate(ctx, prompts, mamba.GenerateOptions{MaxNewTokens: fl.tokens, DecodePath: path})
 		if err != nil {
 			return benchLMResult{}, err
 		}
@@ -698,9 +705,22 @@ func measureLM(ctx context.Context, fl benchLMFlags) (benchLMResult, error) {
 	return res, nil
 }
 
+// parseDecodePath reads the --decode-path flag ("" means auto).
+func parseDecodePath(s string) (mamba.DecodePath, error) {
+	if s == "" {
+		return mamba.DecodeAuto, nil
+	}
+	for _, p := range []mamba.DecodePath{mamba.DecodeAuto, mamba.DecodeFused, mamba.DecodeGeneric} {
+		if s == p.String() {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("--decode-path %q: want auto, fused or generic", s)
+}
+
 // printLM writes an lm result as three lines.
 func printLM(w io.Writer, res *benchLMResult) {
 	fmt.Fprintf(w, "model:   %s, %.1fM params, on %s\n", res.Model, float64(res.Params)/1e6, res.Device)
 	fmt.Fprintf(w, "prefill: %d × %d tokens: %.1f tokens/s\n", res.Batch, res.PromptTokens, res.PrefillTokensPerS)
-	fmt.Fprintf(w, "decode:  %d × %d tokens: %.1f tokens/s (%.2f ms per step)\n", res.Batch, res.NewTokens, res.DecodeTokensPerS, res.DecodeMsPerStep)
+	fmt.Fprintf(w, "decode:  %d × %d tokens: %.1f tokens/s (%.2f ms per step; %s path)\n", res.Batch, res.NewTokens, res.DecodeTokensPerS, res.DecodeMsPerStep, res.DecodePath)
 }
