@@ -163,7 +163,13 @@ func scanRange(a *ScanArgs, lb, lc bcLayout, d, l, n, lo, hi int) {
 // time-varying B and C rows in place (an (N, L) row is already time-major).
 func scanBlock1(a *ScanArgs, lb, lc bcLayout, h []float32, d, l, ch, end int) {
 	var z []float32
-	for c := ch; c < end; c++ {
+	c := ch
+	if a.Reverse { // four channels at a time while they last
+		for ; c+4 <= end; c += 4 {
+			scanQuad1Rev(a, lb, lc, h[c-ch:c-ch+4], d, l, c)
+		}
+	}
+	for ; c < end; c++ {
 		b, dc := c/d, c%d
 		var bs, cs []float32
 		var bStride, cStride int
@@ -197,6 +203,92 @@ func scanBlock1(a *ScanArgs, lb, lc bcLayout, h []float32, d, l, ch, end int) {
 			scanChannel1(hc, a.A.Data[dc], uc, dtc, z, oc, bs, cs, bStride, cStride, dSkip, dBias, a.D != nil, a.DeltaSoftplus)
 		}
 	}
+}
+
+// channel1 returns the operands of channel c (flattened (Bt, D) index) for
+// an N = 1 scan: its B and C rows (or scalars, stride 0) and its skip and
+// delta bias.
+func channel1(a *ScanArgs, lb, lc bcLayout, d, l, c int) (bs, cs []float32, bStride, cStride int, dSkip, dBias float32) {
+	b, dc := c/d, c%d
+	if lb.varying {
+		off := (b*lb.g + dc/lb.per) * l
+		bs, bStride = a.B.Data[off:off+l], 1
+	} else {
+		bs = a.B.Data[dc : dc+1]
+	}
+	if lc.varying {
+		off := (b*lc.g + dc/lc.per) * l
+		cs, cStride = a.C.Data[off:off+l], 1
+	} else {
+		cs = a.C.Data[dc : dc+1]
+	}
+	if a.D != nil {
+		dSkip = a.D.Data[dc]
+	}
+	if a.DeltaBias != nil {
+		dBias = a.DeltaBias.Data[dc]
+	}
+	return
+}
+
+// scanQuad1Rev is scanChannel1Rev for the four channels c … c+3 at once:
+// their recurrences are interleaved in one backward loop, so that the
+// latency of each (a multiply and an add per step) overlaps the others'.
+// Per channel the arithmetic is scanChannel1Rev's, operation for operation.
+func scanQuad1Rev(a *ScanArgs, lb, lc bcLayout, h []float32, d, l, c int) {
+	var dt, da, gate [4][revBlock]float32
+	var bs, cs, us, ds, zs, os [4][]float32
+	var dSkip, dBias, a0 [4]float32
+	var bStride, cStride [4]int
+	for k := range 4 {
+		bs[k], cs[k], bStride[k], cStride[k], dSkip[k], dBias[k] = channel1(a, lb, lc, d, l, c+k)
+		a0[k] = a.A.Data[(c+k)%d]
+		row := (c + k) * l
+		us[k], ds[k], os[k] = a.U.Data[row:row+l], a.Delta.Data[row:row+l], a.Out.Data[row:row+l]
+		if a.Z != nil {
+			zs[k] = a.Z.Data[row : row+l]
+		} else {
+			for i := range gate[k] {
+				gate[k][i] = 1
+			}
+		}
+	}
+	h0, h1, h2, h3 := h[0], h[1], h[2], h[3]
+	for s0 := 0; s0 < l; s0 += revBlock {
+		m := min(revBlock, l-s0)
+		lo, hi := l-s0-m, l-s0 // times of this block
+		for k := range 4 {
+			if a.DeltaSoftplus {
+				asm.Softplus(dt[k][:m], ds[k][lo:hi], dBias[k])
+			} else {
+				for i, v := range ds[k][lo:hi] {
+					dt[k][i] = v + dBias[k]
+				}
+			}
+			for i, v := range dt[k][:m] {
+				da[k][i] = v * a0[k]
+			}
+			asm.Exp(da[k][:m], da[k][:m])
+			if zs[k] != nil {
+				asm.Silu(gate[k][:m], zs[k][lo:hi])
+			}
+		}
+		u0, u1, u2, u3 := us[0][lo:hi], us[1][lo:hi], us[2][lo:hi], us[3][lo:hi]
+		o0, o1, o2, o3 := os[0][lo:hi], os[1][lo:hi], os[2][lo:hi], os[3][lo:hi]
+		for i := m - 1; i >= 0; i-- {
+			t := lo + i
+			x0, x1, x2, x3 := u0[i], u1[i], u2[i], u3[i]
+			h0 = da[0][i]*h0 + dt[0][i]*x0*bs[0][t*bStride[0]]
+			h1 = da[1][i]*h1 + dt[1][i]*x1*bs[1][t*bStride[1]]
+			h2 = da[2][i]*h2 + dt[2][i]*x2*bs[2][t*bStride[2]]
+			h3 = da[3][i]*h3 + dt[3][i]*x3*bs[3][t*bStride[3]]
+			o0[i] = (h0*cs[0][t*cStride[0]] + dSkip[0]*x0) * gate[0][i]
+			o1[i] = (h1*cs[1][t*cStride[1]] + dSkip[1]*x1) * gate[1][i]
+			o2[i] = (h2*cs[2][t*cStride[2]] + dSkip[2]*x2) * gate[2][i]
+			o3[i] = (h3*cs[3][t*cStride[3]] + dSkip[3]*x3) * gate[3][i]
+		}
+	}
+	h[0], h[1], h[2], h[3] = h0, h1, h2, h3
 }
 
 // transposeChunk writes columns [t0, t1) of the (n, l) matrix at src[base:]

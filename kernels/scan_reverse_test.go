@@ -42,6 +42,8 @@ func TestSelectiveScanReverse(t *testing.T) {
 		{1, 4, 50, 1, "inv", "var", 1, true},
 		{2, 6, 20, 1, "var", "inv", 1, false},
 		{1, 6, 777, 1, "grp", "var", 2, false},
+		{2, 16, 600, 1, "grp", "grp", 2, true}, // N = 1, four channels at a time
+		{1, 13, 70, 1, "var", "var", 1, false},
 	} {
 		name := fmt.Sprintf("%d_%d_%d_%d_%s_%s_g%d_%v", c.bt, c.d, c.l, c.n, c.bKind, c.cKind, c.g, c.opts)
 		t.Run(name, func(t *testing.T) {
