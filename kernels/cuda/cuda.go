@@ -65,6 +65,14 @@ type Backend struct {
 	funcs   map[string]cuFunc
 	alloc   allocator
 
+	// GEMMs: the cuBLAS handle (nil: the built-in SGEMM kernel), what was
+	// loaded or why not, and the precision (a precision value).
+	blas     blasHandle
+	blasNote string
+	prec     atomic.Int32
+	// prof times every op with CUDA events when GOMAMBA_CUDA_PROFILE=1.
+	prof *profiler
+
 	errMu sync.Mutex
 	err   error
 }
@@ -139,6 +147,10 @@ func OpenDevice(ordinal int) (*Backend, error) {
 		be.funcs[k] = f
 	}
 	be.alloc.be = be
+	be.openBLAS()
+	if os.Getenv(ProfileEnv) == "1" {
+		be.prof = newProfiler()
+	}
 	opened[ordinal] = be
 	return be, nil
 }
@@ -188,6 +200,9 @@ func (be *Backend) Err() error {
 // Sync waits for all queued work and returns the first error met so far.
 func (be *Backend) Sync() error {
 	be.setErr(drvStreamSync(be.ctx, be.stream))
+	if be.prof != nil {
+		be.prof.collect(be)
+	}
 	return be.Err()
 }
 

@@ -40,6 +40,10 @@ func (be *Backend) launch(name string, grid, block [3]uint32, args []uint64) {
 	if !ok {
 		panic("cuda: unknown kernel " + name)
 	}
+	if be.prof != nil {
+		be.timed(name, "", 0, func() { be.setErr(drvLaunch(be.ctx, f, grid, block, be.stream, args)) })
+		return
+	}
 	be.setErr(drvLaunch(be.ctx, f, grid, block, be.stream, args))
 }
 
@@ -155,12 +159,43 @@ func (be *Backend) sgemm(op string, c, a, b, bias *kernels.Tensor, m, n, k, lda,
 		return
 	}
 	pa, pb, pc, pbias := be.dev(op, a), be.dev(op, b), be.dev(op, c), be.dev(op, bias)
+	if be.blas != nil && k > 0 && max(m, n, k, lda, ldb, ldc, batch) <= math.MaxInt32 {
+		be.blasSgemm(pa, pb, pc, m, n, k, lda, ldb, ldc, sA, sB, sC, batch, transA, transB)
+		if pbias != 0 { // Linear: C (M, N) += bias[n]
+			be.launch1D("gm_binary", c.Len(), []uint64{pc, pbias, pc, i64(c.Len()), i64(n), 0})
+		}
+		return
+	}
 	for z0 := 0; z0 < batch; z0 += 65535 {
 		nz := min(batch-z0, 65535)
 		args := []uint64{pa + uint64(4*z0*sA), pb + uint64(4*z0*sB), pbias, pc + uint64(4*z0*sC),
 			i64(m), i64(n), i64(k), i64(lda), i64(ldb), i64(ldc), i64(sA), i64(sB), i64(sC), b64(transA), b64(transB), i64(nz)}
 		be.launch("gm_sgemm", [3]uint32{uint32((n + 63) / 64), uint32((m + 63) / 64), uint32(nz)}, [3]uint32{256, 1, 1}, args)
 	}
+}
+
+// blasSgemm queues C = op(A)·op(B) (row-major, fp32 storage, batched with
+// element strides sA, sB, sC; a zero stride broadcasts) on cuBLAS in the
+// backend's precision. Row-major C = op(A)·op(B) is column-major
+// Cᵀ = op(B)ᵀ·op(A)ᵀ, so the operands swap and each keeps its own transpose
+// flag.
+func (be *Backend) blasSgemm(pa, pb, pc uint64, m, n, k, lda, ldb, ldc, sA, sB, sC, batch int, transA, transB bool) {
+	prec := precision(be.prec.Load())
+	run := func() {
+		be.setErr(blasGemm(be.ctx, be.blas, int(b64(transB)), int(b64(transA)), n, m, k, pb, ldb, sB, pa, lda, sA, pc, ldc, sC, batch, prec.computeType()))
+	}
+	if be.prof == nil {
+		run()
+		return
+	}
+	tr := func(t bool) string {
+		if t {
+			return "T"
+		}
+		return "N"
+	}
+	detail := fmt.Sprintf("%s %d×%d×%d ×%d (A%s B%s)", prec, m, n, k, batch, tr(transA), tr(transB))
+	be.timed("gemm", detail, 2*float64(m)*float64(n)*float64(k)*float64(batch), run)
 }
 
 // Linear computes dst = x·wᵀ + bias over the last dimension.
