@@ -12,6 +12,14 @@
 // the GPU at Open (compute capability 8.0 or newer). A test checks that the
 // embedded PTX carries the sha256 of the committed sources.
 //
+// GEMMs (Linear, MatMul) and dense convolutions (as im2col + GEMM) run on
+// cuBLAS, loaded at run time like the driver (libcublas.so.13/.12, or
+// $GOMAMBA_CUBLAS); without it they fall back to the built-in SGEMM kernel
+// with a one-line notice. SetPrecision picks fp32 (the default, exact), tf32
+// or bf16 tensor-core GEMMs; storage, accumulation and every other op stay
+// fp32 (docs/gpu.md has the measured differences). GOMAMBA_CUDA_PROFILE=1
+// times every op with CUDA events (ProfileReport).
+//
 // Open returns an error wrapping ErrNoDevice when the machine has no driver
 // or GPU, and builds without cgo report ErrNotBuilt; callers then fall back
 // to kernels.CPU(). Every driver failure is an *Error carrying the CUDA error

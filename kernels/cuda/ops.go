@@ -289,6 +289,9 @@ func (be *Backend) Conv2d(dst, x, w, bias *kernels.Tensor, p kernels.Conv2dParam
 		(bias != nil && bias.Len() != cout) || p.PadH < 0 || p.PadW < 0 {
 		panicf("Conv2d", "x %v, w %v, bias %v, dst %v, params %+v", x, w, bias, dst, p)
 	}
+	if g == 1 && be.conv2dGEMM(dst, x, w, bias, bt, cin, h, wd, cout, kh, kw, oh, ow, sh, sw, p.PadH, p.PadW) {
+		return // dense: im2col + cuBLAS (conv_gemm.go)
+	}
 	op := "Conv2d"
 	args := []uint64{be.dev(op, x), be.dev(op, w), be.dev(op, bias), be.dev(op, dst),
 		i64(bt), i64(cin), i64(h), i64(wd), i64(cout), i64(kh), i64(kw), i64(oh), i64(ow), i64(sh), i64(sw), i64(p.PadH), i64(p.PadW), i64(g)}
