@@ -446,11 +446,15 @@ func benchVision(ctx context.Context, target string, fl benchFlags, progress fun
 		stopHeap := sampleHeap()
 		var cpu0 time.Duration
 		first := true
+		calls := 0
 		t, err := bench.Time(ctx, bench.Loop{Warmup: 1, MinRuns: 1, MinTime: fl.minTime, MaxRuns: 50}, func() error {
 			if first { // the warm-up is done: CPU time counts from here
 				cpu0, _ = bench.CPUTime()
 			}
 			first = false
+			if calls++; calls == 2 && onGPU { // the warm-up is done: profile from here (its first calls load kernels)
+				dev.ResetProfile()
+			}
 			if err := m.forward(ctx, x); err != nil {
 				return err
 			}
@@ -474,10 +478,16 @@ func benchVision(ctx context.Context, target string, fl benchFlags, progress fun
 			MedianMsPerImg: 1e3 * t.Median.Seconds() / float64(fl.batch),
 			UsPerToken:     1e6 * perImage / float64(tokens),
 			PeakRSSMiB:     float64(rss) / (1 << 20), PeakHeapMiB: float64(heap) / (1 << 20),
-			CPUMsPerImage: cpuMs, LoadAvg: bench.LoadAvg(), Device: m.be.Name(),
+			CPUMsPerImage: cpuMs, LoadAvg: bench.LoadAvg(), Device: deviceLabel(m.be),
 		})
 		if onGPU {
 			out[len(out)-1].PeakDeviceMiB = float64(dev.MemStats().Peak) / (1 << 20)
+			if dev.Profiling() { // GOMAMBA_CUDA_PROFILE=1: where the timed runs' GPU time went
+				progress("%s %d×%d batch %d: per-op GPU time of the timed runs", m.name, side, side, fl.batch)
+				if err := printProfile(dev, t.Runs, progress); err != nil {
+					return nil, "", err
+				}
+			}
 		}
 		progress("%s %d: %.1f ms/image, %.2f µs/token", m.name, side, 1e3*perImage, 1e6*perImage/float64(tokens))
 	}

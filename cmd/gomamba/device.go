@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,15 +12,33 @@ import (
 	"github.com/gomamba/gomamba/kernels/cuda"
 )
 
-// addDeviceFlag registers --device on a command's flags.
+// precisionFlag is --precision, registered beside every --device (one
+// command runs per process, so one variable serves them all).
+var precisionFlag = cuda.PrecisionFP32
+
+// addDeviceFlag registers --device and --precision on a command's flags.
 func addDeviceFlag(f *pflag.FlagSet, dst *string) {
 	f.StringVar(dst, "device", "cpu", `compute device: "cpu", "cuda" or "cuda:N"`)
+	if f.Lookup("precision") == nil {
+		f.StringVar(&precisionFlag, "precision", cuda.PrecisionFP32,
+			`GPU matrix-multiply precision: "fp32" (exact, matches PyTorch fp32), "tf32" or "bf16" (tensor cores round the GEMM inputs; storage, accumulation, scan and norms stay fp32)`)
+	}
 }
 
-// openBackend returns the backend named by a --device value.
+// openBackend returns the backend named by a --device value, set to the
+// --precision.
 func openBackend(name string) (kernels.Backend, error) {
+	return openBackendPrecision(name, precisionFlag)
+}
+
+// openBackendPrecision returns the backend named by a --device value with
+// its GEMMs in the given precision (the CPU computes in fp32 only).
+func openBackendPrecision(name, precision string) (kernels.Backend, error) {
 	switch n := strings.ToLower(strings.TrimSpace(name)); {
 	case n == "" || n == "cpu":
+		if p := strings.ToLower(strings.TrimSpace(precision)); p != "" && p != cuda.PrecisionFP32 {
+			return nil, fmt.Errorf("--precision %s: the CPU computes in fp32 only (use --device cuda)", precision)
+		}
 		return kernels.CPU(), nil
 	case n == "cuda" || n == "gpu" || strings.HasPrefix(n, "cuda:"):
 		i := 0
@@ -33,7 +52,33 @@ func openBackend(name string) (kernels.Backend, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := be.SetPrecision(precision); err != nil {
+			return nil, fmt.Errorf("--precision: %w", err)
+		}
 		return be, nil
 	}
 	return nil, fmt.Errorf("--device %q: want cpu, cuda or cuda:N", name)
+}
+
+// deviceLabel names a backend in reports: "cpu", or "cuda:0 bf16".
+func deviceLabel(be kernels.Backend) string {
+	if g, ok := be.(*cuda.Backend); ok {
+		return g.Name() + " " + g.Precision()
+	}
+	return be.Name()
+}
+
+// printProfile sends the CUDA backend's per-op profile (GOMAMBA_CUDA_PROFILE=1)
+// of the last runs model runs line by line to a progress printer (stderr),
+// then resets it.
+func printProfile(dev *cuda.Backend, runs int, progress func(string, ...any)) error {
+	var b bytes.Buffer
+	if err := dev.ProfileReport(&b, runs); err != nil {
+		return err
+	}
+	for line := range strings.Lines(b.String()) {
+		progress("%s", strings.TrimRight(line, "\n"))
+	}
+	dev.ResetProfile()
+	return nil
 }
