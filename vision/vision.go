@@ -32,10 +32,11 @@ type Model struct {
 type Option func(*options)
 
 type options struct {
-	be     kernels.Backend
-	family string
-	size   int
-	labels []string
+	be        kernels.Backend
+	family    string
+	size      int
+	labels    []string
+	precision string
 }
 
 // WithBackend runs the model on be (default kernels.CPU()).
@@ -43,6 +44,19 @@ func WithBackend(be kernels.Backend) Option { return func(o *options) { o.be = b
 
 // WithDevice is WithBackend under the name used by the CLI's --device.
 func WithDevice(be kernels.Backend) Option { return WithBackend(be) }
+
+// WithPrecision sets the precision of the backend's matrix products:
+// "fp32" (the default; matches PyTorch fp32), "tf32" or "bf16" (GPU tensor
+// cores round the GEMM inputs; storage, accumulation, the scan and the norms
+// stay fp32; docs/gpu.md gives the measured differences). Only backends
+// with a SetPrecision(string) error method (the CUDA backend) accept a
+// reduced precision, and there the setting is the backend's: it applies to
+// every model that shares it.
+func WithPrecision(name string) Option { return func(o *options) { o.precision = name } }
+
+// precisionSetter is implemented by backends with a selectable GEMM
+// precision (kernels/cuda.Backend).
+type precisionSetter interface{ SetPrecision(string) error }
 
 // WithFamily skips sniffing and loads the checkpoint as the named family.
 func WithFamily(name string) Option { return func(o *options) { o.family = name } }
@@ -75,6 +89,15 @@ func Load(pathOrPreset string, opts ...Option) (*Model, error) {
 	}
 	if o.be == nil {
 		o.be = kernels.CPU()
+	}
+	if o.precision != "" {
+		if ps, ok := o.be.(precisionSetter); ok {
+			if err := ps.SetPrecision(o.precision); err != nil {
+				return nil, fmt.Errorf("vision: %w", err)
+			}
+		} else if p := strings.ToLower(strings.TrimSpace(o.precision)); p != "fp32" {
+			return nil, fmt.Errorf("vision: precision %q: backend %s computes in fp32 only", o.precision, o.be.Name())
+		}
 	}
 	if o.size < 0 || o.size > 1<<14 {
 		return nil, fmt.Errorf("vision: input size %d out of range", o.size)
