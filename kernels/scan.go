@@ -295,17 +295,19 @@ func scanQuad1Rev(a *ScanArgs, lb, lc bcLayout, h []float32, d, l, c int) {
 // time-major into dst: dst[(t−t0)·n + i] = src[base + i·l + t], or with rev
 // in reverse time order, dst[(t1−1−t)·n + i] = src[base + i·l + t].
 func transposeChunk(dst, src []float32, base, n, l, t0, t1 int, rev bool) {
-	for i := range n {
-		row := src[base+i*l+t0 : base+i*l+t1]
+	// Time outer, state inner: dst is written in order while the n source
+	// rows are read in lockstep (each stays in L1 between steps).
+	rows := src[base+t0 : base+(n-1)*l+t1]
+	for t := range t1 - t0 {
+		s := t
 		if rev {
-			last := len(row) - 1
-			for t, v := range row {
-				dst[(last-t)*n+i] = v
-			}
-			continue
+			s = t1 - t0 - 1 - t
 		}
-		for t, v := range row {
-			dst[t*n+i] = v
+		d := dst[s*n : s*n+n]
+		k := t
+		for i := range d {
+			d[i] = rows[k]
+			k += l
 		}
 	}
 }

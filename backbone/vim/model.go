@@ -71,6 +71,9 @@ type BiMixer struct {
 	Bwd              mamba.Branch
 	// DivideOut halves y_f + flip(y_b) (if_divide_out).
 	DivideOut bool
+	// outProjHalf is OutProj/2, made at load when DivideOut is set (nil
+	// for a hand-built mixer, which scales the sum instead).
+	outProjHalf *kernels.Tensor
 }
 
 // Forward runs the mixer on h (Bt, L, C) into out (Bt, L, C) using scratch
@@ -106,10 +109,14 @@ func (m *BiMixer) Forward(be kernels.Backend, ws *mamba.Workspace, out, h *kerne
 		m.backward(be, ws, yb, x, z)
 	}
 	be.Add(yf, yf, yb)
-	if m.DivideOut {
+	outProj := m.OutProj
+	switch {
+	case m.DivideOut && m.outProjHalf != nil:
+		outProj = m.outProjHalf
+	case m.DivideOut:
 		be.Scale(yf, yf, 0.5)
 	}
-	be.MatMul(out, yf, m.OutProj, true, true) // yᵀ (L, E) · out_projᵀ (E, C)
+	be.MatMul(out, yf, outProj, true, true) // yᵀ (L, E) · out_projᵀ (E, C)
 }
 
 // backward runs the _b branch: anti-causally in place when Bwd.Reverse is

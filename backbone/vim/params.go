@@ -111,6 +111,15 @@ func (m *Model) finish(be kernels.Backend) error {
 		b.Mixer.InProjX, b.Mixer.InProjZ = in.Narrow0(0, e), in.Narrow0(e, e)
 		up(&b.Mixer.InProjX)
 		up(&b.Mixer.InProjZ)
+		if b.Mixer.DivideOut {
+			// out_proj((y_f + y_b)/2) = (out_proj/2)(y_f + y_b) bit for bit
+			// (halving is exact): keep a halved copy and skip the Scale.
+			half := b.Mixer.OutProj.Clone()
+			for j := range half.Data {
+				half.Data[j] *= 0.5
+			}
+			b.Mixer.outProjHalf = be.FromHost(half)
+		}
 		up(&b.Mixer.OutProj)
 		for _, br := range []*mamba.Branch{&b.Mixer.Fwd, &b.Mixer.Bwd} {
 			br.ConvW = br.ConvW.Reshape(br.ConvW.Dim(0), br.ConvW.Dim(2))
