@@ -445,15 +445,13 @@ func benchVision(ctx context.Context, target string, fl benchFlags, progress fun
 		progress("%s %d×%d batch %d (GOMAXPROCS %d, load %.2f)", m.name, side, side, fl.batch, runtime.GOMAXPROCS(0), bench.LoadAvg())
 		stopHeap := sampleHeap()
 		var cpu0 time.Duration
-		first := true
 		calls := 0
 		t, err := bench.Time(ctx, bench.Loop{Warmup: 1, MinRuns: 1, MinTime: fl.minTime, MaxRuns: 50}, func() error {
-			if first { // the warm-up is done: CPU time counts from here
+			if calls++; calls == 2 { // the one warm-up call is done: CPU time counts from here
 				cpu0, _ = bench.CPUTime()
-			}
-			first = false
-			if calls++; calls == 2 && onGPU { // the warm-up is done: profile from here (its first calls load kernels)
-				dev.ResetProfile()
+				if onGPU { // and the profile (the warm-up's first calls load kernels)
+					dev.ResetProfile()
+				}
 			}
 			if err := m.forward(ctx, x); err != nil {
 				return err
