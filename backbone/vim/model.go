@@ -71,6 +71,9 @@ type BiMixer struct {
 	Bwd              mamba.Branch
 	// DivideOut halves y_f + flip(y_b) (if_divide_out).
 	DivideOut bool
+	// inProj is the whole in_proj.weight (2E, C) whose halves InProjX and
+	// InProjZ are, on the CPU (nil elsewhere): one GEMM makes x and z.
+	inProj *kernels.Tensor
 	// outProjHalf is OutProj/2, made at load when DivideOut is set (nil
 	// for a hand-built mixer, which scales the sum instead).
 	outProjHalf *kernels.Tensor
@@ -82,10 +85,18 @@ func (m *BiMixer) Forward(be kernels.Backend, ws *mamba.Workspace, out, h *kerne
 	bt, l := h.Dim(0), h.Dim(1)
 	e := m.Fwd.Inner()
 	// x and z, channel-major (Bt, E, L): in_proj halves · hᵀ per batch.
-	x := ws.Get(be, "vim.x", bt, e, l)
-	z := ws.Get(be, "vim.z", bt, e, l)
-	be.MatMul(x, m.InProjX, h, false, true)
-	be.MatMul(z, m.InProjZ, h, false, true)
+	var x, z *kernels.Tensor
+	if m.inProj != nil && bt == 1 && h.Data != nil {
+		// One (2E, L) product; x and z are its two halves (host views).
+		xz := ws.Get(be, "vim.xz", 2*e, l)
+		be.MatMul(xz, m.inProj, h.Reshape(l, h.Dim(2)), false, true)
+		x, z = xz.Narrow0(0, e).Reshape(1, e, l), xz.Narrow0(e, e).Reshape(1, e, l)
+	} else {
+		x = ws.Get(be, "vim.x", bt, e, l)
+		z = ws.Get(be, "vim.z", bt, e, l)
+		be.MatMul(x, m.InProjX, h, false, true)
+		be.MatMul(z, m.InProjZ, h, false, true)
+	}
 
 	yf := ws.Get(be, "vim.yf", bt, e, l)
 	yb := ws.Get(be, "vim.yb", bt, e, l)

@@ -109,6 +109,9 @@ func (m *Model) finish(be kernels.Backend) error {
 		in := b.Mixer.InProjX
 		e := in.Dim(0) / 2
 		b.Mixer.InProjX, b.Mixer.InProjZ = in.Narrow0(0, e), in.Narrow0(e, e)
+		if be.FromHost(in) == in { // host memory: keep the whole (2E, C) matrix for one GEMM
+			b.Mixer.inProj = in
+		}
 		up(&b.Mixer.InProjX)
 		up(&b.Mixer.InProjZ)
 		if b.Mixer.DivideOut {
