@@ -102,10 +102,14 @@ func (m *BiMixer) Forward(be kernels.Backend, ws *mamba.Workspace, out, h *kerne
 	yb := ws.Get(be, "vim.yb", bt, e, l)
 	if concurrentBranches(be) && m.Bwd.Reverse {
 		// The two directions are independent until the sum: run them on
-		// two goroutines, each with the serial CPU backend (no fork and
-		// join per op) and its own scratch (their names coincide; a
-		// Workspace also belongs to one backend).
-		sb := kernels.CPUSerial()
+		// two goroutines, each with its own scratch (their names coincide;
+		// a Workspace also belongs to one backend). With two processors
+		// each branch runs its ops inline (CPUSerial: no fork and join per
+		// op); with more, the ops still fan out.
+		sb := be
+		if runtime.GOMAXPROCS(0) == 2 {
+			sb = kernels.CPUSerial()
+		}
 		wsf, wsb := ws.Sub("vim.fwd"), ws.Sub("vim.bwd")
 		var wg sync.WaitGroup
 		wg.Add(1)
