@@ -213,6 +213,14 @@ func depthwiseRows(dst, x, w, bias *Tensor, sh, sw, ph, pw, lo, hi int) {
 	c, h, wd := x.Dim(1), x.Dim(2), x.Dim(3)
 	kh, kw := w.Dim(2), w.Dim(3)
 	oh, ow := dst.Dim(2), dst.Dim(3)
+	fast3 := kh == 3 && kw == 3 && sh == 1 && sw == 1 && ph == 1 && pw == 1 && wd >= 2
+	var zeros []float32
+	if fast3 {
+		zp := getScratch(wd)
+		defer putScratch(zp)
+		zeros = *zp
+		clear(zeros)
+	}
 	for r := lo; r < hi; r++ {
 		ch := r % c
 		xc := x.Data[r*h*wd : (r+1)*h*wd]
@@ -221,6 +229,21 @@ func depthwiseRows(dst, x, w, bias *Tensor, sh, sw, ph, pw, lo, hi int) {
 		var bv float32
 		if bias != nil {
 			bv = bias.Data[ch]
+		}
+		if fast3 {
+			for oy := range oh {
+				// Rows oy−1, oy, oy+1; outside the image a zero row
+				// (its taps add exact zeros, as skipping them would).
+				r0, r1, r2 := zeros, xc[oy*wd:(oy+1)*wd], zeros
+				if oy > 0 {
+					r0 = xc[(oy-1)*wd : oy*wd]
+				}
+				if oy+1 < h {
+					r2 = xc[(oy+1)*wd : (oy+2)*wd]
+				}
+				dw3Row(oc[oy*ow:(oy+1)*ow], r0, r1, r2, wc, bv)
+			}
+			continue
 		}
 		for oy := range oh {
 			orow := oc[oy*ow : (oy+1)*ow]
@@ -262,50 +285,88 @@ func depthwiseRows(dst, x, w, bias *Tensor, sh, sw, ph, pw, lo, hi int) {
 }
 
 // conv4 is the causal 4-tap row: o[t] = w0·x[t−3] + w1·x[t−2] + w2·x[t−1] +
-// w3·x[t] + b (zeros before t = 0), four outputs per iteration with the
-// window in registers.
+// w3·x[t] + b, zeros before t = 0, with the window in registers.
 func conv4(o, x, w []float32, b float32) {
 	w0, w1, w2, w3 := w[0], w[1], w[2], w[3]
 	var x0, x1, x2 float32 // x[t−3], x[t−2], x[t−1]
 	o = o[:len(x)]
-	t := 0
-	for ; t+4 <= len(x); t += 4 {
-		v := x[t : t+4 : t+4]
-		v0, v1, v2, v3 := v[0], v[1], v[2], v[3]
-		d := o[t : t+4 : t+4]
-		d[0] = w0*x0 + w1*x1 + w2*x2 + w3*v0 + b
-		d[1] = w0*x1 + w1*x2 + w2*v0 + w3*v1 + b
-		d[2] = w0*x2 + w1*v0 + w2*v1 + w3*v2 + b
-		d[3] = w0*v0 + w1*v1 + w2*v2 + w3*v3 + b
-		x0, x1, x2 = v1, v2, v3
-	}
-	for ; t < len(x); t++ {
-		v := x[t]
+	for t, v := range x {
 		o[t] = w0*x0 + w1*x1 + w2*x2 + w3*v + b
 		x0, x1, x2 = x1, x2, v
 	}
 }
 
-// conv4Rev is conv4 mirrored (anti-causal): o[t] = w0·x[t+3] + w1·x[t+2] +
-// w2·x[t+1] + w3·x[t] + b (zeros after the end).
+// conv4Rev is the anti-causal row: o[t] = w0·x[t+3] + w1·x[t+2] +
+// w2·x[t+1] + w3·x[t] + b, zeros after the end. It walks forward like
+// conv4 (a descending loop ran markedly slower in the model).
 func conv4Rev(o, x, w []float32, b float32) {
 	w0, w1, w2, w3 := w[0], w[1], w[2], w[3]
-	var x0, x1, x2 float32 // x[t+3], x[t+2], x[t+1]
-	o = o[:len(x)]
-	t := len(x)
-	for ; t >= 4; t -= 4 { // outputs t−1 down to t−4
-		v := x[t-4 : t : t]
-		v0, v1, v2, v3 := v[3], v[2], v[1], v[0]
-		d := o[t-4 : t : t]
-		d[3] = w0*x0 + w1*x1 + w2*x2 + w3*v0 + b
-		d[2] = w0*x1 + w1*x2 + w2*v0 + w3*v1 + b
-		d[1] = w0*x2 + w1*v0 + w2*v1 + w3*v2 + b
-		d[0] = w0*v0 + w1*v1 + w2*v2 + w3*v3 + b
-		x0, x1, x2 = v1, v2, v3
+	n := len(x)
+	o = o[:n]
+	var x0, x1, x2 float32 // x[t], x[t+1], x[t+2]
+	if n > 0 {
+		x0 = x[0]
 	}
-	for t--; t >= 0; t-- {
-		v := x[t]
-		o[t] = w0*x0 + w1*x1 + w2*x2 + w3*v + b
-		x0, x1, x2 = x1, x2, v
+	if n > 1 {
+		x1 = x[1]
 	}
+	if n > 2 {
+		x2 = x[2]
+	}
+	t := 0
+	if n > 3 {
+		head := o[:n-3]
+		for i, v := range x[3:] { // v = x[t+3]
+			head[i] = w0*v + w1*x2 + w2*x1 + w3*x0 + b
+			x0, x1, x2 = x1, x2, v
+		}
+		t = n - 3
+	}
+	for ; t < n; t++ { // x[t+3] is past the end
+		o[t] = w0*0 + w1*x2 + w2*x1 + w3*x0 + b
+		x0, x1, x2 = x1, x2, 0
+	}
+}
+
+// dw3Row computes one output row of a 3×3, stride-1, pad-1 depthwise conv
+// from the input rows above, at and below it: o[x] = b + Σ_i Σ_j
+// w[i][j]·r_i[x+j−1], summed in depthwiseRows' order (bias, then the taps
+// row by row) in a register, with zeros outside the row.
+func dw3Row(o, r0, r1, r2, w []float32, b float32) {
+	n := len(o)
+	r0, r1, r2 = r0[:n], r1[:n], r2[:n]
+	w = w[:9]
+	w00, w01, w02, w10, w11, w12, w20, w21, w22 := w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8]
+	// x = 0: the j = 0 taps fall outside.
+	s := b
+	s += w01 * r0[0]
+	s += w02 * r0[1]
+	s += w11 * r1[0]
+	s += w12 * r1[1]
+	s += w21 * r2[0]
+	s += w22 * r2[1]
+	o[0] = s
+	for x := 1; x+1 < n; x++ {
+		a, c, e := r0[x-1:x+2:x+2], r1[x-1:x+2:x+2], r2[x-1:x+2:x+2]
+		s := b
+		s += w00 * a[0]
+		s += w01 * a[1]
+		s += w02 * a[2]
+		s += w10 * c[0]
+		s += w11 * c[1]
+		s += w12 * c[2]
+		s += w20 * e[0]
+		s += w21 * e[1]
+		s += w22 * e[2]
+		o[x] = s
+	}
+	// x = n−1: the j = 2 taps fall outside.
+	s = b
+	s += w00 * r0[n-2]
+	s += w01 * r0[n-1]
+	s += w10 * r1[n-2]
+	s += w11 * r1[n-1]
+	s += w20 * r2[n-2]
+	s += w21 * r2[n-1]
+	o[n-1] = s
 }
