@@ -48,35 +48,50 @@ func memcpyGBs(b *testing.B, be *Backend, bytes int) float64 {
 }
 
 // BenchmarkSelectiveScan times the Mamba-configured scan (var B/C, D, z,
-// delta_bias, softplus) at Bt=64, D=384, N=16 and reports its bandwidth
-// (bytes of u, delta, z, B, C read + out written) beside a device-to-device
-// memcpy of the same traffic measured in the same run.
+// delta_bias, softplus) at Bt=64, D=384, N=16, forwards and reversed in
+// time (Vim's backward branch), and reports its bandwidth (bytes of u,
+// delta, z, B, C read + out written) beside a device-to-device memcpy of the
+// same traffic measured in the same run.
 func BenchmarkSelectiveScan(b *testing.B) {
 	be := openGPU(b)
 	const bt, d, n = 64, 384, 16
 	for _, l := range []int{197, 1024, 4096} {
-		b.Run(fmt.Sprintf("Bt%d_D%d_L%d_N%d", bt, d, l, n), func(b *testing.B) {
+		var a *kernels.ScanArgs
+		setup := func() {
+			if a != nil {
+				return
+			}
 			r := rand.New(rand.NewPCG(5, 6))
-			a := &kernels.ScanArgs{
+			a = &kernels.ScanArgs{
 				U: be.FromHost(randT(r, 1, bt, d, l)), Delta: be.FromHost(randT(r, 0.5, bt, d, l)),
 				A: be.FromHost(uniT(r, -16, -1, d, n)), B: be.FromHost(randT(r, 1, bt, n, l)), C: be.FromHost(randT(r, 1, bt, n, l)),
 				D: be.FromHost(randT(r, 1, d)), Z: be.FromHost(randT(r, 1, bt, d, l)), DeltaBias: be.FromHost(uniT(r, -4, -2, d)),
 				DeltaSoftplus: true, Out: be.New(bt, d, l),
 			}
-			defer func() {
-				for _, t := range []*kernels.Tensor{a.U, a.Delta, a.A, a.B, a.C, a.D, a.Z, a.DeltaBias, a.Out} {
-					be.Free(t)
-				}
-			}()
-			bytes := 4 * (4*bt*d*l + 2*bt*n*l)
-			sec := gpuLoop(b, be, func() { be.SelectiveScan(a) })
-			scan := float64(bytes) / sec / 1e9
-			mc := memcpyGBs(b, be, bytes/2)
-			b.ReportMetric(sec*1e6, "gpu-us/op")
-			b.ReportMetric(scan, "scan-GB/s")
-			b.ReportMetric(mc, "memcpy-GB/s")
-			b.ReportMetric(100*scan/mc, "%memcpy")
-		})
+		}
+		for _, rev := range []bool{false, true} {
+			name := fmt.Sprintf("Bt%d_D%d_L%d_N%d", bt, d, l, n)
+			if rev {
+				name += "_rev"
+			}
+			b.Run(name, func(b *testing.B) {
+				setup()
+				a.Reverse = rev
+				bytes := 4 * (4*bt*d*l + 2*bt*n*l)
+				sec := gpuLoop(b, be, func() { be.SelectiveScan(a) })
+				scan := float64(bytes) / sec / 1e9
+				mc := memcpyGBs(b, be, bytes/2)
+				b.ReportMetric(sec*1e6, "gpu-us/op")
+				b.ReportMetric(scan, "scan-GB/s")
+				b.ReportMetric(mc, "memcpy-GB/s")
+				b.ReportMetric(100*scan/mc, "%memcpy")
+			})
+		}
+		if a != nil {
+			for _, t := range []*kernels.Tensor{a.U, a.Delta, a.A, a.B, a.C, a.D, a.Z, a.DeltaBias, a.Out} {
+				be.Free(t)
+			}
+		}
 	}
 }
 
@@ -134,8 +149,11 @@ func BenchmarkOps(b *testing.B) {
 		{"Softmax", 8 * n, func() { be.Softmax(y, x) }},
 		{"Add", 8 * n, func() { be.Add(y, x, w) }},
 		{"SiLU", 8 * n, func() { be.Unary(y, x, kernels.ActSiLU) }},
+		{"Memcpy", 8 * n, func() { be.Copy(y, x) }},
 		{"Permute021", 8 * n, func() { be.Permute(y.Reshape(64, 384, 197), x, 0, 2, 1) }},
 		{"Flip", 8 * n, func() { be.Flip(y, x, 1) }},
+		{"FlipLast", 8 * n, func() { be.Flip(y.Reshape(64, 384, 197), x.Reshape(64, 384, 197), 2) }},
+		{"Permute0231", 8 * img.Len(), func() { be.Permute(img2.Reshape(64, 56, 56, 96), img, 0, 2, 3, 1) }},
 		{"LayerNorm2d", 8 * img.Len(), func() { be.LayerNorm2d(img2, img, nil, nil, 1e-6) }},
 		{"Conv2dDepthwise3x3", 8 * img.Len(), func() {
 			be.Conv2d(img2, img, dw, nil, kernels.Conv2dParams{PadH: 1, PadW: 1, Groups: 96})

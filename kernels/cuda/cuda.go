@@ -165,6 +165,7 @@ func kernelNames() []string {
 	for _, n := range scanNMax {
 		names = append(names, fmt.Sprintf("gm_scan_fwd_s%d", n), fmt.Sprintf("gm_scan_fwd_g%d", n))
 	}
+	names = append(names, opKernels...)
 	return names
 }
 

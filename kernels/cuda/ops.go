@@ -13,6 +13,30 @@ const threads = 256
 // d_state N runs in the smallest one that holds it.
 var scanNMax = []int{1, 2, 4, 8, 16, 32, 64}
 
+// scanLanes is the number of lanes that share one channel in the split-state
+// scan kernel (gm_scan_fwd_s<N>, src/scan.cu ScanSplit::LPC) for a register
+// array of nmax states; its blocks have 32·scanLanes threads.
+func scanLanes(nmax int) int {
+	switch {
+	case nmax <= 4:
+		return 1
+	case nmax == 8:
+		return 2
+	}
+	return 4
+}
+
+// opKernels lists the kernels of this file that kernelNames does not name
+// itself: the reverse split-state scans and the fast data-movement and
+// depthwise-conv paths.
+var opKernels = func() []string {
+	names := []string{"gm_flip", "gm_transpose", "gm_dwconv2d_k3"}
+	for _, n := range scanNMax {
+		names = append(names, fmt.Sprintf("gm_scan_rev_s%d", n))
+	}
+	return names
+}()
+
 func panicf(op, format string, args ...any) {
 	panic(fmt.Sprintf("cuda: %s: %s", op, fmt.Sprintf(format, args...)))
 }
@@ -293,6 +317,19 @@ func (be *Backend) Conv2d(dst, x, w, bias *kernels.Tensor, p kernels.Conv2dParam
 		return // dense: im2col + cuBLAS (conv_gemm.go)
 	}
 	op := "Conv2d"
+	if g == cin && cout == cin && kh == 3 && kw == 3 {
+		// Depthwise 3x3 (VMamba's SS2D conv): one block per (b, c) plane,
+		// a thread per 4 rows of one output column (src/conv.cu).
+		planes := bt * cin
+		if planes == 0 || oh*ow == 0 {
+			return
+		}
+		block := min(256, ((oh+3)/4*ow+31)/32*32)
+		args := []uint64{be.dev(op, x), be.dev(op, w), be.dev(op, bias), be.dev(op, dst),
+			i64(planes), i64(cin), i64(h), i64(wd), i64(oh), i64(ow), i64(sh), i64(sw), i64(p.PadH), i64(p.PadW)}
+		be.launch("gm_dwconv2d_k3", [3]uint32{uint32(min(planes, math.MaxInt32)), 1, 1}, [3]uint32{uint32(block), 1, 1}, args)
+		return
+	}
 	args := []uint64{be.dev(op, x), be.dev(op, w), be.dev(op, bias), be.dev(op, dst),
 		i64(bt), i64(cin), i64(h), i64(wd), i64(cout), i64(kh), i64(kw), i64(oh), i64(ow), i64(sh), i64(sw), i64(p.PadH), i64(p.PadW), i64(g)}
 	be.launch1D("gm_conv2d", dst.Len(), args)
@@ -425,8 +462,11 @@ func (be *Backend) stridedCopy(op string, dst, src *kernels.Tensor, size, dstrid
 	if n == 0 {
 		return
 	}
-	args := make([]uint64, 0, 6+3*maxRank)
-	args = append(args, be.dev(op, src), be.dev(op, dst), i64(n), i64(len(size)), i64(sbase), i64(dbase))
+	// Every offset lies inside src or dst, so 32-bit index math is exact
+	// when both fit.
+	small := max(src.Len(), dst.Len()) <= math.MaxInt32
+	args := make([]uint64, 0, 7+3*maxRank)
+	args = append(args, be.dev(op, src), be.dev(op, dst), i64(n), i64(len(size)), i64(sbase), i64(dbase), b64(small))
 	for _, arr := range [][]int{size, sstride, dstride} {
 		for i := 0; i < maxRank; i++ {
 			v := 1
@@ -455,7 +495,67 @@ func (be *Backend) Permute(dst, src *kernels.Tensor, perm ...int) {
 		seen[p] = true
 		sstride[i] = ss[p]
 	}
+	if batch, rows, cols, ok := transposeView(src.Shape(), perm); ok && rows*cols <= math.MaxInt32 {
+		if batch*rows*cols == 0 {
+			return
+		}
+		if rows == 1 || cols == 1 {
+			be.Copy(dst, src)
+			return
+		}
+		args := []uint64{be.dev("Permute", src), be.dev("Permute", dst), i64(batch), i64(rows), i64(cols)}
+		grid := [3]uint32{uint32((cols + 31) / 32), uint32((rows + 31) / 32), uint32(min(batch, 65535))}
+		if grid[1] <= 65535 {
+			be.launch("gm_transpose", grid, [3]uint32{256, 1, 1}, args)
+			return
+		}
+	}
 	be.stridedCopy("Permute", dst, src, dst.Shape(), contiguousStrides(dst.Shape()), sstride, 0, 0)
+}
+
+// transposeView reports whether permuting a contiguous tensor of the given
+// shape by perm is a batched 2-D transpose, (batch, rows, cols) →
+// (batch, cols, rows), once unit axes are dropped and source axes that stay
+// adjacent and in order are merged: Permute(0,2,1) of (Bt, L, C), NCHW ↔
+// NHWC, or an identity (cols or rows 1).
+func transposeView(shape []int, perm []int) (batch, rows, cols int, ok bool) {
+	// Runs of consecutive source axes in destination order, unit axes skipped.
+	type run struct{ first, last, size int }
+	var runs []run
+	for _, p := range perm {
+		if shape[p] == 1 {
+			continue
+		}
+		if k := len(runs) - 1; k >= 0 {
+			next := runs[k].last + 1
+			for next < len(shape) && shape[next] == 1 {
+				next++
+			}
+			if next == p {
+				runs[k].last = p
+				runs[k].size *= shape[p]
+				continue
+			}
+		}
+		runs = append(runs, run{p, p, shape[p]})
+	}
+	switch len(runs) {
+	case 0:
+		return 1, 1, 1, true
+	case 1:
+		return 1, 1, runs[0].size, true
+	case 2:
+		// (A, B) → (B, A): runs are in destination order, so a transpose
+		// has the later source axes first.
+		if runs[0].first > runs[1].first {
+			return 1, runs[1].size, runs[0].size, true
+		}
+	case 3:
+		if runs[0].first < runs[2].first && runs[2].first < runs[1].first {
+			return runs[0].size, runs[2].size, runs[1].size, true
+		}
+	}
+	return 0, 0, 0, false
 }
 
 // Flip reverses src along one axis into dst (same shape, no aliasing).
@@ -466,10 +566,25 @@ func (be *Backend) Flip(dst, src *kernels.Tensor, axis int) {
 	if !kernels.SameShape(dst, src) || axis < 0 || axis >= src.Rank() {
 		panicf("Flip", "src %v, dst %v, axis %d", src, dst, axis)
 	}
-	ss := contiguousStrides(src.Shape())
-	sbase := (src.Dim(axis) - 1) * ss[axis]
-	ss[axis] = -ss[axis]
-	be.stridedCopy("Flip", dst, src, src.Shape(), contiguousStrides(dst.Shape()), ss, 0, sbase)
+	// A (outer, n, inner) view: row i of each outer block goes to n-1-i.
+	outer, inner := 1, 1
+	for _, d := range src.Shape()[:axis] {
+		outer *= d
+	}
+	for _, d := range src.Shape()[axis+1:] {
+		inner *= d
+	}
+	n := src.Dim(axis)
+	if outer*n*inner == 0 {
+		return
+	}
+	ps, pd := be.dev("Flip", src), be.dev("Flip", dst)
+	vec := inner%4 == 0 && ps%16 == 0 && pd%16 == 0
+	units := outer * n * inner
+	if vec {
+		units /= 4
+	}
+	be.launch1D("gm_flip", units, []uint64{ps, pd, i64(outer), i64(n), i64(inner), b64(vec)})
 }
 
 // CopyBox copies a box of src into dst (slicing, concatenation, padding).
@@ -520,10 +635,6 @@ func bcLayout(op string, t *kernels.Tensor, bt, d, n, l int) (strides [6]int, va
 // SelectiveScan runs the Mamba selective scan (../shared/spec/scan.md).
 func (be *Backend) SelectiveScan(a *kernels.ScanArgs) {
 	const op = "SelectiveScan"
-	if a.Reverse {
-		be.reverseScan(a)
-		return
-	}
 	u := a.U
 	if u.Rank() != 3 || !kernels.SameShape(a.Delta, u) || !kernels.SameShape(a.Out, u) || a.A.Rank() != 2 || a.A.Dim(0) != u.Dim(1) {
 		panicf(op, "u %v, delta %v, A %v, out %v", u, a.Delta, a.A, a.Out)
@@ -551,17 +662,13 @@ func (be *Backend) SelectiveScan(a *kernels.ScanArgs) {
 	}
 	bs, bVar, bGroup := bcLayout(op, a.B, bt, d, n, l)
 	cs, cVar, cGroup := bcLayout(op, a.C, bt, d, n, l)
-	// One shared-memory tile of B/C serves a warp's 32 channels when both
-	// are time-varying and no warp straddles two groups.
+	// One shared-memory tile of B/C serves a block's 32 channels when both
+	// are time-varying and no block straddles two groups.
 	stageable := func(t *kernels.Tensor, group int) bool { return t.Rank() == 3 || group%32 == 0 }
 	staged := bVar && cVar && stageable(a.B, bGroup) && stageable(a.C, cGroup)
-	name := fmt.Sprintf("gm_scan_fwd_g%d", nmax)
-	if staged {
-		name = fmt.Sprintf("gm_scan_fwd_s%d", nmax)
-	}
-	warps := 2
-	if nmax == 64 {
-		warps = 1
+	if a.Reverse && !staged {
+		be.reverseScan(a) // flips into scratch, then the forward kernel
+		return
 	}
 	args := []uint64{be.dev(op, u), be.dev(op, a.Delta), be.dev(op, a.A), be.dev(op, a.B), be.dev(op, a.C),
 		be.dev(op, a.D), be.dev(op, a.Z), be.dev(op, a.DeltaBias), be.dev(op, a.Out), be.dev(op, a.LastState)}
@@ -573,8 +680,40 @@ func (be *Backend) SelectiveScan(a *kernels.ScanArgs) {
 	}
 	args = append(args, i64(bt), i64(d), i64(l), i64(n), b64(a.DeltaSoftplus))
 	chanWarps := (d + 31) / 32
+	if staged {
+		name := scanSplitNames[0][nmaxIndex(nmax)]
+		if a.Reverse {
+			name = scanSplitNames[1][nmaxIndex(nmax)]
+		}
+		grid := [3]uint32{uint32(chanWarps), uint32(min(bt, 65535)), 1}
+		be.launch(name, grid, [3]uint32{uint32(32 * scanLanes(nmax)), 1, 1}, args)
+		return
+	}
+	warps := 2
+	if nmax == 64 {
+		warps = 1
+	}
 	grid := [3]uint32{uint32((chanWarps + warps - 1) / warps), uint32(min(bt, 65535)), 1}
-	be.launch(name, grid, [3]uint32{uint32(32 * warps), 1, 1}, args)
+	be.launch(scanGeneralNames[nmaxIndex(nmax)], grid, [3]uint32{uint32(32 * warps), 1, 1}, args)
+}
+
+// Kernel names by scanNMax index: split-state forward and reverse, general.
+var scanSplitNames, scanGeneralNames = func() (split [2][]string, general []string) {
+	for _, n := range scanNMax {
+		split[0] = append(split[0], fmt.Sprintf("gm_scan_fwd_s%d", n))
+		split[1] = append(split[1], fmt.Sprintf("gm_scan_rev_s%d", n))
+		general = append(general, fmt.Sprintf("gm_scan_fwd_g%d", n))
+	}
+	return
+}()
+
+func nmaxIndex(nmax int) int {
+	for i, m := range scanNMax {
+		if m == nmax {
+			return i
+		}
+	}
+	panic("cuda: no scan kernel for N " + fmt.Sprint(nmax))
 }
 
 // SelectiveStateUpdate advances the scan state by one token.

@@ -79,3 +79,84 @@ GM_KERNEL void gm_conv2d(const Conv2dParams p) {
     p.out[i] = acc;
   }
 }
+
+// Depthwise conv2d (Groups == Cin == Cout), K x K taps: one block per
+// (b, c) plane (grid-stride over planes), the plane's K*K weights and bias in
+// registers. Each thread computes DW_ROWS vertically adjacent outputs of one
+// column, so a warp's loads and stores are coalesced along x, the input rows
+// the outputs share are loaded once, and the rest of the neighbourhood reuse
+// is served by L1.
+#define DW_ROWS 4
+
+struct DwConvParams {
+  const float *x, *w, *bias;
+  float* out;
+  i64 planes, C, H, W, OH, OW, SH, SW, PH, PW;
+};
+
+template <int K>
+__device__ __forceinline__ void dwconv_plane(const DwConvParams& p) {
+  const int H = (int)p.H, W = (int)p.W, OH = (int)p.OH, OW = (int)p.OW;
+  const int SH = (int)p.SH, SW = (int)p.SW, PH = (int)p.PH, PW = (int)p.PW;
+  const unsigned groups = (unsigned)(OH + DW_ROWS - 1) / DW_ROWS;
+  const unsigned items = groups * (unsigned)OW;
+  for (i64 pl = blockIdx.x; pl < p.planes; pl += gridDim.x) {
+    const int c = (int)(pl % p.C);
+    float w[K * K];
+#pragma unroll
+    for (int k = 0; k < K * K; ++k) w[k] = __ldg(p.w + (i64)c * K * K + k);
+    const float b0 = p.bias ? __ldg(p.bias + c) : 0.f;
+    const float* __restrict__ xp = p.x + pl * H * W;
+    float* __restrict__ op = p.out + pl * OH * OW;
+    for (unsigned it = threadIdx.x; it < items; it += blockDim.x) {
+      const int g = (int)(it / (unsigned)OW), ox = (int)(it - (unsigned)g * (unsigned)OW);
+      const int oy0 = g * DW_ROWS, ix0 = ox * SW - PW;
+      // Input taps along x for this column (zero outside the image).
+      float acc[DW_ROWS];
+#pragma unroll
+      for (int r = 0; r < DW_ROWS; ++r) acc[r] = b0;
+      if (SH == 1) {
+        // Rows oy0-PH .. oy0-PH+DW_ROWS+K-2 feed the DW_ROWS outputs.
+#pragma unroll
+        for (int j = 0; j < DW_ROWS + K - 1; ++j) {
+          const int iy = oy0 - PH + j;
+          if ((unsigned)iy >= (unsigned)H) continue;
+          float v[K];
+#pragma unroll
+          for (int kx = 0; kx < K; ++kx) {
+            const int ix = ix0 + kx;
+            v[kx] = (unsigned)ix < (unsigned)W ? __ldg(xp + iy * W + ix) : 0.f;
+          }
+#pragma unroll
+          for (int r = 0; r < DW_ROWS; ++r) {
+            const int ky = j - r;
+            if (ky >= 0 && ky < K) {
+#pragma unroll
+              for (int kx = 0; kx < K; ++kx) acc[r] = fmaf(w[ky * K + kx], v[kx], acc[r]);
+            }
+          }
+        }
+      } else {
+#pragma unroll
+        for (int r = 0; r < DW_ROWS; ++r) {
+          const int iy0 = (oy0 + r) * SH - PH;
+#pragma unroll
+          for (int ky = 0; ky < K; ++ky) {
+            const int iy = iy0 + ky;
+            if ((unsigned)iy >= (unsigned)H) continue;
+#pragma unroll
+            for (int kx = 0; kx < K; ++kx) {
+              const int ix = ix0 + kx;
+              if ((unsigned)ix < (unsigned)W) acc[r] = fmaf(w[ky * K + kx], __ldg(xp + iy * W + ix), acc[r]);
+            }
+          }
+        }
+      }
+#pragma unroll
+      for (int r = 0; r < DW_ROWS; ++r)
+        if (oy0 + r < OH) op[(oy0 + r) * OW + ox] = acc[r];
+    }
+  }
+}
+
+GM_KERNEL void __launch_bounds__(256) gm_dwconv2d_k3(const DwConvParams p) { dwconv_plane<3>(p); }
