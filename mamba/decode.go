@@ -11,7 +11,12 @@ type DecodePath int
 const (
 	// DecodeAuto uses the fastest path the backend offers: on the CUDA
 	// backend the fused decode kernels (5 per layer), replayed as one
-	// captured CUDA graph per step; elsewhere DecodeGeneric.
+	// captured CUDA graph per step; elsewhere DecodeGeneric. The graph is
+	// captured at a State's second step; this package's own calls on the
+	// backend wait for a capture (a lock), but work that other code queues
+	// on the same backend meanwhile would be recorded into it, so do not
+	// run other models on that backend concurrently with a State's first
+	// steps (or use DecodeFused).
 	DecodeAuto DecodePath = iota
 	// DecodeGeneric runs the step with the generic Backend ops (about 13
 	// per layer), each launched on its own.

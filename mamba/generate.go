@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/gomamba/gomamba/kernels"
@@ -47,6 +48,8 @@ func (m *Model) NewState(batch int) (*State, error) {
 	}
 	s := &State{m: m, batch: batch, ws: NewWorkspace(), ws1: NewWorkspace(), seen: make([]int, batch)}
 	e, n, k := m.Config.Inner(), m.Config.DState, m.Config.DConv
+	captureMu.RLock()
+	defer captureMu.RUnlock()
 	for range m.Blocks {
 		s.conv = append(s.conv, m.be.New(batch, e, k))
 		s.ssm = append(s.ssm, m.be.New(batch, e, n))
@@ -64,6 +67,8 @@ func (s *State) Processed(row int) int { return s.seen[row] }
 // SetDecodePath selects how Step runs (DecodeAuto unless set); a step graph
 // captured before is released.
 func (s *State) SetDecodePath(p DecodePath) {
+	captureMu.RLock()
+	defer captureMu.RUnlock()
 	s.releaseGraph()
 	s.path, s.warm, s.graphOff = p, false, false
 }
@@ -80,6 +85,8 @@ func (s *State) releaseGraph() {
 
 // Release frees the state's device memory (a no-op on the CPU).
 func (s *State) Release() {
+	captureMu.RLock()
+	defer captureMu.RUnlock()
 	s.releaseGraph()
 	for _, ts := range [][]*kernels.Tensor{s.conv, s.ssm, s.conv1, s.ssm1} {
 		for _, t := range ts {
@@ -104,6 +111,8 @@ func (s *State) Prefill(ctx context.Context, prompts [][]int) (*kernels.Tensor, 
 	if _, err := m.checkIDs(prompts, false); err != nil {
 		return nil, err
 	}
+	captureMu.RLock()
+	defer captureMu.RUnlock()
 	same := true
 	for _, p := range prompts {
 		same = same && len(p) == len(prompts[0])
@@ -188,14 +197,20 @@ func (s *State) Step(ctx context.Context, tokens []int) (*kernels.Tensor, error)
 	}
 	be, ws := m.be, s.ws
 	bt, d := s.batch, m.Config.DModel
-	x := ws.Get(be, "mamba.step.x", bt, d)
-	for b, id := range tokens {
-		be.CopyBox(x, []int{b, 0}, m.Embedding, []int{id, 0}, []int{1, d})
-	}
-	logits := ws.Get(be, "mamba.gen.logits", bt, v)
 	var db decodeBackend
 	if s.path != DecodeGeneric {
 		db = m.fusedDecoder(bt)
+	}
+	captureMu.RLock()
+	x := ws.Get(be, "mamba.step.x", bt, d)
+	logits := ws.Get(be, "mamba.gen.logits", bt, v)
+	captureMu.RUnlock()
+	s.prepareGraph(db, x, logits)
+
+	captureMu.RLock()
+	defer captureMu.RUnlock()
+	for b, id := range tokens {
+		be.CopyBox(x, []int{b, 0}, m.Embedding, []int{id, 0}, []int{1, d})
 	}
 	if err := s.runStep(db, x, logits); err != nil {
 		return nil, fmt.Errorf("mamba: step on %s: %w", be.Name(), err)
@@ -217,30 +232,42 @@ func (s *State) Step(ctx context.Context, tokens []int) (*kernels.Tensor, error)
 	return out, nil
 }
 
-// runStep queues the step body: directly, or (DecodeAuto on a backend with
-// graphs) as a graph captured at the second step, once the first has
-// allocated the scratch, and replayed from then on.
-func (s *State) runStep(db decodeBackend, x, logits *kernels.Tensor) error {
+// captureMu orders CUDA-graph captures against every other use of a
+// backend by this package: a capture records whatever is queued on the
+// backend's stream meanwhile (and fails on waits), so NewState, Prefill,
+// Step, Release, Forward and Prepare hold it shared and a capture holds it
+// alone. Other code using the same backend at the same time (another model
+// family) is not covered: see DecodeAuto.
+var captureMu sync.RWMutex
+
+// prepareGraph captures the step body as a graph when DecodeAuto applies,
+// the backend has graphs and one step has run uncaptured (so the scratch
+// exists and the capture allocates nothing). A failed capture falls back to
+// launching op by op for the State's life.
+func (s *State) prepareGraph(db decodeBackend, x, logits *kernels.Tensor) {
 	gb, ok := s.m.be.(graphBackend)
-	if s.path != DecodeAuto || !ok || s.graphOff {
-		s.stepBody(db, x, logits)
-		return nil
+	if s.path != DecodeAuto || !ok || s.graphOff || s.graphLaunch != nil || !s.warm {
+		return
 	}
-	if s.graphLaunch == nil {
-		if !s.warm {
-			s.warm = true
-			s.stepBody(db, x, logits)
-			return nil
-		}
-		launch, release, err := gb.CaptureGraph(func() { s.stepBody(db, x, logits) })
-		if err != nil {
-			s.graphOff = true
-			s.stepBody(db, x, logits)
-			return nil
-		}
-		s.graphLaunch, s.graphRelease = launch, release
+	captureMu.Lock()
+	defer captureMu.Unlock()
+	launch, release, err := gb.CaptureGraph(func() { s.stepBody(db, x, logits) })
+	if err != nil {
+		s.graphOff = true
+		return
 	}
-	return s.graphLaunch()
+	s.graphLaunch, s.graphRelease = launch, release
+}
+
+// runStep queues one step: a replay of the captured graph, or the step
+// body op by op.
+func (s *State) runStep(db decodeBackend, x, logits *kernels.Tensor) error {
+	if s.graphLaunch != nil {
+		return s.graphLaunch()
+	}
+	s.warm = true
+	s.stepBody(db, x, logits)
+	return nil
 }
 
 // GenerateOptions control Generate. The zero value decodes greedily until

@@ -147,6 +147,8 @@ func (m *Model) Prepare(be kernels.Backend) error {
 			return fmt.Errorf("mamba: weight %s has shape %v, want %v", s.name, t.Shape(), s.shape)
 		}
 	}
+	captureMu.RLock()
+	defer captureMu.RUnlock()
 	for _, s := range m.slots() {
 		*s.dst = be.FromHost(*s.dst)
 	}
@@ -176,6 +178,8 @@ func (m *Model) Release() {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	captureMu.RLock()
+	defer captureMu.RUnlock()
 	m.ws.Release()
 	tied := m.Head == m.Embedding
 	for _, t := range []*kernels.Tensor{m.Embedding, m.NormF} {
@@ -257,6 +261,8 @@ func (m *Model) Forward(ctx context.Context, ids [][]int, opt *ForwardOptions) (
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	captureMu.RLock()
+	defer captureMu.RUnlock()
 	be, ws := m.be, m.ws
 	bt, d := len(ids), m.Config.DModel
 	x := ws.Get(be, "mamba.lm.x", bt, l, d)
