@@ -267,11 +267,18 @@ __device__ __forceinline__ void scan_split(const ScanParams& p) {
 
       // Prologue: softplus once per element, B and C transposed.
       if (te < tl) {
+        if (sp) {
 #pragma unroll
-        for (int i = 0; i < CH / CPI; ++i) {
-          const int ch = ch0 + i * CPI;
-          const float v = s.ud[ch][te].y + sm.db[ch];
-          s.ud[ch][te].y = sp ? scan_softplus(v) : v;
+          for (int i = 0; i < CH / CPI; ++i) {
+            const int ch = ch0 + i * CPI;
+            s.ud[ch][te].y = scan_softplus(s.ud[ch][te].y + sm.db[ch]);
+          }
+        } else {
+#pragma unroll
+          for (int i = 0; i < CH / CPI; ++i) {
+            const int ch = ch0 + i * CPI;
+            s.ud[ch][te].y += sm.db[ch];
+          }
         }
       }
 #pragma unroll
@@ -292,18 +299,14 @@ __device__ __forceinline__ void scan_split(const ScanParams& p) {
         float Bv[SPL], Cv[SPL];
         scan_load_row<SPL>(Bv, &sm.Bt[t][g * SPL]);
         scan_load_row<SPL>(Cv, &sm.Ct[t][g * SPL]);
-        float y0 = 0.f, y1 = 0.f;
+        float y = 0.f;
 #pragma unroll
         for (int j = 0; j < SPL; ++j) {
           const float dA = gm_exp2(v.y * A2[j]);
           h[j] = fmaf(dA, h[j], Bv[j] * du);
-          if (j & 1) {
-            y1 = fmaf(h[j], Cv[j], y1);
-          } else {
-            y0 = fmaf(h[j], Cv[j], y0);
-          }
+          y = fmaf(h[j], Cv[j], y);
         }
-        return y0 + y1;
+        return y;
       };
 #if SCAN2_RED == 0
       if (tl == T) {
@@ -354,27 +357,35 @@ __device__ __forceinline__ void scan_split(const ScanParams& p) {
       __syncthreads();
 
       // Epilogue: y = (Σ partials + D·u)·silu(z), stored along L.
+      // Branch-free per element (only the store is predicated), so that
+      // the shared addresses are computed once.
+      auto ysum = [&](int ch) -> float {
+#if SCAN2_RED == 0
+        float part[LPC];
+        scan_load_row<LPC>(part, &sm.y[te][ch * LPC]);
+        float y = part[0];
+#pragma unroll
+        for (int k = 1; k < LPC; ++k) y += part[k];
+#else
+        float y = sm.y[ch][te];
+#endif
+        return fmaf(sm.Dv[ch], s.ud[ch][te].x, y);
+      };
       if (te < tl) {
         float* go = p.out + elem0 + lo;
+        if (hasZ) {
 #pragma unroll
-        for (int i = 0; i < CH / CPI; ++i, go += rowStep) {
-          if (i < nOwn) {
+          for (int i = 0; i < CH / CPI; ++i, go += rowStep) {
             const int ch = ch0 + i * CPI;
-#if SCAN2_RED == 0
-            float part[LPC];
-            scan_load_row<LPC>(part, &sm.y[te][ch * LPC]);
-            float y = part[0];
+            const float zz = s.z[ch][te];
+            const float y = ysum(ch) * __fdividef(zz, 1.f + gm_exp2(-zz * LOG2E_F));
+            if (i < nOwn) *go = y;
+          }
+        } else {
 #pragma unroll
-            for (int k = 1; k < LPC; ++k) y += part[k];
-#else
-            float y = sm.y[ch][te];
-#endif
-            y = fmaf(sm.Dv[ch], s.ud[ch][te].x, y);
-            if (hasZ) {
-              const float zz = s.z[ch][te];
-              y *= __fdividef(zz, 1.f + gm_exp2(-zz * LOG2E_F));
-            }
-            *go = y;
+          for (int i = 0; i < CH / CPI; ++i, go += rowStep) {
+            const float y = ysum(ch0 + i * CPI);
+            if (i < nOwn) *go = y;
           }
         }
       }
