@@ -149,6 +149,10 @@ func (ws *Workspace) CrossScanPair(dst, x *kernels.Tensor) {
 	box := []int{bt, 1, c, l}
 	zero := []int{0, 0, 0, 0}
 	be.CopyBox(dst, zero, x.Reshape(bt, 1, c, l), zero, box)
+	if bt == 1 && dst.Data != nil { // host memory: transpose straight into the second slab
+		be.Permute(dst.Reshape(2, c, w, h).Narrow0(1, 1), x, 0, 1, 3, 2)
+		return
+	}
 	t := ws.buf("scan.t", bt, c, w, h)
 	be.Permute(t, x, 0, 1, 3, 2)
 	be.CopyBox(dst, []int{0, 1, 0, 0}, t.Reshape(bt, 1, c, l), zero, box)
@@ -169,6 +173,15 @@ func (ws *Workspace) CrossMergePair(dst, fwd, rev *kernels.Tensor) {
 	be := ws.be
 	bt, c, h, w := dst.Dim(0), dst.Dim(1), dst.Dim(2), dst.Dim(3)
 	be.Add(fwd, fwd, rev) // [ys0 + flip(ys2), ys1 + flip(ys3)]
+	if bt == 1 && dst.Data != nil {
+		// Host memory: transpose the second sum back into a (C, H, W)
+		// temporary and add the first one to it (the same single sum).
+		q := ws.buf("merge.q1", 1, c, h, w)
+		s := fwd.Reshape(2, c, w, h)
+		be.Permute(q, s.Narrow0(1, 1), 0, 1, 3, 2)
+		be.Add(dst, s.Narrow0(0, 1).Reshape(1, c, h, w), q)
+		return
+	}
 	// q[:,1] = the column-major pair sum transposed back to (H, W); q[:,0]
 	// = the row-major one. dst = 2·mean(q[:,0], q[:,1]) (exact scalings).
 	q := ws.buf("merge.q", bt, 2, c, h, w)
