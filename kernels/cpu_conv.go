@@ -176,15 +176,32 @@ func (cb cpuBackend) im2col(col, x []float32, c, h, w, kh, kw, sh, sw, ph, pw, r
 					continue
 				}
 				xr := xc[iy*w : (iy+1)*w]
-				for ox := range ow {
-					ix := ox*sw - pw + j
-					if ix >= 0 && ix < w {
-						dstRow[p] = xr[ix]
-					} else {
-						dstRow[p] = 0
-					}
-					p++
+				d := dstRow[p : p+ow]
+				// Output columns whose input column ox·sw + off lies in
+				// [0, w); zeros on either side.
+				off := j - pw
+				oxa := 0
+				if off < 0 {
+					oxa = min(ow, (-off+sw-1)/sw)
 				}
+				oxb := 0
+				if w-1-off >= 0 {
+					oxb = min(ow, (w-1-off)/sw+1)
+				}
+				oxb = max(oxb, oxa)
+				clear(d[:oxa])
+				clear(d[oxb:])
+				switch {
+				case oxa == oxb:
+				case sw == 1:
+					copy(d[oxa:oxb], xr[oxa+off:oxb+off])
+				default:
+					src := xr[oxa*sw+off:]
+					for k := range d[oxa:oxb] {
+						d[oxa+k] = src[k*sw]
+					}
+				}
+				p += ow
 			}
 		}
 	})

@@ -309,6 +309,8 @@ func TestConv2d(t *testing.T) {
 		{"grouped2", 2, 4, 6, 5, 6, 3, 2, Conv2dParams{PadH: 1, Groups: 2}, true, false},
 		{"multiplier", 1, 2, 5, 5, 4, 3, 3, Conv2dParams{PadH: 1, PadW: 1, Groups: 2}, true, true},
 		{"rect-stride", 1, 2, 9, 12, 3, 2, 3, Conv2dParams{StrideH: 1, StrideW: 3, PadW: 2}, true, false},
+		{"wide-kernel-narrow", 1, 2, 3, 1, 3, 3, 5, Conv2dParams{PadH: 1, PadW: 2}, true, false},
+		{"wide-kernel-s2", 2, 2, 5, 3, 4, 3, 5, Conv2dParams{StrideH: 2, StrideW: 2, PadH: 1, PadW: 2}, false, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
