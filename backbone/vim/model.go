@@ -34,6 +34,8 @@ type Model struct {
 
 	posCache patch.Cache[*kernels.Tensor]
 	wsPool   sync.Pool
+	// chunkBytes is the activation budget of one pass (0: DefaultChunkBytes).
+	chunkBytes int64
 }
 
 // Block is one Vim layer: Add → norm → bidirectional Mamba (v2) mixer.
@@ -299,6 +301,20 @@ func (m *Model) pooling(patches int) heads.Pooling {
 func (m *Model) Forward(ctx context.Context, x *kernels.Tensor) (features, logits *kernels.Tensor, err error) {
 	ws := m.workspace()
 	defer m.wsPool.Put(ws)
+	if x.Rank() == 4 {
+		per, err := m.chunkSize(x)
+		if err != nil {
+			return nil, nil, err
+		}
+		if per < x.Dim(0) {
+			return m.forwardChunked(ctx, ws, x, per)
+		}
+	}
+	return m.forwardAll(ctx, ws, x)
+}
+
+// forwardAll is Forward on the whole batch in one pass.
+func (m *Model) forwardAll(ctx context.Context, ws *mamba.Workspace, x *kernels.Tensor) (features, logits *kernels.Tensor, err error) {
 	out, gh, gw, err := m.run(ctx, ws, x, nil)
 	if err != nil {
 		return nil, nil, err
