@@ -55,6 +55,14 @@ func (cb cpuBackend) binaryOp(dst, a, b []float32, mul bool) {
 		return
 	}
 	rows := len(a) / nb
+	if rows == 1 { // same shapes: split the elements, not the one row
+		if cb.inline(nb, elemGrain) {
+			binaryRows(dst, a, b, mul, 0, 1)
+			return
+		}
+		cb.par(nb, elemGrain, func(lo, hi int) { binaryRows(dst[lo:hi], a[lo:hi], b[lo:hi], mul, 0, 1) })
+		return
+	}
 	if cb.inline(rows, rowGrain(nb)) {
 		binaryRows(dst, a, b, mul, 0, rows)
 		return

@@ -434,7 +434,7 @@ func TestUnary(t *testing.T) {
 func TestAddMulScale(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
 	be := CPU()
-	for _, c := range []struct{ a, b []int }{{[]int{5}, []int{5}}, {[]int{3, 7}, []int{7}}, {[]int{2, 3, 4}, []int{3, 4}}, {[]int{2, 3, 4}, []int{}}, {[]int{4, 197, 192}, []int{197, 192}}} {
+	for _, c := range []struct{ a, b []int }{{[]int{5}, []int{5}}, {[]int{3, 7}, []int{7}}, {[]int{2, 3, 4}, []int{3, 4}}, {[]int{2, 3, 4}, []int{}}, {[]int{4, 197, 192}, []int{197, 192}}, {[]int{384, 197}, []int{384, 197}}} {
 		a := rndT(r, 1, c.a...)
 		b := rndT(r, 1, c.b...)
 		sum, prod := make([]float64, a.Len()), make([]float64, a.Len())
