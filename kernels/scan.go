@@ -14,6 +14,22 @@ const (
 	scanStateCap = 2048 // floats of state: a block of scanStateCap / N channels
 )
 
+// scanBlock is the number of steps whose Δ, decay and gate the channel
+// kernels precompute at once, and revBlock the number a reverse scan stages
+// reversed.
+const (
+	scanBlock = 256
+	revBlock  = 256
+)
+
+// scanScratch is one goroutine's staging arrays for the channel kernels,
+// made once per scanRange (stack arrays declared in the per-channel
+// functions were zeroed on every call: 6 KiB per channel of a reverse scan).
+type scanScratch struct {
+	dt, da, gate   [scanBlock]float32
+	ub, db, zb, ob [revBlock]float32
+}
+
 // bcLayout describes how SelectiveScan reads B or C.
 type bcLayout struct {
 	varying bool // (Bt, G, N, L) rather than (D, N)
@@ -76,6 +92,7 @@ func (cb cpuBackend) SelectiveScan(a *ScanArgs) {
 func scanRange(a *ScanArgs, lb, lc bcLayout, d, l, n, lo, hi int) {
 	var bStack, cStack [scanChunkCap]float32
 	var hStack [scanStateCap]float32
+	var sc scanScratch
 	bbuf, cbuf, hbuf := bStack[:], cStack[:], hStack[:]
 	if n > scanChunkCap {
 		bbuf, cbuf = make([]float32, n), make([]float32, n)
@@ -107,7 +124,7 @@ func scanRange(a *ScanArgs, lb, lc bcLayout, d, l, n, lo, hi int) {
 		}
 		clear(h)
 		if n == 1 {
-			scanBlock1(a, lb, lc, h, d, l, ch, end)
+			scanBlock1(&sc, a, lb, lc, h, d, l, ch, end)
 			ch = end
 			continue
 		}
@@ -149,9 +166,9 @@ func scanRange(a *ScanArgs, lb, lc bcLayout, d, l, n, lo, hi int) {
 				hc, ac := h[(c-ch)*n:(c-ch+1)*n], a.A.Data[dc*n:(dc+1)*n]
 				uc, dtc, oc := u[row:row+t1-t0], delta[row:row+t1-t0], a.Out.Data[row:row+t1-t0]
 				if a.Reverse {
-					scanChannelRev(hc, ac, uc, dtc, zr, oc, bs, cs, bStride, cStride, dSkip, dBias, a.D != nil, a.DeltaSoftplus)
+					scanChannelRev(&sc, hc, ac, uc, dtc, zr, oc, bs, cs, bStride, cStride, dSkip, dBias, a.D != nil, a.DeltaSoftplus)
 				} else {
-					scanChannel(hc, ac, uc, dtc, zr, oc, bs, cs, bStride, cStride, dSkip, dBias, a.D != nil, a.DeltaSoftplus)
+					scanChannel(&sc, hc, ac, uc, dtc, zr, oc, bs, cs, bStride, cStride, dSkip, dBias, a.D != nil, a.DeltaSoftplus)
 				}
 			}
 		}
@@ -161,7 +178,7 @@ func scanRange(a *ScanArgs, lb, lc bcLayout, d, l, n, lo, hi int) {
 
 // scanBlock1 runs channels [ch, end) for N = 1 with scanChannel1, reading
 // time-varying B and C rows in place (an (N, L) row is already time-major).
-func scanBlock1(a *ScanArgs, lb, lc bcLayout, h []float32, d, l, ch, end int) {
+func scanBlock1(sc *scanScratch, a *ScanArgs, lb, lc bcLayout, h []float32, d, l, ch, end int) {
 	var z []float32
 	c := ch
 	if a.Reverse { // four channels at a time while they last
@@ -198,9 +215,9 @@ func scanBlock1(a *ScanArgs, lb, lc bcLayout, h []float32, d, l, ch, end int) {
 		}
 		hc, uc, dtc, oc := h[c-ch:c-ch+1], a.U.Data[row:row+l], a.Delta.Data[row:row+l], a.Out.Data[row:row+l]
 		if a.Reverse {
-			scanChannel1Rev(hc, a.A.Data[dc], uc, dtc, z, oc, bs, cs, bStride, cStride, dSkip, dBias, a.D != nil, a.DeltaSoftplus)
+			scanChannel1Rev(sc, hc, a.A.Data[dc], uc, dtc, z, oc, bs, cs, bStride, cStride, dSkip, dBias, a.D != nil, a.DeltaSoftplus)
 		} else {
-			scanChannel1(hc, a.A.Data[dc], uc, dtc, z, oc, bs, cs, bStride, cStride, dSkip, dBias, a.D != nil, a.DeltaSoftplus)
+			scanChannel1(sc, hc, a.A.Data[dc], uc, dtc, z, oc, bs, cs, bStride, cStride, dSkip, dBias, a.D != nil, a.DeltaSoftplus)
 		}
 	}
 }
@@ -312,10 +329,6 @@ func transposeChunk(dst, src []float32, base, n, l, t0, t1 int, rev bool) {
 	}
 }
 
-// revBlock is the number of steps a reverse scan stages at a time (four
-// stack arrays of this many floats).
-const revBlock = 256
-
 // reverseInto writes src reversed into dst (len(dst) ≥ len(src); no
 // aliasing). Eight floats move as four 64-bit words whose halves are
 // swapped, a few times faster than a float-by-float loop.
@@ -343,8 +356,8 @@ func reverseInto(dst, src []float32) {
 // writes with rev). Blocks of u, delta and z are reversed into stack
 // arrays, scanned forward, and the outputs reversed back into out (which
 // may alias u or delta: a block is read before it is written).
-func scanChannelRev(h, a, u, delta, z, out, bt, ct []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
-	var ub, db, zb, ob [revBlock]float32
+func scanChannelRev(sc *scanScratch, h, a, u, delta, z, out, bt, ct []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
+	ub, db, zb, ob := &sc.ub, &sc.db, &sc.zb, &sc.ob
 	steps := len(u)
 	for s0 := 0; s0 < steps; s0 += revBlock {
 		m := min(revBlock, steps-s0)
@@ -356,7 +369,7 @@ func scanChannelRev(h, a, u, delta, z, out, bt, ct []float32, bStride, cStride i
 			reverseInto(zb[:], z[lo:hi])
 			zs = zb[:m]
 		}
-		scanChannel(h, a, ub[:m], db[:m], zs, ob[:m], bt[s0*bStride:], ct[s0*cStride:], bStride, cStride, dSkip, dBias, hasD, softplus)
+		scanChannel(sc, h, a, ub[:m], db[:m], zs, ob[:m], bt[s0*bStride:], ct[s0*cStride:], bStride, cStride, dSkip, dBias, hasD, softplus)
 		reverseInto(out[lo:hi], ob[:m])
 	}
 }
@@ -369,8 +382,8 @@ func scanChannelRev(h, a, u, delta, z, out, bt, ct []float32, bStride, cStride i
 //	h = exp(Δ_t·a)·h + Δ_t·u_t·B_t;  out_t = (h·C_t + dSkip·u_t)·silu(z_t)
 //
 // out may alias u or delta.
-func scanChannel1Rev(h []float32, a0 float32, u, delta, z, out, b, c []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
-	var dt, da, gate [revBlock]float32
+func scanChannel1Rev(sc *scanScratch, h []float32, a0 float32, u, delta, z, out, b, c []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
+	dt, da, gate := &sc.dt, &sc.da, &sc.gate
 	if !hasD {
 		dSkip = 0
 	}

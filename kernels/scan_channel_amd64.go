@@ -4,16 +4,12 @@ package kernels
 
 import "github.com/gomamba/gomamba/kernels/internal/asm"
 
-// scanBlock is the number of steps whose Δ and gate are precomputed at once
-// (two stack arrays of this many floats).
-const scanBlock = 256
-
 // scanChannel is scanChannelGo's contract with the amd64 kernels. For
 // N = 16 it computes Δ (softplus) and the SiLU gate for a block of steps
 // with vector code, then runs the recurrence with asm.ScanStates16
 // (AVX2+FMA, vectorised over the 16 states). Other N, CPUs without AVX2,
 // the noasm tag and GOMAMBA_NOASM=1 take scanChannelGo.
-func scanChannel(h, a, u, delta, z, out, bt, ct []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
+func scanChannel(sc *scanScratch, h, a, u, delta, z, out, bt, ct []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
 	if len(h) != 16 || !asm.Enabled() {
 		scanChannelGo(h, a, u, delta, z, out, bt, ct, bStride, cStride, dSkip, dBias, hasD, softplus)
 		return
@@ -21,7 +17,7 @@ func scanChannel(h, a, u, delta, z, out, bt, ct []float32, bStride, cStride int,
 	if !hasD {
 		dSkip = 0
 	}
-	var dt, gate [scanBlock]float32
+	dt, gate := &sc.dt, &sc.gate
 	if z == nil {
 		for i := range gate {
 			gate[i] = 1
@@ -55,12 +51,12 @@ func scanBlockDelta(dt, delta []float32, dBias float32, softplus bool) {
 // at a time; the recurrence (one fused multiply-add per step) is
 // asm.ScanState1. CPUs
 // without AVX2, the noasm tag and GOMAMBA_NOASM=1 take scanChannel1Go.
-func scanChannel1(h []float32, a0 float32, u, delta, z, out, bt, ct []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
+func scanChannel1(sc *scanScratch, h []float32, a0 float32, u, delta, z, out, bt, ct []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
 	if !asm.Enabled() {
 		scanChannel1Go(h, a0, u, delta, z, out, bt, ct, bStride, cStride, dSkip, dBias, hasD, softplus)
 		return
 	}
-	var dt, da, gate [scanBlock]float32
+	dt, da, gate := &sc.dt, &sc.da, &sc.gate
 	if !hasD {
 		dSkip = 0
 	}

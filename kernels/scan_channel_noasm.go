@@ -3,11 +3,11 @@
 package kernels
 
 // scanChannel is scanChannelGo on builds without the amd64 kernels.
-func scanChannel(h, a, u, delta, z, out, bt, ct []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
+func scanChannel(_ *scanScratch, h, a, u, delta, z, out, bt, ct []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
 	scanChannelGo(h, a, u, delta, z, out, bt, ct, bStride, cStride, dSkip, dBias, hasD, softplus)
 }
 
 // scanChannel1 is scanChannel1Go on builds without the amd64 kernels.
-func scanChannel1(h []float32, a float32, u, delta, z, out, b, c []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
+func scanChannel1(_ *scanScratch, h []float32, a float32, u, delta, z, out, b, c []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
 	scanChannel1Go(h, a, u, delta, z, out, b, c, bStride, cStride, dSkip, dBias, hasD, softplus)
 }

@@ -16,10 +16,14 @@ func TestScanChannelSIMDMatchesGo(t *testing.T) {
 	const g = float32(-999.5)
 	for _, n := range []int{16, 1, 8} {
 		// N = 1 goes through scanChannel1 (scanBlock1's entry point).
-		scan, def := scanChannel, scanChannelGo
+		var sc scanScratch
+		scan := func(h, a, u, delta, z, out, bt, ct []float32, bs, cs int, dSkip, dBias float32, hasD, sp bool) {
+			scanChannel(&sc, h, a, u, delta, z, out, bt, ct, bs, cs, dSkip, dBias, hasD, sp)
+		}
+		def := scanChannelGo
 		if n == 1 {
 			scan = func(h, a, u, delta, z, out, bt, ct []float32, bs, cs int, dSkip, dBias float32, hasD, sp bool) {
-				scanChannel1(h, a[0], u, delta, z, out, bt, ct, bs, cs, dSkip, dBias, hasD, sp)
+				scanChannel1(&sc, h, a[0], u, delta, z, out, bt, ct, bs, cs, dSkip, dBias, hasD, sp)
 			}
 			def = func(h, a, u, delta, z, out, bt, ct []float32, bs, cs int, dSkip, dBias float32, hasD, sp bool) {
 				scanChannel1Go(h, a[0], u, delta, z, out, bt, ct, bs, cs, dSkip, dBias, hasD, sp)
