@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/gomamba/gomamba/heads"
+	"github.com/gomamba/gomamba/internal/reuse"
 	"github.com/gomamba/gomamba/kernels"
 	"github.com/gomamba/gomamba/mamba"
 	"github.com/gomamba/gomamba/patch"
@@ -30,7 +30,7 @@ type Model struct {
 	head    *heads.Linear // nil without a head
 
 	posCache patch.Cache[*kernels.Tensor]
-	wsPool   sync.Pool
+	wsPool   reuse.Pool[*mamba.Workspace] // not sync.Pool: see package reuse
 }
 
 // LayerNorm holds a LayerNorm's affine parameters and epsilon.
@@ -151,7 +151,7 @@ func (m *Model) Config() Config { return m.cfg }
 func (m *Model) Backend() kernels.Backend { return m.be }
 
 func (m *Model) workspace() *mamba.Workspace {
-	if ws, ok := m.wsPool.Get().(*mamba.Workspace); ok {
+	if ws, ok := m.wsPool.Get(); ok {
 		return ws
 	}
 	return mamba.NewWorkspace()

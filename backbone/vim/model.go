@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/gomamba/gomamba/heads"
+	"github.com/gomamba/gomamba/internal/reuse"
 	"github.com/gomamba/gomamba/kernels"
 	"github.com/gomamba/gomamba/mamba"
 	"github.com/gomamba/gomamba/patch"
@@ -33,7 +34,7 @@ type Model struct {
 	head    *heads.Linear // nil when NumClasses == 0
 
 	posCache patch.Cache[*kernels.Tensor]
-	wsPool   sync.Pool
+	wsPool   reuse.Pool[*mamba.Workspace] // not sync.Pool: see package reuse
 	// chunkBytes is the activation budget of one pass (0: DefaultChunkBytes).
 	chunkBytes int64
 }
@@ -169,7 +170,7 @@ func (m *Model) Backend() kernels.Backend { return m.be }
 func (m *Model) Dim() int { return m.cfg.EmbedDim }
 
 func (m *Model) workspace() *mamba.Workspace {
-	if ws, ok := m.wsPool.Get().(*mamba.Workspace); ok {
+	if ws, ok := m.wsPool.Get(); ok {
 		return ws
 	}
 	return mamba.NewWorkspace()

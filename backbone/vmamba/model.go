@@ -9,9 +9,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/gomamba/gomamba/checkpoint"
+	"github.com/gomamba/gomamba/internal/reuse"
 	"github.com/gomamba/gomamba/kernels"
 )
 
@@ -25,14 +25,15 @@ type Model struct {
 	lay layout
 	// runs pools the scratch of finished Forward calls: a call on the same
 	// input shape reuses every activation buffer (no allocation, no GC
-	// churn); another shape first releases them.
-	runs sync.Pool
+	// churn); another shape first releases them. Not a sync.Pool: see
+	// package reuse.
+	runs reuse.Pool[*run]
 }
 
 // getRun returns pooled scratch for an input shape, or a fresh one.
 func (m *Model) getRun(shape []int, pad int) *run {
 	key := [5]int{shape[0], shape[1], shape[2], shape[3], pad}
-	if r, ok := m.runs.Get().(*run); ok {
+	if r, ok := m.runs.Get(); ok {
 		if r.key == key {
 			return r
 		}
