@@ -280,9 +280,23 @@ func (be *Backend) Conv1dCausal(dst, x, w, bias *kernels.Tensor, act kernels.Act
 	if x.Rank() != 3 || !kernels.SameShape(dst, x) || w.Rank() != 2 || w.Dim(0) != x.Dim(1) || (bias != nil && bias.Len() != x.Dim(1)) {
 		panicf("Conv1dCausal", "x %v, w %v, bias %v, dst %v", x, w, bias, dst)
 	}
-	args := []uint64{be.dev("Conv1dCausal", x), be.dev("Conv1dCausal", w), be.dev("Conv1dCausal", bias), be.dev("Conv1dCausal", dst),
-		i64(x.Dim(0)), i64(x.Dim(1)), i64(x.Dim(2)), i64(w.Dim(1)), i64(int(act))}
-	be.launch1D("gm_conv1d_causal", x.Len(), args)
+	be.conv1d("Conv1dCausal", dst, x, w, bias, act, false)
+}
+
+// conv1d launches gm_conv1d_causal: x along the grid's x axis (one thread per
+// position), the Bt·D rows along y; rev selects the anti-causal direction.
+func (be *Backend) conv1d(op string, dst, x, w, bias *kernels.Tensor, act kernels.Activation, rev bool) {
+	rows, l := x.Dim(0)*x.Dim(1), x.Dim(2)
+	if rows == 0 || l == 0 {
+		return
+	}
+	r := 0
+	if rev {
+		r = 1
+	}
+	args := []uint64{be.dev(op, x), be.dev(op, w), be.dev(op, bias), be.dev(op, dst),
+		i64(x.Dim(0)), i64(x.Dim(1)), i64(l), i64(w.Dim(1)), i64(int(act)), i64(r)}
+	be.launch("gm_conv1d_causal", [3]uint32{uint32((l + threads - 1) / threads), uint32(min(rows, 65535)), 1}, [3]uint32{threads, 1, 1}, args)
 }
 
 // Conv1dStep advances the rolling conv state (Bt, D, K) by one token.

@@ -2,25 +2,23 @@ package cuda
 
 import "github.com/gomamba/gomamba/kernels"
 
-// The time-reversed ops (kernels.Backend's Conv1dReverse and
-// ScanArgs.Reverse) are honoured the simplest correct way: flip the
-// time-varying operands along L into scratch, run the forward kernel, flip
-// the result back. The scratch goes back to the caching allocator at once;
-// the single stream orders its reuse after the kernels queued here.
+// The time-reversed ops of kernels.Backend. Conv1dReverse runs the conv
+// kernel in its anti-causal mode. A reverse selective scan runs natively in
+// the split-state kernels (ScanArgs.Reverse, see SelectiveScan); the other
+// scan kernels (time-invariant B/C, groups that are not a multiple of 32
+// channels) take reverseScan: flip the time-varying operands along L into
+// scratch, run the forward kernel, flip the result back. The scratch goes
+// back to the caching allocator at once; the single stream orders its reuse
+// after the kernels queued here.
 
-// Conv1dReverse is the anti-causal depthwise conv1d:
-// flip(Conv1dCausal(flip(x))) along L.
+// Conv1dReverse is the anti-causal depthwise conv1d,
+// flip(Conv1dCausal(flip(x))) along L, computed in place by the conv kernel
+// reading forward in time (no flipped copies).
 func (be *Backend) Conv1dReverse(dst, x, w, bias *kernels.Tensor, act kernels.Activation) {
-	if x.Rank() != 3 || !kernels.SameShape(dst, x) {
-		panicf("Conv1dReverse", "x %v, dst %v: want x, dst (Bt, D, L)", x, dst)
+	if x.Rank() != 3 || !kernels.SameShape(dst, x) || w.Rank() != 2 || w.Dim(0) != x.Dim(1) || (bias != nil && bias.Len() != x.Dim(1)) {
+		panicf("Conv1dReverse", "x %v, w %v, bias %v, dst %v: want x, dst (Bt, D, L), w (D, K)", x, w, bias, dst)
 	}
-	xf := be.New(x.Shape()...)
-	yf := be.New(x.Shape()...)
-	be.Flip(xf, x, 2)
-	be.Conv1dCausal(yf, xf, w, bias, act)
-	be.Flip(dst, yf, 2)
-	be.Free(xf)
-	be.Free(yf)
+	be.conv1d("Conv1dReverse", dst, x, w, bias, act, true)
 }
 
 // reverseScan runs a.Reverse as flip → forward scan → flip.

@@ -6,21 +6,36 @@ struct Conv1dParams {
   const float *x, *w, *bias;
   float* out;
   i64 Bt, Dm, L, K, act;
+  i64 rev;  // 0: causal, 1: anti-causal (the causal conv run backwards in time)
 };
 
-// out[b,d,t] = act(bias[d] + sum_k w[d,k] * x[b,d,t-K+1+k]), zeros before t=0.
+// Causal:      out[b,d,t] = act(bias[d] + sum_k w[d,k] * x[b,d,t-K+1+k]), zeros before t=0.
+// Anti-causal: out[b,d,t] = act(bias[d] + sum_k w[d,k] * x[b,d,t+K-1-k]), zeros after t=L-1,
+//              which is flip(causal(flip(x))) with the same order of additions.
+// Grid: x covers t (one thread per position, 32-bit index math), y walks the
+// Bt*D rows; neighbouring threads read neighbouring x, so loads coalesce.
 GM_KERNEL void gm_conv1d_causal(const Conv1dParams p) {
-  const i64 total = p.Bt * p.Dm * p.L;
-  for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (i64)gridDim.x * blockDim.x) {
-    const i64 t = i % p.L, row = i / p.L, d = row % p.Dm;
+  const int L = (int)p.L, K = (int)p.K, act = (int)p.act;
+  const int t = blockIdx.x * blockDim.x + threadIdx.x;
+  if (t >= L) return;
+  const i64 rows = p.Bt * p.Dm;
+  for (i64 row = blockIdx.y; row < rows; row += gridDim.y) {
+    const int d = (int)(row % p.Dm);
     const float* xr = p.x + row * p.L;
-    const float* wr = p.w + d * p.K;
+    const float* wr = p.w + (i64)d * K;
     float acc = p.bias ? p.bias[d] : 0.f;
-    for (i64 k = 0; k < p.K; ++k) {
-      const i64 s = t - p.K + 1 + k;
-      if (s >= 0) acc = fmaf(wr[k], xr[s], acc);
+    if (p.rev) {
+      for (int k = 0; k < K; ++k) {
+        const int s = t + K - 1 - k;
+        if (s < L) acc = fmaf(wr[k], xr[s], acc);
+      }
+    } else {
+      for (int k = 0; k < K; ++k) {
+        const int s = t - K + 1 + k;
+        if (s >= 0) acc = fmaf(wr[k], xr[s], acc);
+      }
     }
-    p.out[i] = gm_act((int)p.act, acc);
+    p.out[row * p.L + t] = gm_act(act, acc);
   }
 }
 
