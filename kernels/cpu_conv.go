@@ -127,12 +127,20 @@ func (cb cpuBackend) Conv2d(dst, x, w, bias *Tensor, p Conv2dParams) {
 		col = getScratch(kc * band * ow)
 		defer putScratch(col)
 	}
+	var pa *packedA // w prepacked as one (Cout, Cin·KH·KW) matrix (Groups 1)
+	if packs := packedFor(w, cout, kc); g == 1 && packs != nil {
+		pa = packs[0]
+	}
 	for b := range bt {
 		for gi := range g {
 			xg := x.Data[(b*cin+gi*cig)*h*wd : (b*cin+(gi+1)*cig)*h*wd]
 			wg := w.Data[gi*cog*kc : (gi+1)*cog*kc]
 			og := dst.Data[(b*cout+gi*cog)*plane : (b*cout+(gi+1)*cog)*plane]
 			if pointwise {
+				if pa != nil && usePacked(false, cog, plane, kc) {
+					cb.sgemmA(pa, false, plane, xg, plane, og, plane)
+					continue
+				}
 				cb.sgemm(false, false, cog, plane, kc, 1, wg, kc, xg, plane, 0, og, plane)
 				continue
 			}
@@ -141,6 +149,10 @@ func (cb cpuBackend) Conv2d(dst, x, w, bias *Tensor, p Conv2dParams) {
 				nc := (r1 - r0) * ow
 				cm := (*col)[:kc*nc]
 				cb.im2col(cm, xg, cig, h, wd, kh, kw, sh, sw, p.PadH, p.PadW, r0, r1, ow)
+				if pa != nil && usePacked(false, cog, nc, kc) {
+					cb.sgemmA(pa, false, nc, cm, nc, og[r0*ow:], plane)
+					continue
+				}
 				cb.sgemm(false, false, cog, nc, kc, 1, wg, kc, cm, nc, 0, og[r0*ow:], plane)
 			}
 		}

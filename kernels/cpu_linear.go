@@ -1,5 +1,7 @@
 package kernels
 
+import "runtime"
+
 func (cb cpuBackend) Linear(dst, x, w, bias *Tensor) {
 	host("Linear", dst, x, w, bias)
 	if x.Rank() < 1 || w.Rank() != 2 || dst.Rank() != x.Rank() {
@@ -84,14 +86,44 @@ func (cb cpuBackend) MatMul(dst, a, b *Tensor, transA, transB bool) {
 	if m == 0 || n == 0 {
 		return
 	}
+	var packs []*packedA
+	if !transA && usePacked(transB, m, n, k) {
+		if packs = packedFor(a, m, k); packs != nil && ((a.Rank() == 3) != (len(packs) > 1) || (a.Rank() == 3 && len(packs) != a.Dim(0))) {
+			packs = nil
+		}
+	}
 	for i := 0; i < batch; i++ {
 		c := dst.Data[i*m*n : (i+1)*m*n]
 		if k == 0 {
 			clear(c)
 			continue
 		}
-		cb.sgemm(transA, transB, m, n, k, 1, a.Data[i*aStride:i*aStride+ar*ac], ac, b.Data[i*bStride:i*bStride+br*bc], bc, 0, c, n)
+		bi := b.Data[i*bStride : i*bStride+br*bc]
+		if packs != nil {
+			pa := packs[0]
+			if aStride > 0 { // one packed matrix per batch slice of a
+				pa = packs[i]
+			}
+			cb.sgemmA(pa, transB, n, bi, bc, c, n)
+			continue
+		}
+		cb.sgemm(transA, transB, m, n, k, 1, a.Data[i*aStride:i*aStride+ar*ac], ac, bi, bc, 0, c, n)
 	}
+}
+
+// usePacked reports whether Sgemm would take its packed path for an
+// untransposed A (so a prepacked A gives the same result).
+func usePacked(transB bool, m, n, k int) bool {
+	return k > 0 && m*n*k > gemmTiny && !(transB && m <= gemvMaxM)
+}
+
+// sgemmA is sgemmA on GOMAXPROCS goroutines, or one for the serial backend.
+func (cb cpuBackend) sgemmA(pa *packedA, transB bool, n int, b []float32, ldb int, c []float32, ldc int) {
+	procs := 1
+	if !cb.serial {
+		procs = runtime.GOMAXPROCS(0)
+	}
+	sgemmA(procs, pa, transB, n, b, ldb, c, ldc)
 }
 
 // sgemm is Sgemm, or for the serial backend Sgemm's single-goroutine

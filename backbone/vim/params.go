@@ -133,8 +133,12 @@ func (m *Model) finish(be kernels.Backend) error {
 			if err := br.Check(); err != nil {
 				return fmt.Errorf("vim: layer %d: %w", i, err)
 			}
+			kernels.Prepack(be, br.XProj, br.DTProjW)
 		}
+		// The left GEMM operands, arranged once (CPU; a no-op elsewhere).
+		kernels.Prepack(be, b.Mixer.inProj)
 	}
+	kernels.Prepack(be, m.embed.Weight)
 	upNorm(&m.normF)
 	if m.head != nil {
 		up(&m.head.Weight)

@@ -242,8 +242,17 @@ func (w *weights) prepare(ps []param, be kernels.Backend) {
 						a:      be.FromHost(hosts[&op.a].Narrow0(2*h*di, 2*di)),
 						ds:     be.FromHost(hosts[&op.ds].Narrow0(2*h*di, 2*di)),
 					}
+					kernels.Prepack(be, op.pair[h].xProj, op.pair[h].dtProj)
 				}
+				b := &w.blocks[i][j]
+				kernels.Prepack(be, op.inProj, op.outProj, b.fc1W, b.fc2W)
 			}
+		}
+		// The other left GEMM operands (stem and downsampling convs),
+		// arranged once on the CPU (a no-op on a device).
+		kernels.Prepack(be, w.pe0W, w.pe1W)
+		for i := range w.down {
+			kernels.Prepack(be, w.down[i].convW, w.down[i].reduction)
 		}
 	}()
 	for _, p := range ps {
