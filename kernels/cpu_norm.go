@@ -24,10 +24,7 @@ func rmsRows(dst, x, w []float32, eps float32, lo, hi int) {
 	for r := lo; r < hi; r++ {
 		xr := x[r*n : (r+1)*n]
 		or := dst[r*n : (r+1)*n]
-		var ss float64
-		for _, v := range xr {
-			ss += float64(v) * float64(v)
-		}
+		ss := sumSq64(xr)
 		rstd := float32(1 / math.Sqrt(ss/float64(n)+float64(eps)))
 		for i, v := range xr {
 			or[i] = v * rstd * w[i]
@@ -58,16 +55,8 @@ func lnRows(dst, x, w, b *Tensor, eps float32, lo, hi int) {
 	for r := lo; r < hi; r++ {
 		xr := x.Data[r*n : (r+1)*n]
 		or := dst.Data[r*n : (r+1)*n]
-		var s float64
-		for _, v := range xr {
-			s += float64(v)
-		}
-		mean := s / float64(n)
-		var vs float64
-		for _, v := range xr {
-			d := float64(v) - mean
-			vs += d * d
-		}
+		mean := sum64(xr) / float64(n)
+		vs := sumSqDev64(xr, mean)
 		rstd := float32(1 / math.Sqrt(vs/float64(n)+float64(eps)))
 		m := float32(mean)
 		for i, v := range xr {
@@ -175,4 +164,59 @@ func ln2dRange(dst, x, w, b *Tensor, eps float32, lo, hi int) {
 			}
 		}
 	}
+}
+
+// sum64, sumSq64 and sumSqDev64 return Σx, Σx² and Σ(x−m)² in float64 with
+// four accumulators (one chain of dependent adds was the bottleneck of the
+// row norms); float64 makes the order immaterial at float32 output.
+func sum64(x []float32) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		v := x[i : i+4 : i+4]
+		s0 += float64(v[0])
+		s1 += float64(v[1])
+		s2 += float64(v[2])
+		s3 += float64(v[3])
+	}
+	for ; i < len(x); i++ {
+		s0 += float64(x[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+func sumSq64(x []float32) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		v := x[i : i+4 : i+4]
+		a, b, c, d := float64(v[0]), float64(v[1]), float64(v[2]), float64(v[3])
+		s0 += a * a
+		s1 += b * b
+		s2 += c * c
+		s3 += d * d
+	}
+	for ; i < len(x); i++ {
+		a := float64(x[i])
+		s0 += a * a
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+func sumSqDev64(x []float32, m float64) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		v := x[i : i+4 : i+4]
+		a, b, c, d := float64(v[0])-m, float64(v[1])-m, float64(v[2])-m, float64(v[3])-m
+		s0 += a * a
+		s1 += b * b
+		s2 += c * c
+		s3 += d * d
+	}
+	for ; i < len(x); i++ {
+		a := float64(x[i]) - m
+		s0 += a * a
+	}
+	return (s0 + s1) + (s2 + s3)
 }
