@@ -11,7 +11,7 @@ import (
 // the running states of a block of channels. Larger N falls back to the heap.
 const (
 	scanChunkCap = 4096 // floats per B or C chunk: T = scanChunkCap / N steps
-	scanStateCap = 2048 // floats of state: a block of scanStateCap / N channels
+	scanStateCap = 8192 // floats of state: a block of scanStateCap / N channels
 )
 
 // scanBlock is the number of steps whose Δ, decay and gate the channel

@@ -104,7 +104,8 @@ func TestSelectiveScanRef64(t *testing.T) {
 		{2, 5, 9, 3, "inv", "var", 1, true},
 		{2, 8, 33, 16, "grp", "grp", 4, true},
 		{1, 6, 19, 8, "var", "grp", 3, false},
-		{1, 300, 40, 16, "var", "var", 1, true},  // channel blocks of 128
+		{1, 300, 40, 16, "var", "var", 1, true},  // one channel block
+		{1, 600, 20, 16, "var", "var", 1, true},  // channel blocks of 512
 		{2, 12, 700, 16, "grp", "var", 2, true},  // chunks of 256 steps
 		{1, 3, 1100, 5, "var", "var", 1, true},   // chunk not a multiple of N
 		{1, 2, 3, 3000, "var", "var", 1, true},   // N beyond the stack scratch
