@@ -104,6 +104,19 @@ func (b *Branch) Forward(be kernels.Backend, ws *Workspace, y, x, z *kernels.Ten
 // state h_L. Either may be nil. With Reverse, "last" is in processing order:
 // convState holds x[K−1], …, x[0] and ssmState the state after position 0.
 func (b *Branch) Prefill(be kernels.Backend, ws *Workspace, y, x, z, convState, ssmState *kernels.Tensor) {
+	args := b.PrepareScan(be, ws, y, x, z)
+	args.LastState = ssmState
+	be.SelectiveScan(args)
+	if convState != nil {
+		b.saveConvState(be, ws, convState, x)
+	}
+}
+
+// PrepareScan runs the part of Forward before the selective scan (conv,
+// x_proj, dt_proj) and returns the scan's operands, with Out = y; running
+// be.SelectiveScan on them (whole, or channel range by channel range)
+// completes Forward. The operands live in ws's scratch until its next use.
+func (b *Branch) PrepareScan(be kernels.Backend, ws *Workspace, y, x, z *kernels.Tensor) *kernels.ScanArgs {
 	bt, e, l := x.Dim(0), x.Dim(1), x.Dim(2)
 	r, n := b.DTRank, b.DState
 
@@ -129,31 +142,33 @@ func (b *Branch) Prefill(be kernels.Backend, ws *Workspace, y, x, z, convState, 
 	dt := ws.Get(be, "mamba.branch.dt", bt, e, l)
 	be.MatMul(dt, b.DTProjW, dtLow, false, false)
 
-	be.SelectiveScan(&kernels.ScanArgs{
+	return &kernels.ScanArgs{
 		U: xc, Delta: dt, A: b.A, B: bm, C: cm, D: b.D, Z: z,
 		DeltaBias: b.DTProjB, DeltaSoftplus: true,
-		Out: y, LastState: ssmState, Reverse: b.Reverse,
-	})
-
-	if convState != nil {
-		k := convState.Dim(2)
-		keep := min(k, l)
-		if b.Reverse {
-			// The first keep inputs, reversed: stage x[0:keep] at the
-			// front of a zeroed (Bt, E, K) buffer and flip it into place.
-			zeros := ws.Get(be, "mamba.branch.zeros", bt, e, k)
-			head := ws.Get(be, "mamba.branch.convhead", bt, e, k)
-			be.Copy(head, zeros)
-			be.CopyBox(head, []int{0, 0, 0}, x, []int{0, 0, 0}, []int{bt, e, keep})
-			be.Flip(convState, head, 2)
-			return
-		}
-		if l < k {
-			zeros := ws.Get(be, "mamba.branch.zeros", bt, e, k)
-			be.Copy(convState, zeros)
-		}
-		be.CopyBox(convState, []int{0, 0, k - keep}, x, []int{0, 0, l - keep}, []int{bt, e, keep})
+		Out: y, Reverse: b.Reverse,
 	}
+}
+
+// saveConvState writes Prefill's conv state from the branch input x.
+func (b *Branch) saveConvState(be kernels.Backend, ws *Workspace, convState, x *kernels.Tensor) {
+	bt, e, l := x.Dim(0), x.Dim(1), x.Dim(2)
+	k := convState.Dim(2)
+	keep := min(k, l)
+	if b.Reverse {
+		// The first keep inputs, reversed: stage x[0:keep] at the front
+		// of a zeroed (Bt, E, K) buffer and flip it into place.
+		zeros := ws.Get(be, "mamba.branch.zeros", bt, e, k)
+		head := ws.Get(be, "mamba.branch.convhead", bt, e, k)
+		be.Copy(head, zeros)
+		be.CopyBox(head, []int{0, 0, 0}, x, []int{0, 0, 0}, []int{bt, e, keep})
+		be.Flip(convState, head, 2)
+		return
+	}
+	if l < k {
+		zeros := ws.Get(be, "mamba.branch.zeros", bt, e, k)
+		be.Copy(convState, zeros)
+	}
+	be.CopyBox(convState, []int{0, 0, k - keep}, x, []int{0, 0, l - keep}, []int{bt, e, keep})
 }
 
 // Step advances the branch by one token: x and z are (Bt, E), y (Bt, E)

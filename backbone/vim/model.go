@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gomamba/gomamba/heads"
 	"github.com/gomamba/gomamba/internal/reuse"
@@ -114,14 +115,18 @@ func (m *BiMixer) Forward(be kernels.Backend, ws *mamba.Workspace, out, h *kerne
 			sb = kernels.CPUSerial()
 		}
 		wsf, wsb := ws.Sub("vim.fwd"), ws.Sub("vim.bwd")
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			m.Bwd.Forward(sb, wsb, yb, x, z)
-		}()
-		m.Fwd.Forward(sb, wsf, yf, x, z)
-		wg.Wait()
+		if sb != be && bt == 1 && x.Data != nil {
+			m.balancedBranches(sb, wsf, wsb, yf, yb, x, z)
+		} else {
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				m.Bwd.Forward(sb, wsb, yb, x, z)
+			}()
+			m.Fwd.Forward(sb, wsf, yf, x, z)
+			wg.Wait()
+		}
 	} else {
 		m.Fwd.Forward(be, ws, yf, x, z)
 		m.backward(be, ws, yb, x, z)
@@ -152,6 +157,74 @@ func (m *BiMixer) backward(be kernels.Backend, ws *mamba.Workspace, yb, x, z *ke
 	ybf := ws.Get(be, "vim.ybf", x.Shape()...)
 	m.Bwd.Forward(be, ws, ybf, xb, zb)
 	be.Flip(yb, ybf, 2)
+}
+
+// scanChunk is the number of channels of a branch's scan that one
+// goroutine of balancedBranches takes at a time.
+const scanChunk = 64
+
+// balancedBranches runs the two branches on two goroutines with serial ops
+// (sb) like Forward's concurrent path, but shares their scans: each
+// goroutine prepares its branch (conv, x_proj, dt_proj), then both take
+// chunks of scanChunk channels from either scan until none is left, so that
+// the slower backward scan (it stages its blocks reversed) does not leave
+// the other goroutine idle. Batch 1 in host memory (channel ranges are
+// views).
+func (m *BiMixer) balancedBranches(sb kernels.Backend, wsf, wsb *mamba.Workspace, yf, yb, x, z *kernels.Tensor) {
+	e := x.Dim(1)
+	chunks := (e + scanChunk - 1) / scanChunk
+	var args [2]*kernels.ScanArgs
+	var next atomic.Int64
+	var ready, done sync.WaitGroup
+	ready.Add(2)
+	run := func(dir int) {
+		if dir == 0 {
+			args[0] = m.Fwd.PrepareScan(sb, wsf, yf, x, z)
+		} else {
+			args[1] = m.Bwd.PrepareScan(sb, wsb, yb, x, z)
+		}
+		ready.Done()
+		ready.Wait()
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= 2*chunks {
+				return
+			}
+			// Alternate directions so both goroutines start on both.
+			a, c0 := args[i%2], i/2*scanChunk
+			sb.SelectiveScan(channelRange(a, c0, min(e, c0+scanChunk)))
+		}
+	}
+	done.Add(1)
+	go func() {
+		defer done.Done()
+		run(1)
+	}()
+	run(0)
+	done.Wait()
+}
+
+// channelRange returns a's operands restricted to channels [c0, c1) of a
+// batch-1 scan (host views; time-varying B and C are shared by all
+// channels).
+func channelRange(a *kernels.ScanArgs, c0, c1 int) *kernels.ScanArgs {
+	l := a.U.Dim(2)
+	rows := func(t *kernels.Tensor) *kernels.Tensor {
+		if t == nil {
+			return nil
+		}
+		return t.Reshape(t.Dim(1), l).Narrow0(c0, c1-c0).Reshape(1, c1-c0, l)
+	}
+	vec := func(t *kernels.Tensor) *kernels.Tensor {
+		if t == nil {
+			return nil
+		}
+		return t.Narrow0(c0, c1-c0)
+	}
+	r := *a
+	r.U, r.Delta, r.Z, r.Out = rows(a.U), rows(a.Delta), rows(a.Z), rows(a.Out)
+	r.A, r.D, r.DeltaBias = vec(a.A), vec(a.D), vec(a.DeltaBias)
+	return &r
 }
 
 // concurrentBranches reports whether BiMixer runs its two directions on
