@@ -208,42 +208,7 @@ func sgemmAPart(pa *packedA, transB bool, j0, j1 int, b []float32, ldb int, c []
 			for ic := 0; ic < m; ic += gemmMC {
 				mc := min(gemmMC, m-ic)
 				ap := ablk[ic*kc:]
-				for jr := 0; jr < nc; {
-					span := nr
-					if pairs && jr+2*nr <= nc {
-						span = 2 * nr
-					}
-					for ir := 0; ir < mc; ir += mr {
-						h := min(mr, mc-ir)
-						apan := ap[ir*kc : (ir+mr)*kc]
-						if h == mr && span == 2*nr {
-							asm.Kernel2(kc, apan, bp[jr*kc:(jr+span)*kc], c[(ic+ir)*ldc+jc+jr:], ldc, 1, be)
-							continue
-						}
-						for q := jr; q < jr+span; q += nr {
-							w := min(nr, nc-q)
-							bpan := bp[q*kc : (q+nr)*kc]
-							ci := (ic+ir)*ldc + jc + q
-							if h == mr && w == nr {
-								asm.Kernel(kc, apan, bpan, c[ci:], ldc, 1, be)
-								continue
-							}
-							asm.Kernel(kc, apan, bpan, tile, nr, 1, 0)
-							for i := 0; i < h; i++ {
-								row := c[ci+i*ldc : ci+i*ldc+w]
-								t := tile[i*nr : i*nr+w]
-								if be == 0 {
-									copy(row, t)
-									continue
-								}
-								for j, v := range t {
-									row[j] = v + be*row[j]
-								}
-							}
-						}
-					}
-					jr += span
-				}
+				macroTile(mc, nc, kc, ap, bp, c[ic*ldc+jc:], ldc, 1, be, tile, pairs)
 			}
 		}
 	}

@@ -171,46 +171,54 @@ func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 					aOff = ic*lda + pc
 				}
 				asm.PackA(ap, a[aOff:], lda, transA, mc, kc)
-				for jr := 0; jr < nc; {
-					// Two full B panels at once where the micro-kernel has
-					// a 2·NR-wide tile (AVX-512).
-					span := nr
-					if pairs && jr+2*nr <= nc {
-						span = 2 * nr
+				macroTile(mc, nc, kc, ap, bp, c[ic*ldc+jc:], ldc, alpha, be, tile, pairs)
+			}
+		}
+	}
+}
+
+// macroTile multiplies one packed mc×kc block of A (ap, MR-row panels) by
+// one packed kc×nc block of B (bp, NR-column panels) into the mc×nc block
+// of C starting at c[0]: C = alpha·A·B + be·C. Full tiles go straight to C
+// (two B panels at once through asm.Kernel2 when pairs, the AVX-512 2·NR
+// tile); edge tiles go through tile (MR·NR floats) and are copied out.
+func macroTile(mc, nc, kc int, ap, bp, c []float32, ldc int, alpha, be float32, tile []float32, pairs bool) {
+	const mr, nr = asm.MR, asm.NR
+	for jr := 0; jr < nc; {
+		span := nr
+		if pairs && jr+2*nr <= nc {
+			span = 2 * nr
+		}
+		for ir := 0; ir < mc; ir += mr {
+			h := min(mr, mc-ir)
+			apan := ap[ir*kc : (ir+mr)*kc]
+			if h == mr && span == 2*nr {
+				asm.Kernel2(kc, apan, bp[jr*kc:(jr+span)*kc], c[ir*ldc+jr:], ldc, alpha, be)
+				continue
+			}
+			for q := jr; q < jr+span; q += nr {
+				w := min(nr, nc-q)
+				bpan := bp[q*kc : (q+nr)*kc]
+				ci := ir*ldc + q
+				if h == mr && w == nr {
+					asm.Kernel(kc, apan, bpan, c[ci:], ldc, alpha, be)
+					continue
+				}
+				asm.Kernel(kc, apan, bpan, tile, nr, alpha, 0)
+				for i := 0; i < h; i++ {
+					row := c[ci+i*ldc : ci+i*ldc+w]
+					t := tile[i*nr : i*nr+w]
+					if be == 0 {
+						copy(row, t)
+						continue
 					}
-					for ir := 0; ir < mc; ir += mr {
-						h := min(mr, mc-ir)
-						apan := ap[ir*kc : (ir+mr)*kc]
-						if h == mr && span == 2*nr {
-							asm.Kernel2(kc, apan, bp[jr*kc:(jr+span)*kc], c[(ic+ir)*ldc+jc+jr:], ldc, alpha, be)
-							continue
-						}
-						for q := jr; q < jr+span; q += nr {
-							w := min(nr, nc-q)
-							bpan := bp[q*kc : (q+nr)*kc]
-							ci := (ic+ir)*ldc + jc + q
-							if h == mr && w == nr {
-								asm.Kernel(kc, apan, bpan, c[ci:], ldc, alpha, be)
-								continue
-							}
-							asm.Kernel(kc, apan, bpan, tile, nr, alpha, 0)
-							for i := 0; i < h; i++ {
-								row := c[ci+i*ldc : ci+i*ldc+w]
-								t := tile[i*nr : i*nr+w]
-								if be == 0 {
-									copy(row, t)
-									continue
-								}
-								for j, v := range t {
-									row[j] = v + be*row[j]
-								}
-							}
-						}
+					for j, v := range t {
+						row[j] = v + be*row[j]
 					}
-					jr += span
 				}
 			}
 		}
+		jr += span
 	}
 }
 
