@@ -187,28 +187,8 @@ func scanBlock1(sc *scanScratch, a *ScanArgs, lb, lc bcLayout, h []float32, d, l
 		}
 	}
 	for ; c < end; c++ {
-		b, dc := c/d, c%d
-		var bs, cs []float32
-		var bStride, cStride int
-		if lb.varying {
-			off := (b*lb.g + dc/lb.per) * l
-			bs, bStride = a.B.Data[off:off+l], 1
-		} else {
-			bs = a.B.Data[dc : dc+1]
-		}
-		if lc.varying {
-			off := (b*lc.g + dc/lc.per) * l
-			cs, cStride = a.C.Data[off:off+l], 1
-		} else {
-			cs = a.C.Data[dc : dc+1]
-		}
-		var dSkip, dBias float32
-		if a.D != nil {
-			dSkip = a.D.Data[dc]
-		}
-		if a.DeltaBias != nil {
-			dBias = a.DeltaBias.Data[dc]
-		}
+		dc := c % d
+		bs, cs, bStride, cStride, dSkip, dBias := channel1(a, lb, lc, d, l, c)
 		row := c * l
 		if a.Z != nil {
 			z = a.Z.Data[row : row+l]
