@@ -85,22 +85,17 @@ func (ws *Workspace) CrossScan(dst, x *kernels.Tensor) {
 		panic(fmt.Sprintf("scan2d: CrossScan x %v, dst %v: want dst (Bt, 4, C, H·W)", x.Shape(), dst.Shape()))
 	}
 	be := ws.be
-	bt, c, h, w := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
-	l := h * w
-	box := []int{bt, 1, c, l}
+	bt, c, l := x.Dim(0), x.Dim(1), x.Dim(2)*x.Dim(3)
 	zero := []int{0, 0, 0, 0}
-	// k = 0: row-major is x's own layout.
-	be.CopyBox(dst, zero, x.Reshape(bt, 1, c, l), zero, box)
-	// k = 1: transpose to (W, H), then flatten.
-	t := ws.buf("scan.t", bt, c, w, h)
-	be.Permute(t, x, 0, 1, 3, 2)
-	be.CopyBox(dst, []int{0, 1, 0, 0}, t.Reshape(bt, 1, c, l), zero, box)
-	// k = 2, 3: the reversals of k = 0, 1.
-	f := ws.buf("scan.f", bt, 1, c, l)
-	be.Flip(f, x.Reshape(bt, 1, c, l), 3)
-	be.CopyBox(dst, []int{0, 2, 0, 0}, f, zero, box)
-	be.Flip(f, t.Reshape(bt, 1, c, l), 3)
-	be.CopyBox(dst, []int{0, 3, 0, 0}, f, zero, box)
+	pair := []int{bt, 2, c, l}
+	// k = 0, 1: row-major and column-major (CrossScanPair).
+	p := ws.buf("scan.pair", bt, 2, c, l)
+	ws.CrossScanPair(p, x)
+	be.CopyBox(dst, zero, p, zero, pair)
+	// k = 2, 3: their reversals.
+	f := ws.buf("scan.f", bt, 2, c, l)
+	be.Flip(f, p, 3)
+	be.CopyBox(dst, []int{0, 2, 0, 0}, f, zero, pair)
 }
 
 // CrossMerge maps the four directions of ys (Bt, 4, C, H·W) back to row-major
