@@ -129,7 +129,7 @@ func addLMFlags(cmd *cobra.Command, fl *benchLMFlags) {
 	f.IntVar(&fl.tokens, "tokens", 32, "lm: new tokens per sequence")
 	f.IntVar(&fl.repeat, "repeat", 3, "lm: timed runs (the best is reported)")
 	f.StringVar(&fl.decode, "decode-path", "auto", "lm: decode path: auto (fused kernels + CUDA graph where available), fused, generic")
-	addDeviceFlag(f, &fl.device)
+	addDeviceFlag(f, &fl.device, "cpu")
 }
 
 // benchMachine describes where and under which load a run happened.

@@ -65,7 +65,7 @@ or {"file":..., "error":...}.`,
 	f.StringVar(&fl.labels, "labels", "", "file with one class name per line")
 	f.IntVar(&fl.batch, "batch", 8, "images per forward pass")
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress bar")
-	addDeviceFlag(f, &fl.device)
+	addDeviceFlag(f, &fl.device, "auto")
 	rootCmd.AddCommand(cmd)
 }
 

@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -16,9 +19,14 @@ import (
 // command runs per process, so one variable serves them all).
 var precisionFlag = cuda.PrecisionFP32
 
-// addDeviceFlag registers --device and --precision on a command's flags.
-func addDeviceFlag(f *pflag.FlagSet, dst *string) {
-	f.StringVar(dst, "device", "cpu", `compute device: "cpu", "cuda" or "cuda:N"`)
+// noticeOut receives the one-line notice of a --device auto that falls back
+// to the CPU.
+var noticeOut io.Writer = os.Stderr
+
+// addDeviceFlag registers --device (default def: "auto" for the inference
+// commands, "cpu" for bench) and --precision on a command's flags.
+func addDeviceFlag(f *pflag.FlagSet, dst *string, def string) {
+	f.StringVar(dst, "device", def, `compute device: "auto" (the first CUDA GPU if there is one, else the CPU), "cpu", "cuda" or "cuda:N"`)
 	if f.Lookup("precision") == nil {
 		f.StringVar(&precisionFlag, "precision", cuda.PrecisionFP32,
 			`GPU matrix-multiply precision: "fp32" (exact, matches PyTorch fp32), "tf32" or "bf16" (tensor cores round the GEMM inputs; storage, accumulation, scan and norms stay fp32)`)
@@ -35,6 +43,20 @@ func openBackend(name string) (kernels.Backend, error) {
 // its GEMMs in the given precision (the CPU computes in fp32 only).
 func openBackendPrecision(name, precision string) (kernels.Backend, error) {
 	switch n := strings.ToLower(strings.TrimSpace(name)); {
+	case n == "auto":
+		be, err := openBackendPrecision("cuda", precision)
+		if err == nil {
+			return be, nil
+		}
+		if !errors.Is(err, cuda.ErrNoDevice) && !errors.Is(err, cuda.ErrNotBuilt) {
+			return nil, err // a GPU is there but unusable as asked (e.g. --precision): say so
+		}
+		note := ""
+		if p := strings.ToLower(strings.TrimSpace(precision)); p != "" && p != cuda.PrecisionFP32 {
+			note = ", in fp32 (--precision is for GPUs)"
+		}
+		fmt.Fprintf(noticeOut, "gomamba: no CUDA GPU (%v); running on the CPU%s\n", err, note)
+		return kernels.CPU(), nil
 	case n == "" || n == "cpu":
 		if p := strings.ToLower(strings.TrimSpace(precision)); p != "" && p != cuda.PrecisionFP32 {
 			return nil, fmt.Errorf("--precision %s: the CPU computes in fp32 only (use --device cuda)", precision)
@@ -57,7 +79,7 @@ func openBackendPrecision(name, precision string) (kernels.Backend, error) {
 		}
 		return be, nil
 	}
-	return nil, fmt.Errorf("--device %q: want cpu, cuda or cuda:N", name)
+	return nil, fmt.Errorf("--device %q: want auto, cpu, cuda or cuda:N", name)
 }
 
 // deviceLabel names a backend in reports: "cpu", or "cuda:0 bf16".

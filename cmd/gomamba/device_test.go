@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -18,6 +20,30 @@ func TestOpenBackendPrecision(t *testing.T) {
 	require.ErrorContains(t, err, "fp32 only")
 	_, err = openBackendPrecision("tpu", "fp32")
 	require.Error(t, err)
+
+	// auto: the GPU when there is one, else the CPU with a one-line notice.
+	var notice bytes.Buffer
+	noticeOut = &notice
+	defer func() { noticeOut = os.Stderr }()
+	for _, p := range []string{"fp32", "bf16"} {
+		notice.Reset()
+		be, err := openBackendPrecision("auto", p)
+		if g, gpu := be.(*cuda.Backend); gpu {
+			require.Equal(t, "cuda:0 "+p, deviceLabel(g))
+			require.NoError(t, g.SetPrecision(cuda.PrecisionFP32)) // the backend is shared
+			continue
+		}
+		if err != nil && !errors.Is(err, cuda.ErrNoDevice) {
+			continue // a GPU without cuBLAS refuses bf16: covered below
+		}
+		require.NoError(t, err)
+		require.Equal(t, "cpu", deviceLabel(be))
+		require.Equal(t, 1, strings.Count(notice.String(), "\n"), "one line: %q", notice.String())
+		require.Contains(t, notice.String(), "running on the CPU")
+		if p == "bf16" {
+			require.Contains(t, notice.String(), "fp32")
+		}
+	}
 
 	g, err := openBackendPrecision("cuda", "bf16")
 	if errors.Is(err, cuda.ErrNoDevice) && os.Getenv("GOMAMBA_REQUIRE_CUDA") != "1" {

@@ -66,7 +66,7 @@ input channel).`,
 	f.StringVar(&fl.labels, "labels", "", "file with one class name per line")
 	f.BoolVar(&fl.json, "json", false, `print {"accuracy":..., "correct":..., "count":...}`)
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress bar")
-	addDeviceFlag(f, &fl.device)
+	addDeviceFlag(f, &fl.device, "auto")
 	rootCmd.AddCommand(cmd)
 }
 

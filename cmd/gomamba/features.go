@@ -97,7 +97,7 @@ With --json one line per image describes what was written, or {"file":..., "erro
 	f.BoolVar(&fl.list, "list", false, "print the model's feature maps and exit")
 	f.BoolVar(&fl.json, "json", false, "print one JSON object per image")
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress bar")
-	addDeviceFlag(f, &fl.device)
+	addDeviceFlag(f, &fl.device, "auto")
 	rootCmd.AddCommand(cmd)
 }
 

@@ -68,7 +68,7 @@ throughput goes to stderr. --json prints one JSON object per prompt instead.`,
 	f := cmd.Flags()
 	f.StringVarP(&fl.model, "model", "m", "", "checkpoint folder (config.json + weights)")
 	f.StringVar(&fl.tokenizer, "tokenizer", "", "tokenizer.json to use (default: the one in the model folder)")
-	addDeviceFlag(f, &fl.device)
+	addDeviceFlag(f, &fl.device, "auto")
 	f.IntVarP(&fl.maxTokens, "max-tokens", "n", 64, "most new tokens per prompt")
 	f.Float64VarP(&fl.temperature, "temperature", "t", 0, "sampling temperature (0 = greedy)")
 	f.IntVar(&fl.topK, "top-k", 0, "sample among the k most likely tokens (0 = all; 1 = greedy)")
