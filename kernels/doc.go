@@ -34,8 +34,12 @@
 // given; exp(Δ·A) is never stored. Channels that share B and C rows are
 // processed as a block, one chunk of time at a time: the chunk of B and C
 // is transposed once to time-major order in a stack buffer, then each
-// channel of the block runs scanChannel (the per-channel recurrence, with an
-// AVX2 twin for N = 16) over it. N = 1 (VMamba v2) has its own scalar path.
+// channel of the block runs scanChannel (the per-channel recurrence, with
+// AVX-512 and AVX2 twins for N = 16) over it. N = 1 (VMamba v2) has its own
+// path (a SIMD exp per channel, four channels' recurrences interleaved in
+// reverse). ScanArgs.Reverse runs the scan backwards in time in place, and
+// Conv1dReverse is the matching anti-causal conv: Vim's backward branch and
+// VMamba's reversed directions use them instead of flipped copies.
 // The parity tests compare it with the official PyTorch outputs in
 // ../shared/golden/scan (max abs diff below 1e-6).
 //
