@@ -429,48 +429,68 @@ func (cb cpuBackend) SelectiveStateUpdate(a *StepArgs) {
 // computes per vector exp call.
 const stepExpBlock = 64
 
-// stepRange updates channels [lo, hi) of the flattened (Bt, D) range.
+// stepRowBlock is the number of channels whose Δ (bias + softplus) and gate
+// silu(z) stepRange computes per vector call.
+const stepRowBlock = 64
+
+// stepRange updates channels [lo, hi) of the flattened (Bt, D) range. Δ and
+// the gate are computed a block of channels at a time with the vector
+// softplus and SiLU (the same kernels the full scan uses), then each
+// channel's N states are updated with one vector exp per stepExpBlock.
 func stepRange(a *StepArgs, gb, gc, d, n, lo, hi int) {
-	for r := lo; r < hi; r++ {
-		b, c := r/d, r%d
-		dt := a.DT.Data[r]
+	var dtBuf, gateBuf [stepRowBlock]float32
+	var dA [stepExpBlock]float32
+	for r0 := lo; r0 < hi; r0 += stepRowBlock {
+		r1 := min(hi, r0+stepRowBlock)
+		dts := dtBuf[:r1-r0]
+		copy(dts, a.DT.Data[r0:r1])
 		if a.DTBias != nil {
-			dt += a.DTBias.Data[c]
+			for i := range dts {
+				dts[i] += a.DTBias.Data[(r0+i)%d]
+			}
 		}
 		if a.DTSoftplus {
-			dt = softplusf(dt)
+			asm.Softplus(dts, dts, 0)
 		}
-		x := a.X.Data[r]
-		st := a.State.Data[r*n : (r+1)*n]
-		ar := a.A.Data[c*n : (c+1)*n]
-		bo := (b*gb + c/(d/gb)) * n
-		co := (b*gc + c/(d/gc)) * n
-		br := a.B.Data[bo : bo+n]
-		cr := a.C.Data[co : co+n]
-		var y float32
-		var dA [stepExpBlock]float32
-		for i0 := 0; i0 < n; i0 += stepExpBlock {
-			m := min(stepExpBlock, n-i0)
-			e := dA[:m]
-			for i, av := range ar[i0 : i0+m] {
-				e[i] = av * dt
-			}
-			asm.Exp(e, e) // exp(Δ·A), a vector at a time
-			sb, bb, cb := st[i0:i0+m], br[i0:i0+m], cr[i0:i0+m]
-			bb, cb = bb[:len(sb)], cb[:len(sb)]
-			for i := range sb {
-				v := sb[i]*e[i] + bb[i]*dt*x
-				sb[i] = v
-				y += v * cb[i]
-			}
-		}
-		if a.D != nil {
-			y += x * a.D.Data[c]
-		}
+		var gates []float32
 		if a.Z != nil {
-			y *= siluf(a.Z.Data[r])
+			gates = gateBuf[:r1-r0]
+			asm.Silu(gates, a.Z.Data[r0:r1])
 		}
-		a.Out.Data[r] = y
+		for i, dt := range dts {
+			r := r0 + i
+			b, c := r/d, r%d
+			x := a.X.Data[r]
+			st := a.State.Data[r*n : (r+1)*n]
+			ar := a.A.Data[c*n : (c+1)*n]
+			bo := (b*gb + c/(d/gb)) * n
+			co := (b*gc + c/(d/gc)) * n
+			br := a.B.Data[bo : bo+n]
+			cr := a.C.Data[co : co+n]
+			var y float32
+			for i0 := 0; i0 < n; i0 += stepExpBlock {
+				m := min(stepExpBlock, n-i0)
+				e := dA[:m]
+				for j, av := range ar[i0 : i0+m] {
+					e[j] = av * dt
+				}
+				asm.Exp(e, e) // exp(Δ·A), a vector at a time
+				sb, bb, cb := st[i0:i0+m], br[i0:i0+m], cr[i0:i0+m]
+				bb, cb = bb[:len(sb)], cb[:len(sb)]
+				for j := range sb {
+					v := sb[j]*e[j] + bb[j]*dt*x
+					sb[j] = v
+					y += v * cb[j]
+				}
+			}
+			if a.D != nil {
+				y += x * a.D.Data[c]
+			}
+			if gates != nil {
+				y *= gates[i]
+			}
+			a.Out.Data[r] = y
+		}
 	}
 }
 
