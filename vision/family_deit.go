@@ -11,36 +11,10 @@ import (
 )
 
 func init() {
-	RegisterFamily(Family{
-		Name:  "deit",
-		Sniff: func(src checkpoint.Source) bool { return deit.Sniff(src) },
-		Load: func(src checkpoint.Source, dir string, be kernels.Backend) (Network, error) {
-			sc, err := deit.ReadSidecar(dir)
-			if err != nil {
-				return nil, err
-			}
-			cfg, err := deit.InferConfig(src, sc)
-			if err != nil {
-				return nil, fmt.Errorf("deit: load %s: %w", src.Path(), err)
-			}
-			m, err := deit.FromCheckpoint(src, cfg, be)
-			if err != nil {
-				return nil, err
-			}
-			return &deitNet{m: m}, nil
-		},
+	RegisterFamily(loaderFamily(Family{
+		Name:    "deit",
+		Sniff:   func(src checkpoint.Source) bool { return deit.Sniff(src) },
 		Presets: deit.Presets(),
-		LoadPreset: func(src checkpoint.Source, preset string, be kernels.Backend) (Network, error) {
-			cfg, ok := deit.Preset(preset)
-			if !ok {
-				return nil, fmt.Errorf("deit: unknown preset %q", preset)
-			}
-			m, err := deit.FromCheckpoint(src, cfg, be)
-			if err != nil {
-				return nil, err
-			}
-			return &deitNet{m: m}, nil
-		},
 		WeightsHint: func(preset string) string {
 			files := map[string]string{
 				"deit-tiny":  "timm/deit_tiny_patch16_224.fb_in1k model.safetensors, or deit_tiny_patch16_224-a1311bcf.pth",
@@ -50,7 +24,11 @@ func init() {
 			return fmt.Sprintf("the weights are on Hugging Face (%s from facebookresearch/deit); save them as ~/.cache/gomamba/%s.safetensors (or .pth) or into $%s",
 				files[preset], preset, ModelsDirEnv)
 		},
-	})
+	},
+		deit.ReadSidecar,
+		func(src checkpoint.Source, sc *deit.Sidecar) (deit.Config, error) { return deit.InferConfig(src, sc) },
+		deit.Preset, deit.FromCheckpoint,
+		func(m *deit.Model) Network { return &deitNet{m: m} }))
 }
 
 // deitNet adapts a *deit.Model to Network: every block's output (residual
@@ -85,17 +63,7 @@ func (n *deitNet) FeatureInfo() []FeatureInfo {
 
 // DefaultFeatures are four evenly spaced blocks ending with the last (2, 5,
 // 8, 11 of 12, as the usual ViT dense-prediction taps).
-func (n *deitNet) DefaultFeatures() []int {
-	d := n.m.Config().Depth
-	if d < 4 {
-		out := make([]int, d)
-		for i := range out {
-			out[i] = i
-		}
-		return out
-	}
-	return []int{d/4 - 1, d/2 - 1, 3*d/4 - 1, d - 1}
-}
+func (n *deitNet) DefaultFeatures() []int { return evenTaps(n.m.Config().Depth) }
 
 func (n *deitNet) InputChannels() int       { return n.m.Config().Channels }
 func (n *deitNet) InputMultiple() int       { return 1 }

@@ -11,36 +11,10 @@ import (
 )
 
 func init() {
-	RegisterFamily(Family{
-		Name:  "vim",
-		Sniff: func(src checkpoint.Source) bool { return vim.Sniff(src) },
-		Load: func(src checkpoint.Source, dir string, be kernels.Backend) (Network, error) {
-			sc, err := vim.ReadSidecar(dir)
-			if err != nil {
-				return nil, err
-			}
-			cfg, err := vim.InferConfig(src, sc)
-			if err != nil {
-				return nil, fmt.Errorf("vim: load %s: %w", src.Path(), err)
-			}
-			m, err := vim.FromCheckpoint(src, cfg, be)
-			if err != nil {
-				return nil, err
-			}
-			return &vimNet{m: m}, nil
-		},
+	RegisterFamily(loaderFamily(Family{
+		Name:    "vim",
+		Sniff:   func(src checkpoint.Source) bool { return vim.Sniff(src) },
 		Presets: vim.Presets(),
-		LoadPreset: func(src checkpoint.Source, preset string, be kernels.Backend) (Network, error) {
-			cfg, ok := vim.Preset(preset)
-			if !ok {
-				return nil, fmt.Errorf("vim: unknown preset %q", preset)
-			}
-			m, err := vim.FromCheckpoint(src, cfg, be)
-			if err != nil {
-				return nil, err
-			}
-			return &vimNet{m: m}, nil
-		},
 		WeightsHint: func(preset string) string {
 			files := map[string]string{
 				"vim-tiny": "hustvl/Vim-tiny-midclstok vim_t_midclstok_76p1acc.pth", "vim-tiny+": "hustvl/Vim-tiny-midclstok vim_t_midclstok_ft_78p3acc.pth",
@@ -49,7 +23,13 @@ func init() {
 			}
 			return fmt.Sprintf("the official weights are on Hugging Face (%s); save the .pth as ~/.cache/gomamba/%s.pth or into $%s", files[preset], preset, ModelsDirEnv)
 		},
-	})
+	},
+		vim.ReadSidecar,
+		func(src checkpoint.Source, sc *vim.SidecarConfig) (vim.Config, error) {
+			return vim.InferConfig(src, sc)
+		},
+		vim.Preset, vim.FromCheckpoint,
+		func(m *vim.Model) Network { return &vimNet{m: m} }))
 }
 
 // vimNet adapts a *vim.Model to Network: every block is a feature map of
@@ -73,19 +53,9 @@ func (n *vimNet) FeatureInfo() []FeatureInfo {
 	return out
 }
 
-// DefaultFeatures are four evenly spaced blocks ending with the last, as
-// the official segmentation backbone's out_indices (3, 5, 7, 11 of 12).
-func (n *vimNet) DefaultFeatures() []int {
-	d := n.m.Config().Depth
-	if d < 4 {
-		out := make([]int, d)
-		for i := range out {
-			out[i] = i
-		}
-		return out
-	}
-	return []int{d/4 - 1, d/2 - 1, 3*d/4 - 1, d - 1}
-}
+// DefaultFeatures are four evenly spaced blocks ending with the last (2, 5,
+// 8, 11 of 12 blocks; 5, 11, 17, 23 of vim-tiny's 24).
+func (n *vimNet) DefaultFeatures() []int { return evenTaps(n.m.Config().Depth) }
 
 func (n *vimNet) InputChannels() int       { return n.m.Config().Channels }
 func (n *vimNet) InputMultiple() int       { return 1 }
