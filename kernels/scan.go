@@ -202,6 +202,32 @@ func scanBlock1(sc *scanScratch, a *ScanArgs, lb, lc bcLayout, h []float32, d, l
 	}
 }
 
+// scanBlockDelta writes Δ = softplus(delta + dBias) (or delta + dBias)
+// into dt.
+func scanBlockDelta(dt, delta []float32, dBias float32, softplus bool) {
+	if softplus {
+		asm.Softplus(dt, delta, dBias)
+		return
+	}
+	for i, v := range delta {
+		dt[i] = v + dBias
+	}
+}
+
+// decayBlock computes, for one block of steps of an N = 1 channel, Δ (dt,
+// as scanBlockDelta), the decays da = exp(Δ·a0) and, when z is given, the
+// gate silu(z) (the caller fills gate with ones once when z is nil).
+func decayBlock(dt, da, gate, delta, z []float32, a0, dBias float32, softplus bool) {
+	scanBlockDelta(dt, delta, dBias, softplus)
+	for i, v := range dt {
+		da[i] = v * a0
+	}
+	asm.Exp(da, da)
+	if z != nil {
+		asm.Silu(gate, z)
+	}
+}
+
 // channel1 returns the operands of channel c (flattened (Bt, D) index) for
 // an N = 1 scan: its B and C rows (or scalars, stride 0) and its skip and
 // delta bias.
@@ -255,20 +281,11 @@ func scanQuad1Rev(a *ScanArgs, lb, lc bcLayout, h []float32, d, l, c int) {
 		m := min(revBlock, l-s0)
 		lo, hi := l-s0-m, l-s0 // times of this block
 		for k := range 4 {
-			if a.DeltaSoftplus {
-				asm.Softplus(dt[k][:m], ds[k][lo:hi], dBias[k])
-			} else {
-				for i, v := range ds[k][lo:hi] {
-					dt[k][i] = v + dBias[k]
-				}
-			}
-			for i, v := range dt[k][:m] {
-				da[k][i] = v * a0[k]
-			}
-			asm.Exp(da[k][:m], da[k][:m])
+			var zb []float32
 			if zs[k] != nil {
-				asm.Silu(gate[k][:m], zs[k][lo:hi])
+				zb = zs[k][lo:hi]
 			}
+			decayBlock(dt[k][:m], da[k][:m], gate[k][:m], ds[k][lo:hi], zb, a0[k], dBias[k], a.DeltaSoftplus)
 		}
 		u0, u1, u2, u3 := us[0][lo:hi], us[1][lo:hi], us[2][lo:hi], us[3][lo:hi]
 		o0, o1, o2, o3 := os[0][lo:hi], os[1][lo:hi], os[2][lo:hi], os[3][lo:hi]
@@ -377,20 +394,11 @@ func scanChannel1Rev(sc *scanScratch, h []float32, a0 float32, u, delta, z, out,
 	for s0 := 0; s0 < steps; s0 += revBlock {
 		m := min(revBlock, steps-s0)
 		lo, hi := steps-s0-m, steps-s0 // times of this block
-		if softplus {
-			asm.Softplus(dt[:m], delta[lo:hi], dBias)
-		} else {
-			for i, v := range delta[lo:hi] {
-				dt[i] = v + dBias
-			}
-		}
-		for i, v := range dt[:m] {
-			da[i] = v * a0
-		}
-		asm.Exp(da[:m], da[:m])
+		var zb []float32
 		if z != nil {
-			asm.Silu(gate[:m], z[lo:hi])
+			zb = z[lo:hi]
 		}
+		decayBlock(dt[:m], da[:m], gate[:m], delta[lo:hi], zb, a0, dBias, softplus)
 		us, os := u[lo:hi], out[lo:hi]
 		for i := m - 1; i >= 0; i-- {
 			t := lo + i

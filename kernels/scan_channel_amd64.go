@@ -34,18 +34,6 @@ func scanChannel(sc *scanScratch, h, a, u, delta, z, out, bt, ct []float32, bStr
 	}
 }
 
-// scanBlockDelta writes Δ = softplus(delta + dBias) (or delta + dBias)
-// into dt.
-func scanBlockDelta(dt, delta []float32, dBias float32, softplus bool) {
-	if softplus {
-		asm.Softplus(dt, delta, dBias)
-		return
-	}
-	for i, v := range delta {
-		dt[i] = v + dBias
-	}
-}
-
 // scanChannel1 is scanChannel1Go (N = 1, VMamba v2) with Δ, the decays
 // exp(Δ·a) and the SiLU gate computed by vector code for a block of steps
 // at a time; the recurrence (one fused multiply-add per step) is
@@ -68,14 +56,11 @@ func scanChannel1(sc *scanScratch, h []float32, a0 float32, u, delta, z, out, bt
 	for t0 := 0; t0 < len(u); t0 += scanBlock {
 		t1 := min(len(u), t0+scanBlock)
 		n := t1 - t0
-		scanBlockDelta(dt[:n], delta[t0:t1], dBias, softplus) // before out (may alias delta) is written
-		for i, v := range dt[:n] {
-			da[i] = v * a0
-		}
-		asm.Exp(da[:n], da[:n])
+		var zb []float32
 		if z != nil {
-			asm.Silu(gate[:n], z[t0:t1])
+			zb = z[t0:t1]
 		}
+		decayBlock(dt[:n], da[:n], gate[:n], delta[t0:t1], zb, a0, dBias, softplus) // before out (may alias delta) is written
 		asm.ScanState1(h, da[:n], dt[:n], u[t0:t1], gate[:n], out[t0:t1], bt[t0*bStride:], ct[t0*cStride:], bStride, cStride, dSkip)
 	}
 }
