@@ -131,17 +131,22 @@ func (cb cpuBackend) Conv2d(dst, x, w, bias *Tensor, p Conv2dParams) {
 	if packs := packedFor(w, cout, kc); g == 1 && packs != nil {
 		pa = packs[0]
 	}
+	// mul writes wg (cog × kc) · m (kc × n, row stride ldm) into o (row
+	// stride plane), from the prepacked weights when they serve the shape.
+	mul := func(wg []float32, n int, m []float32, ldm int, o []float32) {
+		if pa != nil && usePacked(false, cog, n, kc) {
+			cb.sgemmA(pa, false, n, m, ldm, o, plane)
+			return
+		}
+		cb.sgemm(false, false, cog, n, kc, 1, wg, kc, m, ldm, 0, o, plane)
+	}
 	for b := range bt {
 		for gi := range g {
 			xg := x.Data[(b*cin+gi*cig)*h*wd : (b*cin+(gi+1)*cig)*h*wd]
 			wg := w.Data[gi*cog*kc : (gi+1)*cog*kc]
 			og := dst.Data[(b*cout+gi*cog)*plane : (b*cout+(gi+1)*cog)*plane]
 			if pointwise {
-				if pa != nil && usePacked(false, cog, plane, kc) {
-					cb.sgemmA(pa, false, plane, xg, plane, og, plane)
-					continue
-				}
-				cb.sgemm(false, false, cog, plane, kc, 1, wg, kc, xg, plane, 0, og, plane)
+				mul(wg, plane, xg, plane, og)
 				continue
 			}
 			for r0 := 0; r0 < oh; r0 += band {
@@ -149,11 +154,7 @@ func (cb cpuBackend) Conv2d(dst, x, w, bias *Tensor, p Conv2dParams) {
 				nc := (r1 - r0) * ow
 				cm := (*col)[:kc*nc]
 				cb.im2col(cm, xg, cig, h, wd, kh, kw, sh, sw, p.PadH, p.PadW, r0, r1, ow)
-				if pa != nil && usePacked(false, cog, nc, kc) {
-					cb.sgemmA(pa, false, nc, cm, nc, og[r0*ow:], plane)
-					continue
-				}
-				cb.sgemm(false, false, cog, nc, kc, 1, wg, kc, cm, nc, 0, og[r0*ow:], plane)
+				mul(wg, nc, cm, nc, og[r0*ow:])
 			}
 		}
 	}
