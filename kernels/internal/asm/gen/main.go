@@ -2,11 +2,14 @@
 // AVX2+FMA 6×16 SGEMM micro-kernel, the transposing pack routines and the
 // AVX-512 6×16 and 6×32 micro-kernels; sgemm.go) and scan_amd64.s (the
 // selective-scan state update over N = 16, vector exp, softplus, SiLU and
-// exact GELU, each for AVX2 and AVX-512F; scan.go). Run from
+// exact GELU, each for AVX2 and AVX-512F; scan.go) and bf16_amd64.s (dot
+// products and widening of bfloat16 weight panels; bf16.go). Run from
 // kernels/internal/asm:
 //
 //	go run ./gen sgemm > sgemm_amd64.s
 //	go run ./gen scan > scan_amd64.s
+//	go run ./gen bf16 > bf16_amd64.s
+//	go run ./gen scan1 > scan1_amd64.s
 //
 // It prints plain Go assembler text; unrolled loops are generated rather
 // than copied by hand. Each output has its own file of generator functions,
@@ -57,8 +60,14 @@ func main() {
 		vecZ("softplusAVX512", "sp", []string{"bias float32"}, softplusZ)
 		vecZ("siluAVX512", "silu", nil, siluZ)
 		vecZ("geluAVX512", "gelu", nil, geluZ)
+	case "bf16":
+		dotPanelBF16("dotPanelBF16AVX2", "Y")
+		dotPanelBF16("dotPanelBF16AVX512", "Z")
+		widenPanelBF16()
+	case "scan1":
+		recur8()
 	default:
-		fmt.Fprintln(os.Stderr, "usage: go run ./gen sgemm|scan")
+		fmt.Fprintln(os.Stderr, "usage: go run ./gen sgemm|scan|bf16|scan1")
 		os.Exit(2)
 	}
 	os.Stdout.WriteString(w.String())
