@@ -96,8 +96,29 @@ func BenchmarkPrefill(b *testing.B) {
 // BenchmarkDecode runs recurrent steps (batch 1) of a mamba-130m-shaped
 // model after a 16-token prompt and reports tokens/s, GFLOP/s and weight
 // bandwidth beside OpenBLAS's GFLOP/s on the in_proj GEMV shape (anchor).
-func BenchmarkDecode(b *testing.B) {
-	m := model130m(b)
+func BenchmarkDecode(b *testing.B) { benchDecode(b, model130m(b)) }
+
+var (
+	bench130m16     *Model
+	bench130m16Once sync.Once
+)
+
+// BenchmarkDecodeBF16 is BenchmarkDecode with bf16 weight storage
+// (Model.UseBF16); weight-GB/s counts the fp32 bytes, so it compares with
+// BenchmarkDecode's as a rate of parameters.
+func BenchmarkDecodeBF16(b *testing.B) {
+	bench130m16Once.Do(func() {
+		cfg, _ := Preset("mamba-130m")
+		bench130m16 = randomModel(b, cfg, 1)
+		if err := bench130m16.UseBF16(); err != nil {
+			b.Fatal(err)
+		}
+	})
+	benchDecode(b, bench130m16)
+}
+
+// benchDecode times m's recurrent steps (see BenchmarkDecode).
+func benchDecode(b *testing.B, m *Model) {
 	cfg := m.Config
 	anc := anchor(b, "gflops", "sgemm", "1", fmt.Sprint(2*cfg.Inner()), fmt.Sprint(cfg.DModel))
 	st, err := m.NewState(1)

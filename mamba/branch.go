@@ -27,6 +27,10 @@ import (
 // goroutines that each bring their own Workspace and outputs.
 type Branch struct {
 	ConvW, ConvB, XProj, DTProjW, DTProjB, ALog, D *kernels.Tensor
+
+	// xProj16 and dtProj16 replace XProj and DTProjW under bf16 storage
+	// (Model.UseBF16).
+	xProj16, dtProj16 *kernels.BF16Matrix
 	// A = −exp(ALog), precomputed once (fp32).
 	A *kernels.Tensor
 	// DTRank is R, the width of the low-rank dt projection.
@@ -130,7 +134,7 @@ func (b *Branch) PrepareScan(be kernels.Backend, ws *Workspace, y, x, z *kernels
 
 	// x_dbl = x_proj · xc per batch, channel-major: rows dt | B | C.
 	xdbl := ws.Get(be, "mamba.branch.xdbl", bt, r+2*n, l)
-	be.MatMul(xdbl, b.XProj, xc, false, false)
+	be.MatMul(xdbl, widened(be, ws, "mamba.bf16.xproj", b.XProj, b.xProj16), xc, false, false)
 	dtLow := ws.Get(be, "mamba.branch.dtlow", bt, r, l)
 	bm := ws.Get(be, "mamba.branch.B", bt, n, l)
 	cm := ws.Get(be, "mamba.branch.C", bt, n, l)
@@ -140,7 +144,7 @@ func (b *Branch) PrepareScan(be kernels.Backend, ws *Workspace, y, x, z *kernels
 
 	// dt = dt_proj.weight · dtLow (no bias: it goes into the scan as delta_bias).
 	dt := ws.Get(be, "mamba.branch.dt", bt, e, l)
-	be.MatMul(dt, b.DTProjW, dtLow, false, false)
+	be.MatMul(dt, widened(be, ws, "mamba.bf16.dtproj", b.DTProjW, b.dtProj16), dtLow, false, false)
 
 	return &kernels.ScanArgs{
 		U: xc, Delta: dt, A: b.A, B: bm, C: cm, D: b.D, Z: z,
@@ -183,7 +187,7 @@ func (b *Branch) Step(be kernels.Backend, ws *Workspace, y, x, z, convState, ssm
 	be.Conv1dStep(xc, convState, x, b.ConvW, b.ConvB, kernels.ActSiLU)
 
 	xdbl := ws.Get(be, "mamba.step.xdbl", bt, r+2*n)
-	be.Linear(xdbl, xc, b.XProj, nil)
+	linear(be, xdbl, xc, b.XProj, b.xProj16, nil)
 	dtLow := ws.Get(be, "mamba.step.dtlow", bt, r)
 	bm := ws.Get(be, "mamba.step.B", bt, n)
 	cm := ws.Get(be, "mamba.step.C", bt, n)
@@ -192,7 +196,7 @@ func (b *Branch) Step(be kernels.Backend, ws *Workspace, y, x, z, convState, ssm
 	be.CopyBox(cm, []int{0, 0}, xdbl, []int{0, r + n}, []int{bt, n})
 
 	dt := ws.Get(be, "mamba.step.dt", bt, e)
-	be.Linear(dt, dtLow, b.DTProjW, nil)
+	linear(be, dt, dtLow, b.DTProjW, b.dtProj16, nil)
 
 	be.SelectiveStateUpdate(&kernels.StepArgs{
 		State: ssmState, X: xc, DT: dt, A: b.A, B: bm, C: cm, D: b.D, Z: z,

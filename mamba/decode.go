@@ -86,7 +86,7 @@ func (s *State) stepBody(db decodeBackend, x, logits *kernels.Tensor) {
 			be.Add(x, x, mo)
 		}
 		be.RMSNorm(hn, x, m.NormF, eps)
-		be.Linear(logits, hn, m.Head, nil)
+		linear(be, logits, hn, m.Head, m.head16, nil)
 		return
 	}
 	e, n, r := m.Config.Inner(), m.Config.DState, m.Config.Rank()

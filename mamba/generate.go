@@ -174,7 +174,7 @@ func (m *Model) prefill(ctx context.Context, ws *Workspace, ids [][]int, conv, s
 	be.CopyBox(last, []int{0, 0, 0}, x, []int{0, l - 1, 0}, []int{bt, 1, d})
 	last2 := last.Reshape(bt, d)
 	be.RMSNorm(last2, last2, m.NormF, eps)
-	be.Linear(logits, last2, m.Head, nil)
+	linear(be, logits, last2, m.Head, m.head16, nil)
 	return nil
 }
 
@@ -210,7 +210,7 @@ func (s *State) Step(ctx context.Context, tokens []int) (*kernels.Tensor, error)
 	captureMu.RLock()
 	defer captureMu.RUnlock()
 	for b, id := range tokens {
-		be.CopyBox(x, []int{b, 0}, m.Embedding, []int{id, 0}, []int{1, d})
+		m.embedRow(x, b, id)
 	}
 	if err := s.runStep(db, x, logits); err != nil {
 		return nil, fmt.Errorf("mamba: step on %s: %w", be.Name(), err)

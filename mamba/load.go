@@ -12,6 +12,9 @@ import (
 type LoadOptions struct {
 	// Backend runs the model; nil means kernels.CPU().
 	Backend kernels.Backend
+	// Precision is the weight storage: "" or PrecisionFP32 (the parity
+	// default), or PrecisionBF16 (Model.UseBF16; CPU backend only).
+	Precision string
 }
 
 // CheckpointName returns the name a model weight has in a layout's
@@ -38,6 +41,13 @@ func Load(dir string, opt *LoadOptions) (*Model, error) {
 	be := kernels.CPU()
 	if opt != nil && opt.Backend != nil {
 		be = opt.Backend
+	}
+	precision := PrecisionFP32
+	if opt != nil && opt.Precision != "" {
+		precision = opt.Precision
+	}
+	if precision != PrecisionFP32 && precision != PrecisionBF16 {
+		return nil, fmt.Errorf("mamba: load %s: precision %q: want %q or %q", dir, precision, PrecisionFP32, PrecisionBF16)
 	}
 	cfg, layout, err := LoadConfig(dir)
 	if err != nil {
@@ -68,6 +78,12 @@ func Load(dir string, opt *LoadOptions) (*Model, error) {
 	}
 	if err := m.Prepare(be); err != nil {
 		return nil, fmt.Errorf("mamba: load %s: %w", dir, err)
+	}
+	if precision == PrecisionBF16 {
+		if err := m.UseBF16(); err != nil {
+			m.Release()
+			return nil, fmt.Errorf("mamba: load %s: %w", dir, err)
+		}
 	}
 	return m, nil
 }

@@ -38,6 +38,10 @@ type Model struct {
 	// NormF is the final RMSNorm weight (DModel).
 	NormF *kernels.Tensor
 
+	// emb16 and head16 replace Embedding and Head under bf16 storage
+	// (UseBF16); they are one matrix when the embeddings are tied.
+	emb16, head16 *kernels.BF16Matrix
+
 	be       kernels.Backend
 	mu       sync.Mutex
 	ws       *Workspace
@@ -183,9 +187,11 @@ func (m *Model) Release() {
 	m.ws.Release()
 	tied := m.Head == m.Embedding
 	for _, t := range []*kernels.Tensor{m.Embedding, m.NormF} {
-		m.be.Free(t)
+		if t != nil {
+			m.be.Free(t)
+		}
 	}
-	if !tied {
+	if !tied && m.Head != nil {
 		m.be.Free(m.Head)
 	}
 	for i := range m.Blocks {
@@ -199,6 +205,7 @@ func (m *Model) Release() {
 	}
 	m.prepared = false
 	m.Blocks, m.Embedding, m.Head, m.NormF = nil, nil, nil, nil
+	m.emb16, m.head16 = nil, nil
 }
 
 // Backend returns the backend the model was prepared for (nil before
@@ -246,7 +253,7 @@ func (m *Model) embed(dst *kernels.Tensor, ids [][]int) {
 	i := 0
 	for _, row := range ids {
 		for _, id := range row {
-			m.be.CopyBox(flat, []int{i, 0}, m.Embedding, []int{id, 0}, []int{1, d})
+			m.embedRow(flat, i, id)
 			i++
 		}
 	}
@@ -289,7 +296,7 @@ func (m *Model) Forward(ctx context.Context, ids [][]int, opt *ForwardOptions) (
 	be.RMSNorm(hn, x, m.NormF, eps)
 	hook("norm_f_out", hn)
 	logits := be.New(bt, l, m.Config.PaddedVocab())
-	be.Linear(logits, hn, m.Head, nil)
+	linear(be, logits, hn, m.Head, m.head16, nil)
 	if err := be.Sync(); err != nil {
 		return nil, fmt.Errorf("mamba: forward on %s: %w", be.Name(), err)
 	}
