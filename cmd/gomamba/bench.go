@@ -45,6 +45,11 @@ type benchFlags struct {
 	vmName  string
 	cpuProf string
 	lm      benchLMFlags
+	// vimChunkMiB is vim's activation budget per pass (0: the default);
+	// hostInput keeps the input batch in host memory (vim uploads it as
+	// its passes reach it) instead of uploading it before timing.
+	vimChunkMiB int
+	hostInput   bool
 
 	// Test hooks: nil means the standard shapes, 0 the anchor's repetitions.
 	gemmShapes []bench.GemmShape
@@ -97,6 +102,8 @@ each model figure: on a shared machine only figures of the same run compare.`,
 	f.StringVar(&fl.vimName, "vim-preset", "vim-tiny", "Vim preset for the vim target ("+strings.Join(vim.Presets(), ", ")+")")
 	f.StringVar(&fl.vmName, "vmamba-preset", "vmamba-tiny", "VMamba preset for the vmamba target")
 	f.StringVar(&fl.cpuProf, "cpuprofile", "", "write a pprof CPU profile of the whole run to this file")
+	f.IntVar(&fl.vimChunkMiB, "vim-chunk-mib", 0, "vim: activation budget of one pass in MiB (0: vim.DefaultChunkBytes)")
+	f.BoolVar(&fl.hostInput, "host-input", false, "vim on a GPU: keep the input batch in host memory and let the model upload it pass by pass (timed and out of the peak)")
 	addLMFlags(cmd, &fl.lm)
 	rootCmd.AddCommand(cmd)
 
@@ -173,6 +180,9 @@ type visionResult struct {
 	// PeakDeviceMiB is the CUDA caching allocator's peak of live tensor
 	// bytes during the timed runs (bucket sizes, weights included).
 	PeakDeviceMiB float64 `json:"peak_device_mib,omitempty"`
+	// PeakDeviceHeldMiB adds the allocator's cached free blocks: the
+	// device memory it held from the driver at once.
+	PeakDeviceHeldMiB float64 `json:"peak_device_held_mib,omitempty"`
 }
 
 // benchReport is everything one `gomamba bench` run measured.
@@ -379,6 +389,7 @@ func newVisionModel(target string, fl benchFlags) (*visionModel, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bench: %s: %w", fl.vimName, err)
 		}
+		m.SetChunkBytes(int64(fl.vimChunkMiB) << 20)
 		return &visionModel{
 			be:   be,
 			name: fl.vimName,
@@ -432,7 +443,10 @@ func benchVision(ctx context.Context, target string, fl benchFlags, progress fun
 		for i := range xh.Data {
 			xh.Data[i] = float32(r.NormFloat64())
 		}
-		x := m.be.FromHost(xh)
+		x := xh
+		if !fl.hostInput || target != "vim" {
+			x = m.be.FromHost(xh)
+		}
 		debug.FreeOSMemory()
 		dev, onGPU := m.be.(*cuda.Backend)
 		if onGPU {
@@ -479,7 +493,10 @@ func benchVision(ctx context.Context, target string, fl benchFlags, progress fun
 			CPUMsPerImage: cpuMs, LoadAvg: bench.LoadAvg(), Device: deviceLabel(m.be),
 		})
 		if onGPU {
-			out[len(out)-1].PeakDeviceMiB = float64(dev.MemStats().Peak) / (1 << 20)
+			ms := dev.MemStats()
+			out[len(out)-1].PeakDeviceMiB = float64(ms.Peak) / (1 << 20)
+			out[len(out)-1].PeakDeviceHeldMiB = float64(ms.PeakHeld) / (1 << 20)
+			progress("%s %d: peak GPU memory %.0f MiB in live tensors, %.0f MiB held with the allocator's cache", m.name, side, float64(ms.Peak)/(1<<20), float64(ms.PeakHeld)/(1<<20))
 			if dev.Profiling() { // GOMAMBA_CUDA_PROFILE=1: where the timed runs' GPU time went
 				progress("%s %d×%d batch %d: per-op GPU time of the timed runs", m.name, side, side, fl.batch)
 				if err := printProfile(dev, t.Runs, progress); err != nil {
@@ -629,6 +646,8 @@ type benchLMFlags struct {
 type benchLMResult struct {
 	Model             string  `json:"model"`
 	Device            string  `json:"device"`
+	Weights           string  `json:"weights"`      // weight storage: fp32 or bf16
+	WeightBytes       int64   `json:"weight_bytes"` // memory of the weights
 	Params            int64   `json:"params"`
 	Batch             int     `json:"batch"`
 	PromptTokens      int     `json:"prompt_tokens"`
@@ -665,14 +684,14 @@ func measureLM(ctx context.Context, fl benchLMFlags) (benchLMResult, error) {
 	if err != nil {
 		return benchLMResult{}, err
 	}
-	be, err := openBackend(fl.device)
+	be, prec, err := openLMBackend(fl.device)
 	if err != nil {
 		return benchLMResult{}, err
 	}
 	var m *mamba.Model
 	name := fl.model
 	if fl.model != "" {
-		if m, err = mamba.Load(fl.model, &mamba.LoadOptions{Backend: be}); err != nil {
+		if m, err = mamba.Load(fl.model, &mamba.LoadOptions{Backend: be, Precision: prec}); err != nil {
 			return benchLMResult{}, err
 		}
 	} else {
@@ -690,6 +709,11 @@ func measureLM(ctx context.Context, fl benchLMFlags) (benchLMResult, error) {
 		if err := m.Prepare(be); err != nil {
 			return benchLMResult{}, err
 		}
+		if prec == mamba.PrecisionBF16 {
+			if err := m.UseBF16(); err != nil {
+				return benchLMResult{}, err
+			}
+		}
 	}
 	prompts := make([][]int, fl.batch)
 	for b := range prompts {
@@ -697,7 +721,7 @@ func measureLM(ctx context.Context, fl benchLMFlags) (benchLMResult, error) {
 			prompts[b] = append(prompts[b], (b*131+i*7919)%m.Config.VocabSize)
 		}
 	}
-	res := benchLMResult{Model: name, Device: be.Name(), Params: m.Config.Params(), Batch: fl.batch, PromptTokens: fl.prompt, NewTokens: fl.tokens, DecodePath: path.String()}
+	res := benchLMResult{Model: name, Device: be.Name(), Weights: m.WeightPrecision(), WeightBytes: m.WeightBytes(), Params: m.Config.Params(), Batch: fl.batch, PromptTokens: fl.prompt, NewTokens: fl.tokens, DecodePath: path.String()}
 	for run := 0; run <= fl.repeat; run++ { // run 0 warms up
 		g, err := m.Generate(ctx, prompts, mamba.GenerateOptions{MaxNewTokens: fl.tokens, DecodePath: path})
 		if err != nil {
@@ -728,7 +752,7 @@ func parseDecodePath(s string) (mamba.DecodePath, error) {
 
 // printLM writes an lm result as three lines.
 func printLM(w io.Writer, res *benchLMResult) {
-	fmt.Fprintf(w, "model:   %s, %.1fM params, on %s\n", res.Model, float64(res.Params)/1e6, res.Device)
+	fmt.Fprintf(w, "model:   %s, %.1fM params, on %s, %s weights (%.0f MB)\n", res.Model, float64(res.Params)/1e6, res.Device, res.Weights, float64(res.WeightBytes)/1e6)
 	fmt.Fprintf(w, "prefill: %d × %d tokens: %.1f tokens/s\n", res.Batch, res.PromptTokens, res.PrefillTokensPerS)
 	fmt.Fprintf(w, "decode:  %d × %d tokens: %.1f tokens/s (%.2f ms per step; %s path)\n", res.Batch, res.NewTokens, res.DecodeTokensPerS, res.DecodeMsPerStep, res.DecodePath)
 }

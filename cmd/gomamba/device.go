@@ -13,6 +13,7 @@ import (
 
 	"github.com/gomamba/gomamba/kernels"
 	"github.com/gomamba/gomamba/kernels/cuda"
+	"github.com/gomamba/gomamba/mamba"
 )
 
 // precisionFlag is --precision, registered beside every --device (one
@@ -29,7 +30,7 @@ func addDeviceFlag(f *pflag.FlagSet, dst *string, def string) {
 	f.StringVar(dst, "device", def, `compute device: "auto" (the first CUDA GPU if there is one, else the CPU), "cpu", "cuda" or "cuda:N"`)
 	if f.Lookup("precision") == nil {
 		f.StringVar(&precisionFlag, "precision", cuda.PrecisionFP32,
-			`GPU matrix-multiply precision: "fp32" (exact, matches PyTorch fp32), "tf32" or "bf16" (tensor cores round the GEMM inputs; storage, accumulation, scan and norms stay fp32)`)
+			`GPU matrix-multiply precision: "fp32" (exact, matches PyTorch fp32), "tf32" or "bf16" (tensor cores round the GEMM inputs; storage, accumulation, scan and norms stay fp32); on the CPU, generate and bench lm take "bf16" as bf16 weight storage (half the memory and bytes per token; fp32 accumulation, scan and norms)`)
 	}
 }
 
@@ -80,6 +81,34 @@ func openBackendPrecision(name, precision string) (kernels.Backend, error) {
 		return be, nil
 	}
 	return nil, fmt.Errorf("--device %q: want auto, cpu, cuda or cuda:N", name)
+}
+
+// openLMBackend is openBackend for the Mamba LM commands (generate, bench
+// lm), where --precision bf16 on the CPU means bf16 weight storage: it
+// returns the backend and the weight precision to load the model with
+// (mamba.PrecisionBF16 only on the CPU; a GPU takes bf16 as its tensor-core
+// GEMM precision and keeps fp32 weights).
+func openLMBackend(name string) (kernels.Backend, string, error) {
+	if strings.ToLower(strings.TrimSpace(precisionFlag)) != mamba.PrecisionBF16 {
+		be, err := openBackend(name)
+		return be, mamba.PrecisionFP32, err
+	}
+	switch n := strings.ToLower(strings.TrimSpace(name)); n {
+	case "", "cpu":
+		return kernels.CPU(), mamba.PrecisionBF16, nil
+	case "auto":
+		be, err := openBackendPrecision("cuda", precisionFlag)
+		if err == nil {
+			return be, mamba.PrecisionFP32, nil
+		}
+		if !errors.Is(err, cuda.ErrNoDevice) && !errors.Is(err, cuda.ErrNotBuilt) {
+			return nil, "", err
+		}
+		fmt.Fprintf(noticeOut, "gomamba: no CUDA GPU (%v); running on the CPU with bf16 weights\n", err)
+		return kernels.CPU(), mamba.PrecisionBF16, nil
+	}
+	be, err := openBackend(name)
+	return be, mamba.PrecisionFP32, err
 }
 
 // deviceLabel names a backend in reports: "cpu", or "cuda:0 bf16".

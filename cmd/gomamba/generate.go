@@ -292,18 +292,18 @@ func runGenerate(ctx context.Context, fl generateFlags, args []string, stdout, s
 			return fmt.Errorf("prompt %d is empty", i+1)
 		}
 	}
-	be, err := openBackend(fl.device)
+	be, prec, err := openLMBackend(fl.device)
 	if err != nil {
 		return err
 	}
-	m, err := mamba.Load(fl.model, &mamba.LoadOptions{Backend: be})
+	m, err := mamba.Load(fl.model, &mamba.LoadOptions{Backend: be, Precision: prec})
 	if err != nil {
 		return err
 	}
 	defer m.Release()
 	if !fl.quiet && !fl.json {
-		fmt.Fprintf(stderr, "model: %s (%s layout, d_model %d, %d layers, vocab %d, %.1fM params) on %s\n",
-			fl.model, layout, cfg.DModel, cfg.NLayer, cfg.PaddedVocab(), float64(cfg.Params())/1e6, m.Backend().Name())
+		fmt.Fprintf(stderr, "model: %s (%s layout, d_model %d, %d layers, vocab %d, %.1fM params) on %s, %s weights\n",
+			fl.model, layout, cfg.DModel, cfg.NLayer, cfg.PaddedVocab(), float64(cfg.Params())/1e6, m.Backend().Name(), m.WeightPrecision())
 	}
 	stopIDs := append([]int(nil), fl.stopIDs...)
 	if eos := eosID(cfg, cd); eos >= 0 && !fl.ignoreEOS {

@@ -245,3 +245,35 @@ func TestBenchLMCLI(t *testing.T) {
 		t.Errorf("unknown preset: %v", err)
 	}
 }
+
+// TestGenerateCLIBF16 runs generate with --precision bf16 on the CPU (bf16
+// weight storage) on the mambabyte fixture: its greedy tokens equal
+// PyTorch fp32's (the logits' error, ≤ 0.8% of their scale, stays below
+// the fixture's top-1 margin), and the model line says bf16.
+func TestGenerateCLIBF16(t *testing.T) {
+	prev := precisionFlag
+	precisionFlag = "bf16"
+	defer func() { precisionFlag = prev }()
+	set := golden.Dir(t, "mambabyte")
+	prompt, want := goldenGreedy(t, set)
+	fl := generateFlags{model: filepath.Join(set, "hf"), device: "cpu", maxTokens: len(want), ids: true}
+	var out, errb bytes.Buffer
+	if err := runGenerate(context.Background(), fl, []string{strings.Trim(fmt.Sprint(prompt), "[]")}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errb.String(), "bf16 weights") {
+		t.Errorf("model line does not say bf16 weights: %q", errb.String())
+	}
+	fl.json, fl.quiet = true, true
+	out.Reset()
+	if err := runGenerate(context.Background(), fl, []string{strings.Trim(fmt.Sprint(prompt), "[]")}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	var res generateJSON
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("%v in %q", err, out.String())
+	}
+	if fmt.Sprint(res.IDs) != fmt.Sprint(want) {
+		t.Errorf("bf16 greedy ids %v, PyTorch fp32 %v", res.IDs, want)
+	}
+}
