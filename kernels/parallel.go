@@ -6,8 +6,9 @@ import (
 )
 
 // Parallel splits [0, n) into contiguous chunks of at least grain items and
-// runs fn on them with at most GOMAXPROCS goroutines; it runs fn(0, n)
-// inline when the work is small or only one processor is available.
+// runs fn on them with at most GOMAXPROCS goroutines (the calling one
+// included); it runs fn(0, n) inline when the work is small or only one
+// processor is available.
 func Parallel(n, grain int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
@@ -17,9 +18,11 @@ func Parallel(n, grain int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
+	// The first chunk runs on the calling goroutine, which already holds a
+	// processor: one goroutine fewer to start and schedule per call.
 	var wg sync.WaitGroup
 	step := (n + workers - 1) / workers
-	for lo := 0; lo < n; lo += step {
+	for lo := step; lo < n; lo += step {
 		hi := min(lo+step, n)
 		wg.Add(1)
 		go func() {
@@ -27,6 +30,7 @@ func Parallel(n, grain int, fn func(lo, hi int)) {
 			fn(lo, hi)
 		}()
 	}
+	fn(0, min(step, n))
 	wg.Wait()
 }
 
