@@ -93,3 +93,37 @@ func TestPrepackMatchesUnpacked(t *testing.T) {
 		t.Fatal("stale packed copy served after Data was replaced")
 	}
 }
+
+// TestSgemmAGrids checks that the prepacked product gives bit for bit what
+// sgemmPacked gives, whichever grid of goroutines (rows, columns or both)
+// gemmGridCost picks for 1 to 5 workers, with guard values after C.
+func TestSgemmAGrids(t *testing.T) {
+	r := rand.New(rand.NewPCG(53, 54))
+	for _, s := range [][3]int{{768, 197, 192}, {44, 197, 384}, {301, 33, 513}, {150, 3100, 40}, {13, 70, 9}} {
+		m, n, k := s[0], s[1], s[2]
+		for _, transB := range []bool{false, true} {
+			a, b := randF32(r, m*k), randF32(r, n*k)
+			ldb := n
+			if transB {
+				ldb = k
+			}
+			want := make([]float32, m*n)
+			sgemmPacked(false, transB, m, n, k, 1, a, k, b, ldb, 0, want, n)
+			pa := packMatrix(a, m, k)
+			for procs := 1; procs <= 5; procs++ {
+				got := make([]float32, m*n+3)
+				got[m*n], got[m*n+1], got[m*n+2] = gemmGuard, gemmGuard, gemmGuard
+				sgemmA(procs, pa, transB, n, b, ldb, got, n)
+				pm, pn := gemmGridCost(m, n, k, procs, 0)
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("%dx%dx%d transB=%v procs=%d grid %dx%d: c[%d] = %v, want %v", m, n, k, transB, procs, pm, pn, i, got[i], want[i])
+					}
+				}
+				if got[m*n] != gemmGuard || got[m*n+2] != gemmGuard {
+					t.Fatalf("%dx%dx%d procs=%d: guard overwritten", m, n, k, procs)
+				}
+			}
+		}
+	}
+}

@@ -82,7 +82,11 @@ const (
 // GOMAXPROCS and the work allow, shaped to minimise the busiest block's
 // tiles plus its packing (each block packs its own rows of A and columns of
 // B).
-func gemmGrid(m, n, k, procs int) (pm, pn int) {
+func gemmGrid(m, n, k, procs int) (pm, pn int) { return gemmGridCost(m, n, k, procs, 5) }
+
+// gemmGridCost is gemmGrid with aCost, the time of packing one row of A in
+// FMAs per unit of depth (0 when A is prepacked: only B is packed per call).
+func gemmGridCost(m, n, k, procs, aCost int) (pm, pn int) {
 	mt, nt := ceilDiv(m, asm.MR), ceilDiv(n, asm.NR)
 	t := min(procs, max(1, 2*m*n*k/gemmMinFlops), mt*nt)
 	pm, pn = 1, 1
@@ -94,7 +98,7 @@ func gemmGrid(m, n, k, procs int) (pm, pn int) {
 			}
 			// Per unit of depth: MR·NR FMAs per tile of the busiest
 			// block, and about 5 FMAs' time per packed row or column.
-			cost := ceilDiv(mt, i)*ceilDiv(nt, t/i)*asm.MR*asm.NR + 5*(ceilDiv(m, i)+ceilDiv(n, t/i))
+			cost := ceilDiv(mt, i)*ceilDiv(nt, t/i)*asm.MR*asm.NR + aCost*ceilDiv(m, i) + 5*ceilDiv(n, t/i)
 			if best < 0 || cost < best {
 				pm, pn, best = i, t/i, cost
 			}
