@@ -180,7 +180,8 @@ func scanRange(a *ScanArgs, lb, lc bcLayout, d, l, n, lo, hi int) {
 // time-varying B and C rows in place (an (N, L) row is already time-major).
 func scanBlock1(sc *scanScratch, a *ScanArgs, lb, lc bcLayout, h []float32, d, l, ch, end int) {
 	var z []float32
-	c := ch
+	// Eight channels at a time with SIMD, then four (reverse) and one.
+	c := scanOcts1(a, lb, lc, h, d, l, ch, end)
 	if a.Reverse { // four channels at a time while they last
 		for ; c+4 <= end; c += 4 {
 			scanQuad1Rev(a, lb, lc, h[c-ch:c-ch+4], d, l, c)

@@ -65,6 +65,10 @@ func main() {
 		dotPanelBF16("dotPanelBF16AVX512", "Z")
 		widenPanelBF16()
 	case "scan1":
+		scan1Consts()
+		oct1Prep()
+		oct1PrepZ()
+		oct1Out()
 		recur8()
 	default:
 		fmt.Fprintln(os.Stderr, "usage: go run ./gen sgemm|scan|bf16|scan1")

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Kernels of the N = 1 selective scan run eight channels at a time
+// (kernels/scan_oct1.go): a fused per-channel pass computing the decays and
+// inputs, the interleaved recurrence of eight channels, and the output
+// pass. They reuse scan.go's exp and softplus instruction lists, with the
+// constants in this file's own table scan1c<> (a <> symbol is private to
+// its file).
+
+// recur8Row is Recur8Block (floats) in bytes.
+const recur8Row = 256 * 4
+
+// q1 prints lines with the constant table renamed to scan1c<>.
+func q1(lines ...string) {
+	for _, l := range lines {
+		p("\t%s", strings.ReplaceAll(l, "scanc<>", "scan1c<>"))
+	}
+}
+
+// interleave1 is interleave for q1.
+func interleave1(lists ...[]string) {
+	for i := range lists[0] {
+		for _, l := range lists {
+			q1(l[i])
+		}
+	}
+}
+
+// scan1Consts emits scan1c<>, a copy of scanc<>.
+func scan1Consts() {
+	p("")
+	for i, k := range scanConstList {
+		for j := 0; j < 8; j++ {
+			p("DATA scan1c<>+%d(SB)/4, $0x%08x", 32*i+4*j, scanConstBits[k])
+		}
+	}
+	p("GLOBL scan1c<>(SB), RODATA|NOPTR, $%d", 32*len(scanConstList))
+}
+
+// prepLines returns, for the ymm at byte offset off, Δ = softplus(delta +
+// bias) (softplusLines without its store, the result in r[4]), da =
+// exp(Δ·a) stored at off(R8) and w = Δ·u·b stored at off(R9); delta at SI,
+// u at R10, b at R11, bias in Y15, a in Y14.
+func prepLines(off int, r [7]string) []string {
+	l := softplusLines(off, r)
+	l = l[:len(l)-1] // keep Δ in r[4]
+	x, t1, t2, t3, sp := r[0], r[1], r[2], r[3], r[4]
+	l = append(l, fmt.Sprintf("VMULPS Y14, %s, %s", sp, x))
+	l = append(l, expLines(x, t1, t2, t3)...)
+	return append(l,
+		fmt.Sprintf("VMOVUPS %s, %d(R8)", x, off),
+		fmt.Sprintf("VMULPS %d(R10), %s, %s", off, sp, sp),
+		fmt.Sprintf("VMULPS %d(R11), %s, %s", off, sp, sp),
+		fmt.Sprintf("VMOVUPS %s, %d(R9)", sp, off),
+	)
+}
+
+// oct1Prep emits oct1PrepAVX2(n16, da, w, delta, u, b, bias, a): for
+// 16·n16 steps, Δ = softplus(delta + bias), da = exp(Δ·a), w = Δ·u·b,
+// two interleaved vectors per iteration.
+func oct1Prep() {
+	p("")
+	p("// func oct1PrepAVX2(n16 int, da, w, delta, u, b *float32, bias, a float32)")
+	p("TEXT ·oct1PrepAVX2(SB), NOSPLIT, $0-56")
+	p("\tMOVQ n16+0(FP), CX")
+	p("\tMOVQ da+8(FP), R8")
+	p("\tMOVQ w+16(FP), R9")
+	p("\tMOVQ delta+24(FP), SI")
+	p("\tMOVQ u+32(FP), R10")
+	p("\tMOVQ b+40(FP), R11")
+	p("\tVBROADCASTSS bias+48(FP), Y15")
+	p("\tVBROADCASTSS a+52(FP), Y14")
+	p("\tTESTQ CX, CX")
+	p("\tJZ prep_done")
+	p("prep_loop:")
+	interleave1(
+		prepLines(0, [7]string{"Y0", "Y1", "Y2", "Y3", "Y4", "Y5", "Y6"}),
+		prepLines(32, [7]string{"Y7", "Y8", "Y9", "Y10", "Y11", "Y12", "Y13"}))
+	for _, r := range []string{"SI", "R8", "R9", "R10", "R11"} {
+		p("\tADDQ $64, %s", r)
+	}
+	p("\tDECQ CX")
+	p("\tJNZ prep_loop")
+	p("prep_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// oct1PrepZ emits oct1PrepAVX512(n, da, w, delta, u, b, bias, a), the same
+// pass 16 lanes at a time with a masked tail (any n).
+func oct1PrepZ() {
+	body := func() []string {
+		l := softplusZ("Z0") // Δ in Z0
+		l = append(l, "VMULPS Z14, Z0, Z7")
+		l = append(l, expZ("Z7", "Z1", "Z2", "Z3")...)
+		return l
+	}
+	p("")
+	p("// func oct1PrepAVX512(n int, da, w, delta, u, b *float32, bias, a float32)")
+	p("TEXT ·oct1PrepAVX512(SB), NOSPLIT, $0-56")
+	p("\tMOVQ n+0(FP), CX")
+	p("\tMOVQ da+8(FP), R8")
+	p("\tMOVQ w+16(FP), R9")
+	p("\tMOVQ delta+24(FP), SI")
+	p("\tMOVQ u+32(FP), R10")
+	p("\tMOVQ b+40(FP), R11")
+	p("\tVBROADCASTSS bias+48(FP), Z15")
+	p("\tVBROADCASTSS a+52(FP), Z14")
+	p("prepz_loop:")
+	p("\tCMPQ CX, $16")
+	p("\tJLT prepz_tail")
+	p("\tVMOVUPS (SI), Z0")
+	q1(body()...)
+	q1("VMOVUPS Z7, (R8)", "VMULPS (R10), Z0, Z0", "VMULPS (R11), Z0, Z0", "VMOVUPS Z0, (R9)")
+	for _, r := range []string{"SI", "R8", "R9", "R10", "R11"} {
+		p("\tADDQ $64, %s", r)
+	}
+	p("\tSUBQ $16, CX")
+	p("\tJMP prepz_loop")
+	p("prepz_tail:")
+	p("\tTESTQ CX, CX")
+	p("\tJZ prepz_done")
+	p("\tMOVL $1, AX")
+	p("\tSHLL CX, AX")
+	p("\tDECL AX")
+	p("\tKMOVW AX, K1")
+	p("\tVMOVUPS.Z (SI), K1, Z0")
+	q1(body()...)
+	q1("VMOVUPS Z7, K1, (R8)", "VMOVUPS.Z (R10), K1, Z8", "VMULPS Z8, Z0, Z0", "VMOVUPS.Z (R11), K1, Z8", "VMULPS Z8, Z0, Z0", "VMOVUPS Z0, K1, (R9)")
+	p("prepz_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// oct1Out emits oct1OutAVX2(n8, out, h, u, c, gate, dSkip): for 8·n8
+// steps, out = (h·c + dSkip·u)·gate, each product and the sum rounded
+// separately (no fused multiply-add), as the Go twin computes it.
+func oct1Out() {
+	p("")
+	p("// func oct1OutAVX2(n8 int, out, h, u, c, gate *float32, dSkip float32)")
+	p("TEXT ·oct1OutAVX2(SB), NOSPLIT, $0-52")
+	p("\tMOVQ n8+0(FP), CX")
+	p("\tMOVQ out+8(FP), DI")
+	p("\tMOVQ h+16(FP), SI")
+	p("\tMOVQ u+24(FP), R10")
+	p("\tMOVQ c+32(FP), R11")
+	p("\tMOVQ gate+40(FP), R8")
+	p("\tVBROADCASTSS dSkip+48(FP), Y15")
+	p("\tTESTQ CX, CX")
+	p("\tJZ out_done")
+	p("out_loop:")
+	p("\tVMOVUPS (SI), Y0")
+	p("\tVMULPS (R11), Y0, Y0")
+	p("\tVMULPS (R10), Y15, Y1")
+	p("\tVADDPS Y1, Y0, Y0")
+	p("\tVMULPS (R8), Y0, Y0")
+	p("\tVMOVUPS Y0, (DI)")
+	for _, r := range []string{"SI", "DI", "R8", "R10", "R11"} {
+		p("\tADDQ $32, %s", r)
+	}
+	p("\tDECQ CX")
+	p("\tJNZ out_loop")
+	p("out_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// recur8 emits the N = 1 scan's recurrence over eight channels,
+// recur8AVX(h, da, w, n, rev): rows k of da and w lie Recur8Block floats
+// apart (a constant displacement), the eight states stay in X0–X7 and each
+// step of each chain is one load, one multiply, one add and one store, so
+// that the eight chains overlap. The multiply and the add round separately,
+// as Recur8Go does.
+func recur8() {
+	p("")
+	p("// func recur8AVX(h *[8]float32, da, w *[8][%d]float32, n int, rev bool)", recur8Row/4)
+	p("TEXT ·recur8AVX(SB), NOSPLIT, $0-33")
+	p("\tMOVQ h+0(FP), AX")
+	p("\tMOVQ da+8(FP), SI")
+	p("\tMOVQ w+16(FP), DI")
+	p("\tMOVQ n+24(FP), CX")
+	p("\tMOVBLZX rev+32(FP), DX")
+	for k := range 8 {
+		p("\tVMOVSS %d(AX), X%d", 4*k, k)
+	}
+	p("\tTESTQ DX, DX")
+	p("\tJNZ r8_rev")
+	// Forward: BX runs over byte offsets 0, 4, …, 4(n−1).
+	p("\tXORQ BX, BX")
+	p("\tSHLQ $2, CX")
+	p("r8_fwd:")
+	step8()
+	p("\tADDQ $4, BX")
+	p("\tCMPQ BX, CX")
+	p("\tJLT r8_fwd")
+	p("\tJMP r8_done")
+	// Reverse: BX runs over 4(n−1), …, 4, 0.
+	p("r8_rev:")
+	p("\tLEAQ -4(CX*4), BX")
+	p("r8_revloop:")
+	step8()
+	p("\tSUBQ $4, BX")
+	p("\tJGE r8_revloop")
+	p("r8_done:")
+	for k := range 8 {
+		p("\tVMOVSS X%d, %d(AX)", k, 4*k)
+	}
+	p("\tRET")
+}
+
+// step8 emits one step of the eight chains at byte offset BX: loads first,
+// then the multiplies, the adds and the stores, each group over k.
+func step8() {
+	for k := range 8 {
+		p("\tVMOVSS %d(SI)(BX*1), X%d", k*recur8Row, 8+k)
+	}
+	for k := range 8 {
+		p("\tVMULSS X%d, X%d, X%d", 8+k, k, k)
+	}
+	for k := range 8 {
+		p("\tVADDSS %d(DI)(BX*1), X%d, X%d", k*recur8Row, k, k)
+	}
+	for k := range 8 {
+		p("\tVMOVSS X%d, %d(DI)(BX*1)", k, k*recur8Row)
+	}
+}

@@ -1,0 +1,62 @@
+//go:build amd64 && !noasm
+
+package asm
+
+//go:noescape
+func recur8AVX(h *[8]float32, da, w *[8][Recur8Block]float32, n int, rev bool)
+
+//go:noescape
+func oct1PrepAVX2(n16 int, da, w, delta, u, b *float32, bias, a float32)
+
+//go:noescape
+func oct1PrepAVX512(n int, da, w, delta, u, b *float32, bias, a float32)
+
+//go:noescape
+func oct1OutAVX2(n8 int, out, h, u, c, gate *float32, dSkip float32)
+
+func recur8(h *[8]float32, da, w *[8][Recur8Block]float32, n int, rev bool) {
+	if !useSIMD {
+		Recur8Go(h, da, w, n, rev)
+		return
+	}
+	recur8AVX(h, da, w, n, rev)
+}
+
+func oct1Prep(da, w, delta, u, b []float32, bias, a float32) {
+	switch {
+	case !useSIMD:
+		Oct1PrepGo(da, w, delta, u, b, bias, a)
+		return
+	case useAVX512:
+		oct1PrepAVX512(len(delta), &da[0], &w[0], &delta[0], &u[0], &b[0], bias, a)
+		return
+	}
+	n16 := len(delta) / 16
+	if n16 > 0 {
+		oct1PrepAVX2(n16, &da[0], &w[0], &delta[0], &u[0], &b[0], bias, a)
+	}
+	if r := len(delta) - 16*n16; r > 0 { // the tail through padded copies
+		var td, tu, tb, tda, tw [16]float32
+		i := 16 * n16
+		copy(td[:], delta[i:])
+		copy(tu[:], u[i:])
+		copy(tb[:], b[i:])
+		oct1PrepAVX2(1, &tda[0], &tw[0], &td[0], &tu[0], &tb[0], bias, a)
+		copy(da[i:], tda[:r])
+		copy(w[i:], tw[:r])
+	}
+}
+
+func oct1Out(out, h, u, c, gate []float32, dSkip float32) {
+	if !useSIMD {
+		Oct1OutGo(out, h, u, c, gate, dSkip)
+		return
+	}
+	n8 := len(out) / 8
+	if n8 > 0 {
+		oct1OutAVX2(n8, &out[0], &h[0], &u[0], &c[0], &gate[0], dSkip)
+	}
+	if i := 8 * n8; i < len(out) {
+		Oct1OutGo(out[i:], h[i:], u[i:], c[i:], gate[i:], dSkip)
+	}
+}

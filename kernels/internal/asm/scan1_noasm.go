@@ -1,0 +1,13 @@
+//go:build !amd64 || noasm
+
+package asm
+
+func recur8(h *[8]float32, da, w *[8][Recur8Block]float32, n int, rev bool) {
+	Recur8Go(h, da, w, n, rev)
+}
+
+func oct1Prep(da, w, delta, u, b []float32, bias, a float32) {
+	Oct1PrepGo(da, w, delta, u, b, bias, a)
+}
+
+func oct1Out(out, h, u, c, gate []float32, dSkip float32) { Oct1OutGo(out, h, u, c, gate, dSkip) }

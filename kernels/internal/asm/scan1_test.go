@@ -1,0 +1,160 @@
+package asm
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// Odd lengths and tails around the 8- and 16-lane widths, up to a full
+// Recur8Block.
+var oct1Sizes = []int{1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 100, 255, Recur8Block}
+
+func TestRecur8MatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(51, 52))
+	for _, n := range append([]int{0}, oct1Sizes...) {
+		for _, rev := range []bool{false, true} {
+			var da, w0 [8][Recur8Block]float32
+			for k := range 8 {
+				for i := range Recur8Block {
+					da[k][i], w0[k][i] = r.Float32(), r.Float32()*2-1
+				}
+			}
+			h0 := [8]float32{0.5, -1, 0, 2, 0.25, -0.75, 1, 3}
+			want, wantH := w0, h0
+			Recur8Go(&wantH, &da, &want, n, rev)
+			bothWays(t, func(t *testing.T) {
+				got, h := w0, h0
+				Recur8(&h, &da, &got, n, rev)
+				if got != want || h != wantH { // one multiply and one add per step: exact
+					t.Fatalf("n %d rev %v: states differ from the twin", n, rev)
+				}
+			})
+		}
+	}
+}
+
+func TestRecur8RejectsLongRows(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic for n > Recur8Block")
+		}
+	}()
+	var h [8]float32
+	var da, w [8][Recur8Block]float32
+	Recur8(&h, &da, &w, Recur8Block+1, false)
+}
+
+func TestOct1PrepMatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(53, 54))
+	for _, n := range oct1Sizes {
+		delta := randSlice(r, n)
+		for i := range delta {
+			delta[i] *= 6 // softplus on both sides of 0
+		}
+		delta[0] = 25 // above the threshold 20: Δ = x
+		u, b := randSlice(r, n), randSlice(r, n)
+		const bias, a = 0.3, -1.7
+		wantDa, wantW := make([]float32, n), make([]float32, n)
+		Oct1PrepGo(wantDa, wantW, delta, u, b, bias, a)
+		bothWays(t, func(t *testing.T) {
+			da, allDa := guarded(n)
+			w, allW := guarded(n)
+			Oct1Prep(da, w, delta, u, b, bias, a)
+			checkGuards(t, allDa, n)
+			checkGuards(t, allW, n)
+			for i := range n {
+				if !relClose(float64(da[i]), float64(wantDa[i]), 2e-6, 1e-30) || !relClose(float64(w[i]), float64(wantW[i]), 2e-6, 1e-12) {
+					t.Fatalf("n %d, i %d: da %v w %v, want %v %v", n, i, da[i], w[i], wantDa[i], wantW[i])
+				}
+			}
+		})
+	}
+}
+
+// TestOct1PrepIsSoftplusThenExp checks the pass against the vector kernels
+// it fuses: Softplus, a float32 multiply, Exp; then Δ·u·b (to a few ulp:
+// the generator shares their instruction lists, but the .s files are
+// regenerated separately).
+func TestOct1PrepIsSoftplusThenExp(t *testing.T) {
+	r := rand.New(rand.NewPCG(55, 56))
+	for _, n := range oct1Sizes {
+		delta, u, b := randSlice(r, n), randSlice(r, n), randSlice(r, n)
+		const bias, a = -0.2, -0.6
+		bothWays(t, func(t *testing.T) {
+			dt, wantDa := make([]float32, n), make([]float32, n)
+			Softplus(dt, delta, bias)
+			for i := range dt {
+				wantDa[i] = dt[i] * a
+			}
+			Exp(wantDa, wantDa)
+			da, w := make([]float32, n), make([]float32, n)
+			Oct1Prep(da, w, delta, u, b, bias, a)
+			for i := range n {
+				if !relClose(float64(da[i]), float64(wantDa[i]), 1e-6, 1e-30) || !relClose(float64(w[i]), float64(dt[i]*u[i]*b[i]), 1e-6, 1e-12) {
+					t.Fatalf("n %d, i %d: da %v w %v, want %v %v", n, i, da[i], w[i], wantDa[i], dt[i]*u[i]*b[i])
+				}
+			}
+		})
+	}
+}
+
+func TestOct1OutMatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(57, 58))
+	for _, n := range oct1Sizes {
+		h, u, c, gate := randSlice(r, n), randSlice(r, n), randSlice(r, n), randSlice(r, n)
+		want := make([]float32, n)
+		Oct1OutGo(want, h, u, c, gate, 0.7)
+		bothWays(t, func(t *testing.T) {
+			got, all := guarded(n)
+			Oct1Out(got, h, u, c, gate, 0.7)
+			checkGuards(t, all, n)
+			for i := range n {
+				if !relClose(float64(got[i]), float64(want[i]), 1e-6, 1e-7) {
+					t.Fatalf("n %d, i %d: %v, want %v", n, i, got[i], want[i])
+				}
+			}
+			// out may alias u.
+			uu := append([]float32(nil), u...)
+			Oct1Out(uu, h, uu, c, gate, 0.7)
+			for i := range n {
+				if uu[i] != got[i] {
+					t.Fatalf("aliased u: n %d, i %d: %v, want %v", n, i, uu[i], got[i])
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkOct1(b *testing.B) {
+	const n = Recur8Block
+	r := rand.New(rand.NewPCG(59, 60))
+	delta, u, bb, c, gate := randSlice(r, n), randSlice(r, n), randSlice(r, n), randSlice(r, n), randSlice(r, n)
+	da, w, out := make([]float32, n), make([]float32, n), make([]float32, n)
+	var h [8]float32
+	var da8, w8 [8][Recur8Block]float32
+	for k := range 8 {
+		for i := range n {
+			da8[k][i], w8[k][i] = 0.9, 0.1
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		elems int
+		f     func()
+	}{
+		{"Prep", n, func() { Oct1Prep(da, w, delta, u, bb, 0.1, -0.5) }},
+		{"Recur8", 8 * n, func() { Recur8(&h, &da8, &w8, n, false) }},
+		{"Recur8Rev", 8 * n, func() { Recur8(&h, &da8, &w8, n, true) }},
+		{"Out", n, func() { Oct1Out(out, w, u, c, gate, 0.3) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			benchModes(b, func(b *testing.B) {
+				b.SetBytes(int64(4 * tc.elems))
+				for b.Loop() {
+					tc.f()
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*tc.elems), "ns/elem")
+			})
+		})
+	}
+}

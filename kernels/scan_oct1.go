@@ -1,0 +1,131 @@
+package kernels
+
+import "github.com/gomamba/gomamba/kernels/internal/asm"
+
+// The N = 1 scan (VMamba v2's d_state = 1) has a scalar state per channel,
+// so there is no state vector to put in SIMD lanes. scanOct1 runs eight
+// channels at once instead, in three passes over a block of steps:
+//
+//  1. per channel, vector code along time: Δ = softplus(delta + bias),
+//     the decays exp(Δ·a), the inputs w = Δ·u·B and the gate silu(z);
+//  2. the recurrence h = decay·h + w of the eight channels interleaved
+//     (asm.Recur8: eight independent chains hide the latency of each step);
+//  3. per channel, vector code along time: out = (h·C + dSkip·u)·gate.
+//
+// Per channel the arithmetic is scanChannel1Go's, operation for operation
+// (w is (Δ·u)·B, then h·decay + w, then h·C + dSkip·u, then ·gate).
+
+// useOct1 enables scanOct1 (tests and benchmarks switch it off to compare
+// with the one-channel paths).
+var useOct1 = true
+
+// oct1Block is the number of steps one pass of scanOct1 stages.
+const oct1Block = asm.Recur8Block
+
+// oct1Scratch is scanOct1's staging: Δ, decays, inputs (then states) and
+// gates of eight channels for one block of steps (16 KiB).
+type oct1Scratch struct {
+	dt, da, w, gate [8][oct1Block]float32
+}
+
+// scanOcts1 runs channels [ch, end) of the flattened (Bt, D) range eight at
+// a time with scanOct1 and returns the first channel it left (the caller
+// finishes the rest one by one). h holds the states of channels [ch, end).
+// Without the SIMD kernels it leaves everything to the caller, whose
+// per-channel path is the definition.
+func scanOcts1(a *ScanArgs, lb, lc bcLayout, h []float32, d, l, ch, end int) int {
+	if !useOct1 || !asm.Enabled() || end-ch < 8 {
+		return ch
+	}
+	var sc oct1Scratch
+	c := ch
+	for ; c+8 <= end; c += 8 {
+		scanOct1(&sc, a, lb, lc, (*[8]float32)(h[c-ch:c-ch+8]), d, l, c)
+	}
+	return c
+}
+
+// scanOct1 runs the N = 1 scan of channels c … c+7 (flattened (Bt, D)
+// indices), forward or (a.Reverse) backward in time, with states h. out
+// may alias u or delta: every block of steps is read before it is written.
+func scanOct1(sc *oct1Scratch, a *ScanArgs, lb, lc bcLayout, h *[8]float32, d, l, c int) {
+	var bs, cs, us, ds, zs, os [8][]float32
+	var dSkip, dBias, a0 [8]float32
+	var bStride, cStride [8]int
+	for k := range 8 {
+		bs[k], cs[k], bStride[k], cStride[k], dSkip[k], dBias[k] = channel1(a, lb, lc, d, l, c+k)
+		a0[k] = a.A.Data[(c+k)%d]
+		row := (c + k) * l
+		us[k], ds[k], os[k] = a.U.Data[row:row+l], a.Delta.Data[row:row+l], a.Out.Data[row:row+l]
+		if a.Z != nil {
+			zs[k] = a.Z.Data[row : row+l]
+		} else {
+			g := &sc.gate[k]
+			for i := range g {
+				g[i] = 1
+			}
+		}
+	}
+	if a.D == nil {
+		dSkip = [8]float32{}
+	}
+	for s0 := 0; s0 < l; s0 += oct1Block {
+		m := min(oct1Block, l-s0)
+		lo, hi := s0, s0+m
+		if a.Reverse {
+			lo, hi = l-s0-m, l-s0
+		}
+		for k := range 8 {
+			if zs[k] != nil {
+				asm.Silu(sc.gate[k][:m], zs[k][lo:hi])
+			}
+			if a.DeltaSoftplus && bStride[k] == 1 { // one fused vector pass
+				asm.Oct1Prep(sc.da[k][:m], sc.w[k][:m], ds[k][lo:hi], us[k][lo:hi], bs[k][lo:hi], dBias[k], a0[k])
+				continue
+			}
+			decayBlock(sc.dt[k][:m], sc.da[k][:m], nil, ds[k][lo:hi], nil, a0[k], dBias[k], a.DeltaSoftplus)
+			oct1Inputs(sc.w[k][:m], sc.dt[k][:m], us[k][lo:hi], bs[k], lo, bStride[k])
+		}
+		asm.Recur8(h, &sc.da, &sc.w, m, a.Reverse)
+		for k := range 8 {
+			if cStride[k] == 1 {
+				asm.Oct1Out(os[k][lo:hi], sc.w[k][:m], us[k][lo:hi], cs[k][lo:hi], sc.gate[k][:m], dSkip[k])
+				continue
+			}
+			oct1Outputs(os[k][lo:hi], sc.w[k][:m], us[k][lo:hi], cs[k], lo, cStride[k], dSkip[k], sc.gate[k][:m])
+		}
+	}
+}
+
+// oct1Inputs writes w[i] = dt[i]·u[i]·b[(t0+i)·stride].
+func oct1Inputs(w, dt, u, b []float32, t0, stride int) {
+	dt, u = dt[:len(w)], u[:len(w)]
+	if stride == 0 {
+		bv := b[0]
+		for i := range w {
+			w[i] = dt[i] * u[i] * bv
+		}
+		return
+	}
+	b = b[t0 : t0+len(w)]
+	for i := range w {
+		w[i] = dt[i] * u[i] * b[i]
+	}
+}
+
+// oct1Outputs writes out[i] = (h[i]·c[(t0+i)·stride] + dSkip·u[i])·gate[i].
+// out may alias u.
+func oct1Outputs(out, h, u, c []float32, t0, stride int, dSkip float32, gate []float32) {
+	h, u, gate = h[:len(out)], u[:len(out)], gate[:len(out)]
+	if stride == 0 {
+		cv := c[0]
+		for i := range out {
+			out[i] = (h[i]*cv + dSkip*u[i]) * gate[i]
+		}
+		return
+	}
+	c = c[t0 : t0+len(out)]
+	for i := range out {
+		out[i] = (h[i]*c[i] + dSkip*u[i]) * gate[i]
+	}
+}
