@@ -13,41 +13,86 @@ import (
 //	h_n    = exp(dt[t]·a_n)·h_n + dt[t]·u[t]·b[t·bStride+n]
 //	out[t] = (Σ_n h_n·c[t·cStride+n] + dSkip·u[t])·gate[t]
 //
-// h (16) is updated in place; out may alias u. The SIMD version computes exp
-// with fastExpf's polynomial (within 2 ulp for arguments in [−86, 88.3];
-// below −86 it returns exp(−86) ≈ 4e−38 instead of a smaller number) and
-// sums over n in a different order.
+// h (16) is updated in place; out may alias u. The SIMD version computes
+// the decay as 2^(dt[t]·a2_n) with a2 = a·log2e rounded once per call and
+// a degree-6 polynomial for 2^f on [−½, ½] (≤ 1.3 ulp): no Cody–Waite
+// reduction. The argument y = dt·a2 then carries two roundings (≤ 1.2e−7
+// relative) where fl(dt·a) has one: a relative change of Δ·A of the size
+// of float32 rounding, which perturbs the states by ~1e−7 relative
+// whatever the decay. The AVX2 version clamps y to [−124, 127.39]
+// (exp(dt·a) below −86 gives 2^−124 ≈ 4.7e−38, as before); the AVX-512
+// version scales with VSCALEFPS and needs no clamp. It sums over n in a
+// different order.
 func ScanStates16(h, a, dt, u, gate, out, b, c []float32, bStride, cStride int, dSkip float32) {
-	steps := len(dt)
-	if len(h) != 16 || len(a) != 16 || len(u) < steps || len(gate) < steps || len(out) < steps ||
-		bStride < 0 || cStride < 0 || (steps > 0 && (len(b) < (steps-1)*bStride+16 || len(c) < (steps-1)*cStride+16)) {
+	if !scanStates16OK(h, a, dt, u, gate, out, b, c, bStride, cStride) {
 		panic(fmt.Sprintf("asm: ScanStates16 bad operands: len(h)=%d len(a)=%d steps=%d len(u)=%d len(gate)=%d len(out)=%d len(b)=%d/%d len(c)=%d/%d",
-			len(h), len(a), steps, len(u), len(gate), len(out), len(b), bStride, len(c), cStride))
+			len(h), len(a), len(dt), len(u), len(gate), len(out), len(b), bStride, len(c), cStride))
 	}
-	if steps == 0 {
+	if len(dt) == 0 {
 		return
 	}
-	scanStates16(h, a, dt, u, gate, out, b, c, bStride, cStride, dSkip)
+	scanStates16(h, a, dt, u, gate, out, b, c, bStride, cStride, dSkip, false)
+}
+
+// ScanStates16Rev is ScanStates16 run backwards in time: the steps are
+// taken from t = len(dt)−1 down to 0, and step s = len(dt)−1−t reads B and
+// C at b[s·bStride] and c[s·cStride] (time-major in the order of the
+// steps, as a reversed transposition writes them). Its twin
+// ScanStates16RevGo is the definition. The SIMD versions walk dt, u, gate
+// and out backwards in place (no reversed copies); out may alias u.
+func ScanStates16Rev(h, a, dt, u, gate, out, b, c []float32, bStride, cStride int, dSkip float32) {
+	if !scanStates16OK(h, a, dt, u, gate, out, b, c, bStride, cStride) {
+		panic(fmt.Sprintf("asm: ScanStates16Rev bad operands: len(h)=%d len(a)=%d steps=%d len(u)=%d len(gate)=%d len(out)=%d len(b)=%d/%d len(c)=%d/%d",
+			len(h), len(a), len(dt), len(u), len(gate), len(out), len(b), bStride, len(c), cStride))
+	}
+	if len(dt) == 0 {
+		return
+	}
+	scanStates16(h, a, dt, u, gate, out, b, c, bStride, cStride, dSkip, true)
+}
+
+// scanStates16OK reports whether the operands of ScanStates16(Rev) have
+// the lengths the kernels read and write.
+func scanStates16OK(h, a, dt, u, gate, out, b, c []float32, bStride, cStride int) bool {
+	steps := len(dt)
+	return len(h) == 16 && len(a) == 16 && len(u) >= steps && len(gate) >= steps && len(out) >= steps &&
+		bStride >= 0 && cStride >= 0 && (steps == 0 || (len(b) >= (steps-1)*bStride+16 && len(c) >= (steps-1)*cStride+16))
 }
 
 // ScanStates16Go is the pure-Go twin of ScanStates16 and its definition.
 func ScanStates16Go(h, a, dt, u, gate, out, b, c []float32, bStride, cStride int, dSkip float32) {
 	for t, d := range dt {
-		uv := u[t]
-		du := d * uv
-		br, cr := b[t*bStride:t*bStride+16], c[t*cStride:t*cStride+16]
-		var y float32
-		for n := range 16 {
-			h[n] = float32(math.Exp(float64(d*a[n])))*h[n] + du*br[n]
-			y += h[n] * cr[n]
-		}
-		out[t] = (y + dSkip*uv) * gate[t]
+		out[t] = scanStep16(h, a, d, u[t], gate[t], b[t*bStride:t*bStride+16], c[t*cStride:t*cStride+16], dSkip)
 	}
+}
+
+// ScanStates16RevGo is the pure-Go twin of ScanStates16Rev and its
+// definition.
+func ScanStates16RevGo(h, a, dt, u, gate, out, b, c []float32, bStride, cStride int, dSkip float32) {
+	for s := range dt {
+		t := len(dt) - 1 - s
+		out[t] = scanStep16(h, a, dt[t], u[t], gate[t], b[s*bStride:s*bStride+16], c[s*cStride:s*cStride+16], dSkip)
+	}
+}
+
+// scanStep16 advances the 16 states h by one step (decay exp(d·a_n) in
+// float64, rounded to float32) and returns the gated output.
+func scanStep16(h, a []float32, d, uv, gate float32, br, cr []float32, dSkip float32) float32 {
+	du := d * uv
+	var y float32
+	for n := range 16 {
+		h[n] = float32(math.Exp(float64(d*a[n])))*h[n] + du*br[n]
+		y += h[n] * cr[n]
+	}
+	return (y + dSkip*uv) * gate
 }
 
 // Softplus computes dst[i] = softplus(src[i] + bias), PyTorch's softplus
 // (threshold 20: x above 20 stays x). Its twin SoftplusGo is the definition.
-// The SIMD version agrees to a few ulp. dst may alias src.
+// The SIMD version evaluates max(x, 0) + log1p(exp(−|x|)) with log1p(t) =
+// t·S(t), S a degree-9 polynomial on t ∈ (0, 1] (no logarithm, no
+// division; above 20 the sum rounds to x), and agrees within 4 ulp (2e−7
+// relative). dst may alias src.
 func Softplus(dst, src []float32, bias float32) {
 	if len(dst) < len(src) {
 		panic(fmt.Sprintf("asm: Softplus dst too short: %d < %d", len(dst), len(src)))

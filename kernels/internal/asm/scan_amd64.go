@@ -3,10 +3,13 @@
 package asm
 
 //go:noescape
-func expDtA16AVX2(pairs int, dst, dt, a *float32)
+func expDtA16AVX2(pairs int, dst, dt, a2 *float32)
 
 //go:noescape
 func scanN16AVX2(steps int, h, da, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)
+
+//go:noescape
+func scanN16RevAVX2(steps int, h, da, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)
 
 //go:noescape
 func softplusAVX2(n16 int, dst, src *float32, bias float32)
@@ -15,7 +18,10 @@ func softplusAVX2(n16 int, dst, src *float32, bias float32)
 func siluAVX2(n16 int, dst, src *float32)
 
 //go:noescape
-func scanN16AVX512(steps int, h, a, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)
+func scanN16AVX512(steps int, h, a2, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)
+
+//go:noescape
+func scanN16RevAVX512(steps int, h, a2, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)
 
 //go:noescape
 func expAVX512(n int, dst, src *float32)
@@ -29,31 +35,59 @@ func siluAVX512(n int, dst, src *float32)
 //go:noescape
 func geluAVX512(n int, dst, src *float32)
 
-func scanStates16(h, a, dt, u, gate, out, b, c []float32, bStride, cStride int, dSkip float32) {
+// log2e is log2(e) as a float32, the factor the N = 16 kernels' decay
+// 2^(dt·a2) needs in a2 = a·log2e.
+const log2e float32 = 1.44269504088896341
+
+func scanStates16(h, a, dt, u, gate, out, b, c []float32, bStride, cStride int, dSkip float32, rev bool) {
 	if !useSIMD {
-		ScanStates16Go(h, a, dt, u, gate, out, b, c, bStride, cStride, dSkip)
+		if rev {
+			ScanStates16RevGo(h, a, dt, u, gate, out, b, c, bStride, cStride, dSkip)
+		} else {
+			ScanStates16Go(h, a, dt, u, gate, out, b, c, bStride, cStride, dSkip)
+		}
 		return
 	}
+	var a2 [16]float32
+	for n, v := range a[:16] {
+		a2[n] = v * log2e
+	}
+	steps := len(dt)
 	if useAVX512 {
-		// One pass: the exps are computed inside the recurrence.
-		scanN16AVX512(len(dt), &h[0], &a[0], &dt[0], &u[0], &gate[0], &out[0], &b[0], &c[0], bStride, cStride, dSkip)
+		// One pass: the exps are computed inside the recurrence. (Direct
+		// calls: through a func value the noescape operands would escape.)
+		if rev {
+			scanN16RevAVX512(steps, &h[0], &a2[0], &dt[0], &u[0], &gate[0], &out[0], &b[0], &c[0], bStride, cStride, dSkip)
+		} else {
+			scanN16AVX512(steps, &h[0], &a2[0], &dt[0], &u[0], &gate[0], &out[0], &b[0], &c[0], bStride, cStride, dSkip)
+		}
 		return
 	}
 	// Decay factors for a block of steps first (independent exps overlap),
-	// then the recurrence over the block.
+	// then the recurrence over the block. Reversed, the blocks are taken
+	// from the end and each is walked backwards; the decays of a block are
+	// computed in time order either way.
 	const block = 64
 	var da [block * 16]float32
 	var dtPad [2]float32
-	for t0 := 0; t0 < len(dt); t0 += block {
-		steps := min(block, len(dt)-t0)
-		if pairs := steps / 2; pairs > 0 {
-			expDtA16AVX2(pairs, &da[0], &dt[t0], &a[0])
+	for s0 := 0; s0 < steps; s0 += block {
+		m := min(block, steps-s0)
+		t0 := s0
+		if rev {
+			t0 = steps - s0 - m
 		}
-		if steps%2 == 1 {
-			dtPad[0] = dt[t0+steps-1]
-			expDtA16AVX2(1, &da[(steps-1)*16], &dtPad[0], &a[0]) // writes 32 floats: da has room
+		if pairs := m / 2; pairs > 0 {
+			expDtA16AVX2(pairs, &da[0], &dt[t0], &a2[0])
 		}
-		scanN16AVX2(steps, &h[0], &da[0], &dt[t0], &u[t0], &gate[t0], &out[t0], &b[t0*bStride], &c[t0*cStride], bStride, cStride, dSkip)
+		if m%2 == 1 {
+			dtPad[0] = dt[t0+m-1]
+			expDtA16AVX2(1, &da[(m-1)*16], &dtPad[0], &a2[0]) // writes 32 floats: da has room
+		}
+		if rev {
+			scanN16RevAVX2(m, &h[0], &da[0], &dt[t0], &u[t0], &gate[t0], &out[t0], &b[s0*bStride], &c[s0*cStride], bStride, cStride, dSkip)
+		} else {
+			scanN16AVX2(m, &h[0], &da[0], &dt[t0], &u[t0], &gate[t0], &out[t0], &b[s0*bStride], &c[s0*cStride], bStride, cStride, dSkip)
+		}
 	}
 }
 

@@ -2,7 +2,11 @@
 
 package asm
 
-func scanStates16(h, a, dt, u, gate, out, b, c []float32, bStride, cStride int, dSkip float32) {
+func scanStates16(h, a, dt, u, gate, out, b, c []float32, bStride, cStride int, dSkip float32, rev bool) {
+	if rev {
+		ScanStates16RevGo(h, a, dt, u, gate, out, b, c, bStride, cStride, dSkip)
+		return
+	}
 	ScanStates16Go(h, a, dt, u, gate, out, b, c, bStride, cStride, dSkip)
 }
 

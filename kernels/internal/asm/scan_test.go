@@ -57,54 +57,109 @@ func TestSoftplusSiluMatchTwins(t *testing.T) {
 	}
 }
 
+// scanStates16Fns are ScanStates16 and ScanStates16Rev with their twins.
+var scanStates16Fns = []struct {
+	name       string
+	simd, twin func(h, a, dt, u, gate, out, b, c []float32, bStride, cStride int, dSkip float32)
+}{
+	{"fwd", ScanStates16, ScanStates16Go},
+	{"rev", ScanStates16Rev, ScanStates16RevGo},
+}
+
 func TestScanStates16MatchesTwin(t *testing.T) {
 	r := rand.New(rand.NewPCG(33, 34))
-	for _, steps := range []int{0, 1, 2, 15, 16, 17, 33, 256} {
-		for _, bcStride := range []int{0, 16, 21} {
-			a := make([]float32, 16)
-			for i := range a {
-				a[i] = -(0.05 + r.Float32()*8)
-			}
-			dt := make([]float32, steps)
-			u, gate := randSlice(r, steps), randSlice(r, steps)
-			for i := range dt {
-				dt[i] = r.Float32() * 2
-			}
-			if steps > 1 {
-				dt[1] = 30 // exp(dt·a) far below the clamp
-			}
-			b := randSlice(r, max(steps-1, 0)*bcStride+16)
-			c := randSlice(r, max(steps-1, 0)*bcStride+16)
-			h0 := randSlice(r, 16)
-			wantH := append([]float32(nil), h0...)
-			want := make([]float32, steps)
-			ScanStates16Go(wantH, a, dt, u, gate, want, b, c, bcStride, bcStride, 0.7)
-			bothWays(t, func(t *testing.T) {
-				h := append([]float32(nil), h0...)
-				got, all := guarded(steps)
-				ScanStates16(h, a, dt, u, gate, got, b, c, bcStride, bcStride, 0.7)
-				checkGuards(t, all, steps)
-				for i := range got {
-					if !relClose(float64(got[i]), float64(want[i]), 1e-5, 1e-5) {
-						t.Fatalf("steps=%d stride=%d: out[%d] = %v, twin %v", steps, bcStride, i, got[i], want[i])
-					}
+	for _, fn := range scanStates16Fns {
+		for _, steps := range []int{0, 1, 2, 15, 16, 17, 31, 33, 64, 65, 127, 256} {
+			for _, bcStride := range []int{0, 16, 21} {
+				a := make([]float32, 16)
+				for i := range a {
+					a[i] = -(0.05 + r.Float32()*8)
 				}
-				for i := range h {
-					if !relClose(float64(h[i]), float64(wantH[i]), 1e-5, 1e-5) {
-						t.Fatalf("steps=%d: h[%d] = %v, twin %v", steps, i, h[i], wantH[i])
-					}
+				dt := make([]float32, steps)
+				u, gate := randSlice(r, steps), randSlice(r, steps)
+				for i := range dt {
+					dt[i] = r.Float32() * 2
 				}
-				// In place: out aliases u.
-				h = append(h[:0], h0...)
-				uu := append([]float32(nil), u...)
-				ScanStates16(h, a, dt, uu, gate, uu, b, c, bcStride, bcStride, 0.7)
-				for i := range uu {
-					if !relClose(float64(uu[i]), float64(want[i]), 1e-5, 1e-5) {
-						t.Fatalf("in place: out[%d] = %v, twin %v", i, uu[i], want[i])
-					}
+				if steps > 1 {
+					dt[1] = 30 // exp(dt·a) far below the clamp
 				}
-			})
+				if steps > 3 {
+					dt[3] = 1e-4 // decays near 1
+				}
+				b := randSlice(r, max(steps-1, 0)*bcStride+16)
+				c := randSlice(r, max(steps-1, 0)*bcStride+16)
+				h0 := randSlice(r, 16)
+				wantH := append([]float32(nil), h0...)
+				want := make([]float32, steps)
+				fn.twin(wantH, a, dt, u, gate, want, b, c, bcStride, bcStride, 0.7)
+				bothWays(t, func(t *testing.T) {
+					h := append([]float32(nil), h0...)
+					got, all := guarded(steps)
+					fn.simd(h, a, dt, u, gate, got, b, c, bcStride, bcStride, 0.7)
+					checkGuards(t, all, steps)
+					for i := range got {
+						if !relClose(float64(got[i]), float64(want[i]), 1e-5, 1e-5) {
+							t.Fatalf("%s steps=%d stride=%d: out[%d] = %v, twin %v", fn.name, steps, bcStride, i, got[i], want[i])
+						}
+					}
+					for i := range h {
+						if !relClose(float64(h[i]), float64(wantH[i]), 1e-5, 1e-5) {
+							t.Fatalf("%s steps=%d: h[%d] = %v, twin %v", fn.name, steps, i, h[i], wantH[i])
+						}
+					}
+					// In place: out aliases u.
+					h = append(h[:0], h0...)
+					uu := append([]float32(nil), u...)
+					fn.simd(h, a, dt, uu, gate, uu, b, c, bcStride, bcStride, 0.7)
+					for i := range uu {
+						if !relClose(float64(uu[i]), float64(want[i]), 1e-5, 1e-5) {
+							t.Fatalf("%s in place: out[%d] = %v, twin %v", fn.name, i, uu[i], want[i])
+						}
+					}
+				})
+			}
 		}
+	}
+}
+
+// TestScanStates16RevIsReversedFwd checks the reversed kernel against the
+// forward one on reversed operands, in every mode: the same arithmetic
+// step for step, so the states agree bit for bit.
+func TestScanStates16RevIsReversedFwd(t *testing.T) {
+	r := rand.New(rand.NewPCG(47, 48))
+	rev := func(s []float32) []float32 {
+		o := make([]float32, len(s))
+		for i, v := range s {
+			o[len(s)-1-i] = v
+		}
+		return o
+	}
+	for _, steps := range []int{1, 16, 37, 300} {
+		a := make([]float32, 16)
+		for i := range a {
+			a[i] = -(0.05 + r.Float32()*4)
+		}
+		dt, u, gate := randSlice(r, steps), randSlice(r, steps), randSlice(r, steps)
+		for i := range dt {
+			dt[i] = r.Float32()
+		}
+		b, c, h0 := randSlice(r, steps*16), randSlice(r, steps*16), randSlice(r, 16)
+		bothWays(t, func(t *testing.T) {
+			hf, hr := append([]float32(nil), h0...), append([]float32(nil), h0...)
+			of, or := make([]float32, steps), make([]float32, steps)
+			ScanStates16(hf, a, rev(dt), rev(u), rev(gate), of, b, c, 16, 16, 0.5)
+			ScanStates16Rev(hr, a, dt, u, gate, or, b, c, 16, 16, 0.5)
+			for i := range hf {
+				if math.Float32bits(hf[i]) != math.Float32bits(hr[i]) {
+					t.Fatalf("steps=%d: h[%d] = %v reversed, %v forward", steps, i, hr[i], hf[i])
+				}
+			}
+			for i, v := range rev(of) {
+				if math.Float32bits(v) != math.Float32bits(or[i]) {
+					t.Fatalf("steps=%d: out[%d] = %v reversed, %v forward", steps, i, or[i], v)
+				}
+			}
+		})
 	}
 }
 
@@ -241,23 +296,25 @@ func TestAVX512VectorMatchesAVX2(t *testing.T) {
 			dt[i] = r.Float32()
 		}
 		b, c := randSlice(r, steps*16), randSlice(r, steps*16)
-		run := func(m simdMode) (h, out []float32) {
-			restore, _ := m.set()
-			defer restore()
-			h, out = append([]float32(nil), h0...), make([]float32, steps)
-			ScanStates16(h, a, dt, u, gate, out, b, c, 16, 16, 0.5)
-			return h, out
-		}
-		wantH, want := run(avx2)
-		gotH, got := run(avx512)
-		for i := range gotH {
-			if math.Float32bits(gotH[i]) != math.Float32bits(wantH[i]) {
-				t.Fatalf("steps=%d: h[%d] = %v (AVX-512), %v (AVX2)", steps, i, gotH[i], wantH[i])
+		for _, fn := range scanStates16Fns {
+			run := func(m simdMode) (h, out []float32) {
+				restore, _ := m.set()
+				defer restore()
+				h, out = append([]float32(nil), h0...), make([]float32, steps)
+				fn.simd(h, a, dt, u, gate, out, b, c, 16, 16, 0.5)
+				return h, out
 			}
-		}
-		for i := range got {
-			if !relClose(float64(got[i]), float64(want[i]), 1e-5, 1e-6) {
-				t.Fatalf("steps=%d: out[%d] = %v (AVX-512), %v (AVX2)", steps, i, got[i], want[i])
+			wantH, want := run(avx2)
+			gotH, got := run(avx512)
+			for i := range gotH {
+				if math.Float32bits(gotH[i]) != math.Float32bits(wantH[i]) {
+					t.Fatalf("%s steps=%d: h[%d] = %v (AVX-512), %v (AVX2)", fn.name, steps, i, gotH[i], wantH[i])
+				}
+			}
+			for i := range got {
+				if !relClose(float64(got[i]), float64(want[i]), 1e-5, 1e-6) {
+					t.Fatalf("%s steps=%d: out[%d] = %v (AVX-512), %v (AVX2)", fn.name, steps, i, got[i], want[i])
+				}
 			}
 		}
 	}

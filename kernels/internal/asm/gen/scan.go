@@ -14,6 +14,8 @@ var scanConstList = []string{
 	"log2e", "ln2hi", "ln2lo", "e5", "e4", "e3", "e2", "e1", "e0", "one", "expmax", "expmin", "sqrthf", "l8", "l7", "l6", "l5", "l4", "l3", "l2", "l1", "l0", "half", "mantmask", "halfbits", "i126", "twenty",
 	"sqrt1_2", "absmask", "signmask", "nine", "g6", "g5", "g4", "g3", "g2", "g1", "g0",
 	"asp", "a5", "a4", "a3", "a2", "a1",
+	"magic", "q5", "q4", "q3", "q2", "q1", "q0", "ymin", "ymax",
+	"s9", "s8", "s7", "s6", "s5", "s4", "s3", "s2", "s1",
 }
 
 func f(x float32) uint32 { return math.Float32bits(x) }
@@ -39,6 +41,21 @@ func init() {
 		"g0":  f(1.1283791658815012),
 		"asp": f(0.3275911), "a5": f(1.061405429), "a4": f(-1.453152027), "a3": f(1.421413741),
 		"a2": f(-0.284496736), "a1": f(0.254829592),
+		// The scan's decay exp(Δ·a) = 2^(Δ·a·log2e) (exp2Lines): 1.5·2^23
+		// rounds to an integer when added, a degree-6 minimax fit of 2^f on
+		// [−½, ½] with constant term 1 (relative error 7.7e−8 in float32
+		// Horner evaluation: 1.3 ulp), and the clamp of the AVX2 version,
+		// the argument range of expLines' clamp in log2 units.
+		"magic": f(12582912),
+		"q5":    f(1.5469732170e-04), "q4": f(1.3410000829e-03), "q3": f(9.6180308610e-03),
+		"q2": f(5.5502973497e-02), "q1": f(2.4022650719e-01), "q0": f(6.9314724207e-01),
+		"ymin": f(-124), "ymax": f(127.39),
+		// Softplus: log1p(t) = t·S(t) on [0, 1], S a degree-9 minimax fit
+		// of log1p(t)/t (relative error 4.7e−9; 1.5e−7 in float32 Horner
+		// evaluation), S(0) = 1.
+		"s9": f(-3.2440251671e-03), "s8": f(1.9851462916e-02), "s7": f(-5.6959535927e-02),
+		"s6": f(1.0603655130e-01), "s5": f(-1.5305592120e-01), "s4": f(1.9675938785e-01),
+		"s3": f(-2.4954134226e-01), "s2": f(3.3329963684e-01), "s1": f(-4.9999901652e-01),
 	}
 	scanConstBits = vals
 }
@@ -61,6 +78,37 @@ func scanConsts() {
 		}
 	}
 	p("GLOBL scanc<>(SB), RODATA|NOPTR, $%d", 32*len(scanConstList))
+	// revidx<>: the lane indices 15, 14, …, 0 (VPERMPS reverses a zmm).
+	for i := 0; i < 16; i++ {
+		p("DATA revidx<>+%d(SB)/4, $%d", 4*i, 15-i)
+	}
+	p("GLOBL revidx<>(SB), RODATA|NOPTR, $64")
+}
+
+// exp2Lines returns the instructions of 2^y in place with temporaries t1
+// and t2: the scan's decay exp(Δ·a) with y = Δ·(a·log2e), the factor log2e
+// applied once per channel to a. y is clamped to [−124, 127.39] (the range
+// of expLines' clamp), k = round(y) by the 1.5·2^23 addition, f = y − k
+// (exact, |f| ≤ ½), 2^f by the degree-6 polynomial q and ·2^k by adding k
+// to the exponent field (the low bits of y + 1.5·2^23 shifted left by 23
+// are k's two's complement shifted there). It needs no range reduction
+// multiply-adds, 12 vector instructions against expLines' 16.
+func exp2Lines(y, t1, t2 string) []string {
+	l := []string{
+		fmt.Sprintf("VMAXPS %s, %s, %s", c("ymin"), y, y),
+		fmt.Sprintf("VMINPS %s, %s, %s", c("ymax"), y, y),
+		fmt.Sprintf("VADDPS %s, %s, %s", c("magic"), y, t1),
+		fmt.Sprintf("VSUBPS %s, %s, %s", c("magic"), t1, t2), // k
+		fmt.Sprintf("VSUBPS %s, %s, %s", t2, y, y),           // f = y − k
+		fmt.Sprintf("VMOVUPS %s, %s", c("q5"), t2),
+	}
+	for _, k := range []string{"q4", "q3", "q2", "q1", "q0", "one"} {
+		l = append(l, fmt.Sprintf("VFMADD213PS %s, %s, %s", c(k), y, t2))
+	}
+	return append(l,
+		fmt.Sprintf("VPSLLD $23, %s, %s", t1, t1),
+		fmt.Sprintf("VPADDD %s, %s, %s", t1, t2, y),
+	)
 }
 
 // expLines returns the instructions of exp(x) in place with temporaries
@@ -110,17 +158,18 @@ func expInterleaved(g ...[4]string) {
 	interleave(lists...)
 }
 
-// expDtA16 writes dst[t·16+n] = exp(dt[t]·a[n]) for 2·pairs steps, two
-// steps (four independent exp chains) per iteration so that the long
-// polynomial latency overlaps.
+// expDtA16 writes dst[t·16+n] = 2^(dt[t]·a2[n]) = exp(dt[t]·a[n]) for
+// 2·pairs steps, given a2 = a·log2e (exp2Lines), two steps (four
+// independent exp chains) per iteration so that the polynomial latency
+// overlaps.
 func expDtA16() {
 	p("")
-	p("// func expDtA16AVX2(pairs int, dst, dt, a *float32)")
+	p("// func expDtA16AVX2(pairs int, dst, dt, a2 *float32)")
 	p("TEXT ·expDtA16AVX2(SB), NOSPLIT, $0-32")
 	p("\tMOVQ pairs+0(FP), CX")
 	p("\tMOVQ dst+8(FP), DI")
 	p("\tMOVQ dt+16(FP), SI")
-	p("\tMOVQ a+24(FP), BX")
+	p("\tMOVQ a2+24(FP), BX")
 	p("\tTESTQ CX, CX")
 	p("\tJZ eda_done")
 	p("eda_loop:")
@@ -130,9 +179,8 @@ func expDtA16() {
 	p("\tVMULPS 32(BX), Y0, Y3")
 	p("\tVMULPS (BX), Y1, Y4")
 	p("\tVMULPS 32(BX), Y1, Y5")
-	expInterleaved(
-		[4]string{"Y2", "Y6", "Y7", "Y8"}, [4]string{"Y3", "Y9", "Y10", "Y11"},
-		[4]string{"Y4", "Y12", "Y13", "Y14"}, [4]string{"Y5", "Y15", "Y0", "Y1"})
+	interleave(exp2Lines("Y2", "Y6", "Y7"), exp2Lines("Y3", "Y8", "Y9"),
+		exp2Lines("Y4", "Y10", "Y11"), exp2Lines("Y5", "Y12", "Y13"))
 	p("\tVMOVUPS Y2, (DI)")
 	p("\tVMOVUPS Y3, 32(DI)")
 	p("\tVMOVUPS Y4, 64(DI)")
@@ -146,13 +194,21 @@ func expDtA16() {
 	p("\tRET")
 }
 
-// scanN16 is the selective-scan state update for N = 16 given the decay
-// factors da[t·16+n] = exp(dt[t]·a[n]); the state lives in Y2:Y3 for the
-// whole run, so the only loop-carried chain is one FMA per step.
+// scanN16 emits scanN16AVX2 and its time-reversed twin scanN16RevAVX2.
 func scanN16() {
+	scanN16v("scanN16AVX2", "scan16", false)
+	scanN16v("scanN16RevAVX2", "scan16r", true)
+}
+
+// scanN16v is the selective-scan state update for N = 16 given the decay
+// factors da[t·16+n] = exp(dt[t]·a[n]); the state lives in Y2:Y3 for the
+// whole run, so the only loop-carried chain is one FMA per step. With rev
+// the steps run from t = steps−1 down to 0 (da, dt, u, gate and out are
+// walked backwards from their ends; b and c forwards, step by step).
+func scanN16v(name, lab string, rev bool) {
 	p("")
-	p("// func scanN16AVX2(steps int, h, da, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)")
-	p("TEXT ·scanN16AVX2(SB), NOSPLIT, $0-92")
+	p("// func %s(steps int, h, da, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-92", name)
 	p("\tMOVQ steps+0(FP), CX")
 	p("\tMOVQ h+8(FP), AX")
 	p("\tMOVQ da+16(FP), BX")
@@ -169,9 +225,23 @@ func scanN16() {
 	p("\tVMOVSS dSkip+88(FP), X10")
 	p("\tVMOVUPS (AX), Y2")
 	p("\tVMOVUPS 32(AX), Y3")
+	if rev { // one past the last step; each step first moves back
+		p("\tMOVQ CX, DX")
+		p("\tSHLQ $6, DX")
+		p("\tADDQ DX, BX")
+		for _, r := range []string{"SI", "DI", "R8", "R9"} {
+			p("\tLEAQ (%s)(CX*4), %s", r, r)
+		}
+	}
 	p("\tTESTQ CX, CX")
-	p("\tJZ scan16_done")
-	p("scan16_loop:")
+	p("\tJZ %s_done", lab)
+	p("%s_loop:", lab)
+	if rev {
+		p("\tSUBQ $64, BX")
+		for _, r := range []string{"SI", "DI", "R8", "R9"} {
+			p("\tSUBQ $4, %s", r)
+		}
+	}
 	p("\tVMOVSS (DI), X9")     // u
 	p("\tVMULSS (SI), X9, X5") // du = dt·u
 	p("\tVBROADCASTSS X5, Y5")
@@ -192,16 +262,17 @@ func scanN16() {
 	p("\tVFMADD231SS X10, X9, X8")
 	p("\tVMULSS (R8), X8, X8")
 	p("\tVMOVSS X8, (R9)")
-	p("\tADDQ $64, BX")
-	p("\tADDQ $4, SI")
-	p("\tADDQ $4, DI")
-	p("\tADDQ $4, R8")
-	p("\tADDQ $4, R9")
+	if !rev {
+		p("\tADDQ $64, BX")
+		for _, r := range []string{"SI", "DI", "R8", "R9"} {
+			p("\tADDQ $4, %s", r)
+		}
+	}
 	p("\tADDQ R12, R10")
 	p("\tADDQ R13, R11")
 	p("\tDECQ CX")
-	p("\tJNZ scan16_loop")
-	p("scan16_done:")
+	p("\tJNZ %s_loop", lab)
+	p("%s_done:", lab)
 	p("\tVMOVUPS Y2, (AX)")
 	p("\tVMOVUPS Y3, 32(AX)")
 	p("\tVZEROUPPER")
@@ -256,50 +327,29 @@ func scanN1() {
 }
 
 // softplusLines returns dst[off] = softplus(src[off] + bias) with bias in
-// Y15 and the seven registers r: x above 20 stays x, else log1p(exp(x))
-// computed as log(v) + (e − (v − 1))/v with e = exp(x), v = 1 + e and
-// Cephes' logf for log(v).
+// Y15 and the seven registers r, as max(x, 0) + log1p(exp(−|x|)): exp(−|x|)
+// = t is in (0, 1], where log1p(t) = t·S(t) needs no range reduction, no
+// logarithm and no division (the former log(1+e) + correction needed
+// both). Above 20, x + log1p(e^−x) rounds to x, PyTorch's threshold. The
+// result is in r[4] before the last line, its store.
 func softplusLines(off int, r [7]string) []string {
-	x, e, cr, ex, m, k, q := r[0], r[1], r[2], r[3], r[4], r[5], r[6]
+	x, t, t1, t2, res, t3, q := r[0], r[1], r[2], r[3], r[4], r[5], r[6]
 	l := []string{
 		fmt.Sprintf("VADDPS %d(SI), Y15, %s", off, x),
-		fmt.Sprintf("VMOVAPS %s, %s", x, e),
+		fmt.Sprintf("VANDPS %s, %s, %s", c("absmask"), x, t),
+		fmt.Sprintf("VXORPS %s, %s, %s", c("signmask"), t, t), // −|x|
 	}
-	l = append(l, expLines(e, cr, ex, m)...)
-	l = append(l,
-		fmt.Sprintf("VADDPS %s, %s, %s", c("one"), e, ex), // v
-		fmt.Sprintf("VSUBPS %s, %s, %s", c("one"), ex, m), // v − 1
-		fmt.Sprintf("VSUBPS %s, %s, %s", m, e, cr),        // e − (v − 1)
-		fmt.Sprintf("VDIVPS %s, %s, %s", ex, cr, cr),      // corr
-		// log(v), v ≥ 1: v = m·2^ex with m in [0.5, 1).
-		fmt.Sprintf("VANDPS %s, %s, %s", c("mantmask"), ex, m),
-		fmt.Sprintf("VORPS %s, %s, %s", c("halfbits"), m, m),
-		fmt.Sprintf("VPSRLD $23, %s, %s", ex, ex),
-		fmt.Sprintf("VPSUBD %s, %s, %s", c("i126"), ex, ex),
-		fmt.Sprintf("VCVTDQ2PS %s, %s", ex, ex),
-		fmt.Sprintf("VCMPPS $1, %s, %s, %s", c("sqrthf"), m, k), // m < sqrt(1/2)
-		fmt.Sprintf("VANDPS %s, %s, %s", c("one"), k, q),
-		fmt.Sprintf("VSUBPS %s, %s, %s", q, ex, ex), // ex −= 1 there
-		fmt.Sprintf("VANDPS %s, %s, %s", m, k, q),
-		fmt.Sprintf("VSUBPS %s, %s, %s", c("one"), m, m),
-		fmt.Sprintf("VADDPS %s, %s, %s", q, m, m), // t = m − 1 (+ m there)
-		fmt.Sprintf("VMULPS %s, %s, %s", m, m, k), // z = t²
-		fmt.Sprintf("VMOVUPS %s, %s", c("l8"), q),
-	)
-	for _, n := range []string{"l7", "l6", "l5", "l4", "l3", "l2", "l1", "l0"} {
-		l = append(l, fmt.Sprintf("VFMADD213PS %s, %s, %s", c(n), m, q))
+	l = append(l, expLines(t, t1, t2, t3)...)
+	l = append(l, fmt.Sprintf("VMOVUPS %s, %s", c("s9"), q))
+	for _, k := range []string{"s8", "s7", "s6", "s5", "s4", "s3", "s2", "s1", "one"} {
+		l = append(l, fmt.Sprintf("VFMADD213PS %s, %s, %s", c(k), t, q))
 	}
 	return append(l,
-		fmt.Sprintf("VMULPS %s, %s, %s", m, q, q),
-		fmt.Sprintf("VMULPS %s, %s, %s", k, q, q),                // y = poly·t·z
-		fmt.Sprintf("VFMADD231PS %s, %s, %s", c("ln2lo"), ex, q), // y += ex·ln2lo
-		fmt.Sprintf("VFNMADD231PS %s, %s, %s", c("half"), k, q),  // y −= z/2
-		fmt.Sprintf("VADDPS %s, %s, %s", q, m, m),
-		fmt.Sprintf("VFMADD231PS %s, %s, %s", c("ln2hi"), ex, m),   // + ex·ln2hi
-		fmt.Sprintf("VADDPS %s, %s, %s", cr, m, m),                 // log1p(e)
-		fmt.Sprintf("VCMPPS $0x1e, %s, %s, %s", c("twenty"), x, k), // x > 20
-		fmt.Sprintf("VBLENDVPS %s, %s, %s, %s", k, x, m, m),
-		fmt.Sprintf("VMOVUPS %s, %d(DI)", m, off),
+		fmt.Sprintf("VMULPS %s, %s, %s", t, q, q), // log1p(t)
+		fmt.Sprintf("VXORPS %s, %s, %s", t1, t1, t1),
+		fmt.Sprintf("VMAXPS %s, %s, %s", x, t1, x), // max(x, 0), NaN stays
+		fmt.Sprintf("VADDPS %s, %s, %s", q, x, res),
+		fmt.Sprintf("VMOVUPS %s, %d(DI)", res, off),
 	)
 }
 
@@ -516,13 +566,42 @@ func expZr(x, t1, t2, t3 string, reg map[string]string) []string {
 	}
 }
 
+// exp2Zr is exp2Lines for a zmm register y with temporaries t1 and t2,
+// taking the constants named in reg from registers (each holding the
+// constant in all 16 lanes) and the others as embedded broadcasts. It has
+// no clamp: VSCALEFPS scales by 2^k with IEEE underflow and overflow (y far
+// below −126 gives 0 or a denormal, above 128 +Inf, as exp does), exactly
+// equal to exp2Lines' exponent add wherever that one's clamp is inactive.
+func exp2Zr(y, t1, t2 string, reg map[string]string) []string {
+	op := func(ins, k, src, dst string) string {
+		if r, ok := reg[k]; ok {
+			return fmt.Sprintf("%s %s, %s, %s", ins, r, src, dst)
+		}
+		return fmt.Sprintf("%s.BCST %s, %s, %s", ins, cz(k), src, dst)
+	}
+	q5 := fmt.Sprintf("VBROADCASTSS %s, %s", cz("q5"), t2)
+	if r, ok := reg["q5"]; ok {
+		q5 = fmt.Sprintf("VMOVAPS %s, %s", r, t2)
+	}
+	l := []string{
+		op("VADDPS", "magic", y, t1),
+		op("VSUBPS", "magic", t1, t1),              // k
+		fmt.Sprintf("VSUBPS %s, %s, %s", t1, y, y), // f = y − k
+		q5,
+	}
+	for _, k := range []string{"q4", "q3", "q2", "q1", "q0", "one"} {
+		l = append(l, op("VFMADD213PS", k, y, t2))
+	}
+	return append(l, fmt.Sprintf("VSCALEFPS %s, %s, %s", t1, t2, y))
+}
+
 // scanStepZ returns one step j of the fused N = 16 recurrence in a block
-// of 16: Z1 holds a, Z2 the state h; dt[j] at 4j(SI), du[j] = dt[j]·u[j] at
-// 4j(SP), b at (R10), c at (R11); h·c is left in prod. It advances R10 and
-// R11 by their strides.
-func scanStepZ(j int, prod string, reg map[string]string) []string {
-	l := []string{fmt.Sprintf("VMULPS.BCST %d(SI), Z1, Z4", 4*j)} // dt·a
-	l = append(l, expZr("Z4", "Z5", "Z6", "Z7", reg)...)          // da = exp(dt·a)
+// of 16: Z1 holds a2 = a·log2e, Z2 the state h; dt[j] at dtOff+4j(dtBase),
+// du[j] = dt[j]·u[j] at 4j(SP), b at (R10), c at (R11); h·c is left in
+// prod. It advances R10 and R11 by their strides.
+func scanStepZ(j int, dtBase string, dtOff int, prod string, reg map[string]string) []string {
+	l := []string{fmt.Sprintf("VMULPS.BCST %d(%s), Z1, Z4", dtOff+4*j, dtBase)} // y = dt·a2
+	l = append(l, exp2Zr("Z4", "Z5", "Z6", reg)...)                             // da = 2^y
 	return append(l,
 		"VMOVUPS (R10), Z9",
 		fmt.Sprintf("VMULPS.BCST %d(SP), Z9, Z9", 4*j), // du·b
@@ -533,11 +612,11 @@ func scanStepZ(j int, prod string, reg map[string]string) []string {
 	)
 }
 
-// scanStep1Z is scanStepZ for a lone step (du computed in place); h·c is
-// left in Z11.
+// scanStep1Z is scanStepZ for a lone step at (SI), (DI) (du computed in
+// place, constants from memory); h·c is left in Z11.
 func scanStep1Z() []string {
 	l := []string{"VBROADCASTSS (SI), Z3", "VMULPS Z1, Z3, Z4"}
-	l = append(l, expZ("Z4", "Z5", "Z6", "Z7")...)
+	l = append(l, exp2Zr("Z4", "Z5", "Z6", nil)...)
 	return append(l,
 		"VBROADCASTSS (DI), Z8",
 		"VMULPS Z3, Z8, Z8",      // du = dt·u
@@ -549,28 +628,37 @@ func scanStep1Z() []string {
 	)
 }
 
-// scanN16Z emits scanN16AVX512: ScanStates16 with the exps fused into the
-// recurrence (they are off its loop-carried chain, so they fill the issue
-// slots the chain's FMA latency leaves) and, for each block of 16 steps, the
-// 16 dot products Σ_n h_n·c_n reduced together by a transposing add tree
-// into one vector of 16 outputs. Leftover steps reduce one at a time.
+// scanN16Z emits scanN16AVX512 and its time-reversed twin
+// scanN16RevAVX512: ScanStates16 and ScanStates16Rev with the exps fused
+// into the recurrence (they are off its loop-carried chain, so they fill
+// the issue slots the chain's FMA latency leaves) and, for each block of 16
+// steps, the 16 dot products Σ_n h_n·c_n reduced together by a transposing
+// add tree into one vector of 16 outputs. Leftover steps reduce one at a
+// time. The reversed kernel walks dt, u, gate and out backwards: each block
+// of 16 is loaded in order and reversed with VPERMPS (dt and du to the
+// stack), and its 16 outputs reversed back before the store, so that no
+// reversed copies of the operands are needed.
 func scanN16Z() {
-	// Six exp constants live in registers in the 16-step loop (fewer loads
-	// per step: 2.76e9 against 2.57e9 state updates/s with all constants
-	// as broadcasts, on the device's Xeon in one run).
-	scanN16Zv("scanN16AVX512", "sz", map[string]string{
-		"expmax": "Z8", "expmin": "Z11", "log2e": "Z12", "ln2hi": "Z13", "ln2lo": "Z14", "e5": "Z15"})
+	// The exp constants live in registers in the 16-step loop (fewer
+	// loads per step: with Cody–Waite's exp, six constants in registers
+	// gave 2.76e9 against 2.57e9 state updates/s with all constants as
+	// broadcasts, on the device's Xeon in one run).
+	reg := map[string]string{
+		"magic": "Z3", "q5": "Z7", "q4": "Z8", "q3": "Z11", "q2": "Z12", "q1": "Z13", "q0": "Z14", "one": "Z15"}
+	scanN16Zv("scanN16AVX512", "sz", false, reg)
+	scanN16Zv("scanN16RevAVX512", "szr", true, reg)
 }
 
 // scanN16Zv emits one variant of scanN16AVX512 named name (labels prefixed
-// lab), taking the exp constants in reg from registers in the 16-step loop.
-func scanN16Zv(name, lab string, reg map[string]string) {
+// lab), reversed in time with rev, taking the exp constants in reg from
+// registers in the 16-step loop.
+func scanN16Zv(name, lab string, rev bool, reg map[string]string) {
 	p("")
-	p("// func %s(steps int, h, a, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)", name)
-	p("TEXT ·%s(SB), NOSPLIT, $64-92", name) // 0(SP): du of a block
+	p("// func %s(steps int, h, a2, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $128-92", name) // 0(SP): du of a block; 64(SP): reversed dt
 	p("\tMOVQ steps+0(FP), CX")
 	p("\tMOVQ h+8(FP), AX")
-	p("\tMOVQ a+16(FP), BX")
+	p("\tMOVQ a2+16(FP), BX")
 	p("\tMOVQ dt+24(FP), SI")
 	p("\tMOVQ u+32(FP), DI")
 	p("\tMOVQ gate+40(FP), R8")
@@ -584,7 +672,12 @@ func scanN16Zv(name, lab string, reg map[string]string) {
 	p("\tVBROADCASTSS dSkip+88(FP), Z10")
 	p("\tVMOVUPS (BX), Z1")
 	p("\tVMOVUPS (AX), Z2")
-	for _, k := range []string{"expmax", "expmin", "log2e", "ln2hi", "ln2lo", "e5"} {
+	if rev { // one past the last step; blocks and steps first move back
+		for _, r := range []string{"SI", "DI", "R8", "R9"} {
+			p("\tLEAQ (%s)(CX*4), %s", r, r)
+		}
+	}
+	for _, k := range scanConstList {
 		if r, ok := reg[k]; ok {
 			p("\tVBROADCASTSS %s, %s", cz(k), r)
 		}
@@ -592,11 +685,25 @@ func scanN16Zv(name, lab string, reg map[string]string) {
 	p("\tCMPQ CX, $16")
 	p("\tJLT %s_tail", lab)
 	p("%s_loop16:", lab)
-	p("\tVMOVUPS (SI), Z3")
-	p("\tVMULPS (DI), Z3, Z3") // du = dt·u for the block
-	p("\tVMOVUPS Z3, (SP)")
+	dtBase, dtOff := "SI", 0
+	if rev {
+		for _, r := range []string{"SI", "DI", "R8", "R9"} {
+			p("\tSUBQ $64, %s", r)
+		}
+		p("\tVMOVUPS revidx<>(SB), Z0")
+		p("\tVPERMPS (SI), Z0, Z4") // dt, step order
+		p("\tVPERMPS (DI), Z0, Z5") // u, step order
+		p("\tVMOVUPS Z4, 64(SP)")
+		p("\tVMULPS Z5, Z4, Z5") // du
+		p("\tVMOVUPS Z5, (SP)")
+		dtBase, dtOff = "SP", 64
+	} else {
+		p("\tVMOVUPS (SI), Z0")
+		p("\tVMULPS (DI), Z0, Z0") // du = dt·u for the block
+		p("\tVMOVUPS Z0, (SP)")
+	}
 	for j := 0; j < 16; j++ {
-		for _, s := range scanStepZ(j, fmt.Sprintf("Z%d", 16+j), reg) {
+		for _, s := range scanStepZ(j, dtBase, dtOff, fmt.Sprintf("Z%d", 16+j), reg) {
 			p("\t%s", s)
 		}
 	}
@@ -624,12 +731,18 @@ func scanN16Zv(name, lab string, reg map[string]string) {
 	p("\tVSHUFF32X4 $0x88, Z24, Z16, Z0")
 	p("\tVSHUFF32X4 $0xDD, Z24, Z16, Z16")
 	p("\tVADDPS Z0, Z16, Z16")
-	p("\tVMOVUPS (DI), Z3")
-	p("\tVFMADD231PS Z10, Z3, Z16") // + dSkip·u
+	if rev { // lane j is step j, time 15 − j of the block
+		p("\tVMOVUPS revidx<>(SB), Z0")
+		p("\tVPERMPS Z16, Z0, Z16")
+	}
+	p("\tVMOVUPS (DI), Z0")
+	p("\tVFMADD231PS Z10, Z0, Z16") // + dSkip·u
 	p("\tVMULPS (R8), Z16, Z16")    // · gate
 	p("\tVMOVUPS Z16, (R9)")
-	for _, r := range []string{"SI", "DI", "R8", "R9"} {
-		p("\tADDQ $64, %s", r)
+	if !rev {
+		for _, r := range []string{"SI", "DI", "R8", "R9"} {
+			p("\tADDQ $64, %s", r)
+		}
 	}
 	p("\tSUBQ $16, CX")
 	p("\tCMPQ CX, $16")
@@ -638,6 +751,11 @@ func scanN16Zv(name, lab string, reg map[string]string) {
 	p("\tTESTQ CX, CX")
 	p("\tJZ %s_done", lab)
 	p("%s_loop1:", lab)
+	if rev {
+		for _, r := range []string{"SI", "DI", "R8", "R9"} {
+			p("\tSUBQ $4, %s", r)
+		}
+	}
 	for _, s := range scanStep1Z() {
 		p("\t%s", s)
 	}
@@ -653,8 +771,10 @@ func scanN16Zv(name, lab string, reg map[string]string) {
 	p("\tVFMADD231SS X10, X3, X11")
 	p("\tVMULSS (R8), X11, X11")
 	p("\tVMOVSS X11, (R9)")
-	for _, r := range []string{"SI", "DI", "R8", "R9"} {
-		p("\tADDQ $4, %s", r)
+	if !rev {
+		for _, r := range []string{"SI", "DI", "R8", "R9"} {
+			p("\tADDQ $4, %s", r)
+		}
 	}
 	p("\tDECQ CX")
 	p("\tJNZ %s_loop1", lab)
@@ -718,47 +838,25 @@ func vecZ(name, label string, extra []string, body func(x string) []string) {
 // expZBody is exp in place (temporaries Z1..Z3).
 func expZBody(x string) []string { return expZ(x, "Z1", "Z2", "Z3") }
 
-// softplusZ is softplusLines for zmm: x + bias (bias in Z15), the blends
-// as merge-masked operations under K2 and K3. Temporaries Z1..Z6.
-func softplusZ(x0 string) []string {
-	x, e, cr, ex, m, k, q := x0, "Z1", "Z2", "Z3", "Z4", "Z5", "Z6"
+// softplusZ is softplusLines for zmm: x + bias (bias in Z15), in place.
+// Temporaries Z1..Z5 (Z6 and the mask registers are left alone).
+func softplusZ(x string) []string {
+	t, t1, t2, t3, q := "Z1", "Z2", "Z3", "Z4", "Z5"
 	l := []string{
 		fmt.Sprintf("VADDPS Z15, %s, %s", x, x),
-		fmt.Sprintf("VMOVAPS %s, %s", x, e),
+		fmt.Sprintf("VPANDD.BCST %s, %s, %s", cz("absmask"), x, t),
+		fmt.Sprintf("VPXORD.BCST %s, %s, %s", cz("signmask"), t, t), // −|x|
 	}
-	l = append(l, expZ(e, cr, ex, m)...)
-	l = append(l,
-		fmt.Sprintf("VADDPS.BCST %s, %s, %s", cz("one"), e, ex), // v
-		fmt.Sprintf("VSUBPS.BCST %s, %s, %s", cz("one"), ex, m), // v − 1
-		fmt.Sprintf("VSUBPS %s, %s, %s", m, e, cr),              // e − (v − 1)
-		fmt.Sprintf("VDIVPS %s, %s, %s", ex, cr, cr),            // corr
-		fmt.Sprintf("VPANDD.BCST %s, %s, %s", cz("mantmask"), ex, m),
-		fmt.Sprintf("VPORD.BCST %s, %s, %s", cz("halfbits"), m, m),
-		fmt.Sprintf("VPSRLD $23, %s, %s", ex, ex),
-		fmt.Sprintf("VPSUBD.BCST %s, %s, %s", cz("i126"), ex, ex),
-		fmt.Sprintf("VCVTDQ2PS %s, %s", ex, ex),
-		fmt.Sprintf("VCMPPS.BCST $1, %s, %s, K2", cz("sqrthf"), m),   // m < sqrt(1/2)
-		fmt.Sprintf("VSUBPS.BCST %s, %s, K2, %s", cz("one"), ex, ex), // ex −= 1 there
-		fmt.Sprintf("VSUBPS.BCST %s, %s, %s", cz("one"), m, q),
-		fmt.Sprintf("VADDPS %s, %s, K2, %s", m, q, q), // t = m − 1 (+ m there)
-		fmt.Sprintf("VMOVAPS %s, %s", q, m),
-		fmt.Sprintf("VMULPS %s, %s, %s", m, m, k), // z = t²
-		fmt.Sprintf("VBROADCASTSS %s, %s", cz("l8"), q),
-	)
-	for _, n := range []string{"l7", "l6", "l5", "l4", "l3", "l2", "l1", "l0"} {
-		l = append(l, fmt.Sprintf("VFMADD213PS.BCST %s, %s, %s", cz(n), m, q))
+	l = append(l, expZ(t, t1, t2, t3)...)
+	l = append(l, fmt.Sprintf("VBROADCASTSS %s, %s", cz("s9"), q))
+	for _, k := range []string{"s8", "s7", "s6", "s5", "s4", "s3", "s2", "s1", "one"} {
+		l = append(l, fmt.Sprintf("VFMADD213PS.BCST %s, %s, %s", cz(k), t, q))
 	}
 	return append(l,
-		fmt.Sprintf("VMULPS %s, %s, %s", m, q, q),
-		fmt.Sprintf("VMULPS %s, %s, %s", k, q, q),
-		fmt.Sprintf("VFMADD231PS.BCST %s, %s, %s", cz("ln2lo"), ex, q),
-		fmt.Sprintf("VFNMADD231PS.BCST %s, %s, %s", cz("half"), k, q),
-		fmt.Sprintf("VADDPS %s, %s, %s", q, m, m),
-		fmt.Sprintf("VFMADD231PS.BCST %s, %s, %s", cz("ln2hi"), ex, m),
-		fmt.Sprintf("VADDPS %s, %s, %s", cr, m, m),                    // log1p(e)
-		fmt.Sprintf("VCMPPS.BCST $0x1e, %s, %s, K3", cz("twenty"), x), // x > 20
-		fmt.Sprintf("VMOVAPS %s, K3, %s", x, m),
-		fmt.Sprintf("VMOVAPS %s, %s", m, x),
+		fmt.Sprintf("VMULPS %s, %s, %s", t, q, q), // log1p(t)
+		fmt.Sprintf("VPXORD %s, %s, %s", t1, t1, t1),
+		fmt.Sprintf("VMAXPS %s, %s, %s", x, t1, x), // max(x, 0), NaN stays
+		fmt.Sprintf("VADDPS %s, %s, %s", q, x, x),
 	)
 }
 
