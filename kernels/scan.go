@@ -348,13 +348,15 @@ func reverseInto(dst, src []float32) {
 	}
 }
 
-// scanChannelRev is scanChannel run backwards over the chunk: steps are
-// taken from t = T−1 down to 0, reading B and C time-major in that order
-// (bt[s·bStride + n] is step s of the reversed chunk, as transposeChunk
-// writes with rev). Blocks of u, delta and z are reversed into stack
-// arrays, scanned forward, and the outputs reversed back into out (which
-// may alias u or delta: a block is read before it is written).
-func scanChannelRev(sc *scanScratch, h, a, u, delta, z, out, bt, ct []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
+// scanChannelRevStaged is scanChannel run backwards over the chunk: steps
+// are taken from t = T−1 down to 0, reading B and C time-major in that
+// order (bt[s·bStride + n] is step s of the reversed chunk, as
+// transposeChunk writes with rev). Blocks of u, delta and z are reversed
+// into the scratch arrays, scanned forward, and the outputs reversed back
+// into out (which may alias u or delta: a block is read before it is
+// written). It is scanChannelRev's general path (the N = 16 SIMD kernels
+// walk backwards in place instead).
+func scanChannelRevStaged(sc *scanScratch, h, a, u, delta, z, out, bt, ct []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
 	ub, db, zb, ob := &sc.ub, &sc.db, &sc.zb, &sc.ob
 	steps := len(u)
 	for s0 := 0; s0 < steps; s0 += revBlock {

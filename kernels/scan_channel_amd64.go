@@ -34,6 +34,39 @@ func scanChannel(sc *scanScratch, h, a, u, delta, z, out, bt, ct []float32, bStr
 	}
 }
 
+// scanChannelRev is scanChannelRevStaged's contract (the chunk walked
+// backwards) with the amd64 kernels. For N = 16 it computes Δ and the gate
+// for a block of steps in time order, as scanChannel does, and runs the
+// recurrence backwards over the block in place with asm.ScanStates16Rev,
+// blocks taken from the end: no reversed copies of u, delta, z and out.
+// Other N, CPUs without AVX2, the noasm tag and GOMAMBA_NOASM=1 take
+// scanChannelRevStaged.
+func scanChannelRev(sc *scanScratch, h, a, u, delta, z, out, bt, ct []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
+	if len(h) != 16 || !asm.Enabled() {
+		scanChannelRevStaged(sc, h, a, u, delta, z, out, bt, ct, bStride, cStride, dSkip, dBias, hasD, softplus)
+		return
+	}
+	if !hasD {
+		dSkip = 0
+	}
+	dt, gate := &sc.dt, &sc.gate
+	if z == nil {
+		for i := range gate {
+			gate[i] = 1
+		}
+	}
+	steps := len(u)
+	for s0 := 0; s0 < steps; s0 += scanBlock {
+		m := min(scanBlock, steps-s0)
+		lo, hi := steps-s0-m, steps-s0                        // times of this block
+		scanBlockDelta(dt[:m], delta[lo:hi], dBias, softplus) // before out (may alias delta) is written
+		if z != nil {
+			asm.Silu(gate[:m], z[lo:hi])
+		}
+		asm.ScanStates16Rev(h, a, dt[:m], u[lo:hi], gate[:m], out[lo:hi], bt[s0*bStride:], ct[s0*cStride:], bStride, cStride, dSkip)
+	}
+}
+
 // scanChannel1 is scanChannel1Go (N = 1, VMamba v2) with Δ, the decays
 // exp(Δ·a) and the SiLU gate computed by vector code for a block of steps
 // at a time; the recurrence (one fused multiply-add per step) is

@@ -81,3 +81,40 @@ func BenchmarkScanPaths(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkScanShapes runs SelectiveScan (Mamba's options) on one thread
+// over shapes that vary one of Bt, D and L around the anchor's
+// (2, 768, 1024, 16), forward and reversed, to show which one changes the
+// speed per state update (cache and prefetch behaviour of the channel
+// blocks and time chunks).
+func BenchmarkScanShapes(b *testing.B) {
+	for _, s := range []struct{ bt, d, l, n int }{
+		{1, 384, 197, 16}, {1, 384, 1024, 16}, {1, 768, 1024, 16}, {2, 768, 1024, 16},
+		{1, 1536, 1024, 16}, {1, 384, 4096, 16}, {1, 384, 2048, 16},
+	} {
+		r := rand.New(rand.NewPCG(55, 56))
+		a := randScan(r, s.bt, s.d, s.l, s.n, "var", "var", 1, true)
+		elems := float64(s.bt * s.d * s.l * s.n)
+		for _, rev := range []bool{false, true} {
+			dir := "fwd"
+			if rev {
+				dir = "rev"
+			}
+			b.Run(fmt.Sprintf("%dx%dx%dx%d/%s", s.bt, s.d, s.l, s.n, dir), func(b *testing.B) {
+				// Per sub-benchmark: the testing package sets GOMAXPROCS
+				// to its -cpu value before each one.
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+				a.Reverse = rev
+				be := CPU()
+				best := time.Duration(math.MaxInt64)
+				for b.Loop() {
+					t0 := time.Now()
+					be.SelectiveScan(a)
+					best = min(best, time.Since(t0))
+				}
+				b.ReportMetric(elems/best.Seconds(), "best-elem/s")
+				b.ReportMetric(0, "ns/op")
+			})
+		}
+	}
+}
