@@ -1,6 +1,10 @@
 package kernels
 
-import "math"
+import (
+	"math"
+
+	"github.com/gomamba/gomamba/kernels/internal/asm"
+)
 
 func (cb cpuBackend) RMSNorm(dst, x, w *Tensor, eps float32) {
 	host("RMSNorm", dst, x, w)
@@ -96,7 +100,10 @@ func (cb cpuBackend) LayerNorm2d(dst, x, w, b *Tensor, eps float32) {
 }
 
 // ln2dRange normalises pixel blocks [lo, hi) of LayerNorm2d (block j covers
-// batch j / blocks, pixels from (j % blocks)·ln2dBlock).
+// batch j / blocks, pixels from (j % blocks)·ln2dBlock). With both w and b
+// (VMamba's norms), a block is asm.LayerNorm2dPixels (float32, two passes on
+// values shifted by the first channel; SIMD over 8 or 16 pixels, or its Go
+// twin); otherwise the scalar float64 statistics below.
 func ln2dRange(dst, x, w, b *Tensor, eps float32, lo, hi int) {
 	c, hw := x.Dim(1), x.Dim(2)*x.Dim(3)
 	blocks := (hw + ln2dBlock - 1) / ln2dBlock
@@ -106,6 +113,11 @@ func ln2dRange(dst, x, w, b *Tensor, eps float32, lo, hi int) {
 		bi, p0 := job/blocks, job%blocks*ln2dBlock
 		np := min(ln2dBlock, hw-p0)
 		base := bi * c * hw
+		if w != nil && b != nil { // SIMD across the block's pixels (or its twin)
+			end := base + (c-1)*hw + p0 + np
+			asm.LayerNorm2dPixels(dst.Data[base+p0:end], x.Data[base+p0:end], w.Data, b.Data, c, hw, np, eps)
+			continue
+		}
 		s, q := sum[:np], sq[:np]
 		clear(s)
 		clear(q)

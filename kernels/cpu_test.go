@@ -399,7 +399,10 @@ func TestNorms(t *testing.T) {
 		be.Permute(want, nhwc, 0, 3, 1, 2)
 		got := x.Clone()
 		be.LayerNorm2d(got, got, w, b, 1e-6)
-		closeTo(t, fmt.Sprintf("LayerNorm2d %v", shape), got.Data, f64(want.Data), 1e-5, 1e-5)
+		closeTo(t, fmt.Sprintf("LayerNorm2d %v", shape), got.Data, ln2dRef64(x, w, b, 1e-6), 1e-5, 1e-5)
+		// LayerNorm's float32 (x − mean) carries mean's rounding, up to
+		// ulp(300)/2 at the offset shape: 1.5e−5·rstd·|w|.
+		closeTo(t, fmt.Sprintf("LayerNorm2d vs LayerNorm %v", shape), got.Data, f64(want.Data), 3e-5, 1e-5)
 	}
 	mustPanic(t, "kernels: RMSNorm:", func() { be.RMSNorm(New(2, 3), New(2, 3), New(4), 1e-5) })
 	mustPanic(t, "kernels: LayerNorm:", func() { be.LayerNorm(New(2, 3), New(2, 3), New(3), New(2), 1e-5) })
@@ -665,4 +668,29 @@ func equalF32(a, b []float32) bool {
 		}
 	}
 	return true
+}
+
+// ln2dRef64 is LayerNorm2d of x (Bt, C, H, W) in float64.
+func ln2dRef64(x, w, b *Tensor, eps float64) []float64 {
+	bt, c, hw := x.Dim(0), x.Dim(1), x.Dim(2)*x.Dim(3)
+	out := make([]float64, x.Len())
+	for bi := range bt {
+		for p := range hw {
+			var s, q float64
+			for ch := range c {
+				s += float64(x.Data[(bi*c+ch)*hw+p])
+			}
+			m := s / float64(c)
+			for ch := range c {
+				d := float64(x.Data[(bi*c+ch)*hw+p]) - m
+				q += d * d
+			}
+			r := 1 / math.Sqrt(q/float64(c)+eps)
+			for ch := range c {
+				i := (bi*c+ch)*hw + p
+				out[i] = (float64(x.Data[i])-m)*r*float64(w.Data[ch]) + float64(b.Data[ch])
+			}
+		}
+	}
+	return out
 }

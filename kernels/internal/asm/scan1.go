@@ -102,3 +102,67 @@ func Oct1OutGo(out, h, u, c, gate []float32, dSkip float32) {
 		out[i] = (h[i]*c[i] + dSkip*u[i]) * gate[i]
 	}
 }
+
+// LayerNorm2dPixels is VMamba's channel-first LayerNorm2d of n neighbouring
+// pixels: with x[ch·stride + i] the value of channel ch < c at pixel i < n,
+// for every pixel i, on values shifted by its first channel k = x[i] (so
+// that a large common offset does not cancel in float32),
+//
+//	m = Σ_ch (x − k) / c;  var = Σ_ch (x − k − m)² / c
+//	dst[ch·stride + i] = (x − k − m)·(1/sqrt(var + eps))·w[ch] + b[ch]
+//
+// Its twin LayerNorm2dPixelsGo is the definition; the SIMD version takes
+// 16 and then 8 pixels at a time (the rest through the twin) and sums the
+// squares with fused multiply-adds. dst may alias x.
+func LayerNorm2dPixels(dst, x, w, b []float32, c, stride, n int, eps float32) {
+	if c <= 0 || n <= 0 {
+		return
+	}
+	if n > stride || len(x) < (c-1)*stride+n || len(dst) < (c-1)*stride+n || len(w) < c || len(b) < c {
+		panic(fmt.Sprintf("asm: LayerNorm2dPixels c %d, stride %d, n %d: len(x) %d, len(dst) %d, len(w) %d, len(b) %d",
+			c, stride, n, len(x), len(dst), len(w), len(b)))
+	}
+	layerNorm2dPixels(dst, x, w, b, c, stride, n, eps)
+}
+
+// LayerNorm2dPixelsGo is the pure-Go twin of LayerNorm2dPixels and its
+// definition. Pixels go 64 at a time with channels outer, so that rows are
+// read in order; per pixel the arithmetic is the formula's, channel by
+// channel.
+func LayerNorm2dPixelsGo(dst, x, w, b []float32, c, stride, n int, eps float32) {
+	invC := 1 / float32(c)
+	var k, m, q [64]float32
+	for p0 := 0; p0 < n; p0 += 64 {
+		np := min(64, n-p0)
+		kk, mm, qq := k[:np], m[:np], q[:np]
+		copy(kk, x[p0:p0+np])
+		clear(mm)
+		clear(qq)
+		for ch := range c {
+			row := x[ch*stride+p0 : ch*stride+p0+np]
+			for i, v := range row {
+				mm[i] += v - kk[i]
+			}
+		}
+		for i := range mm {
+			mm[i] *= invC
+		}
+		for ch := range c {
+			row := x[ch*stride+p0 : ch*stride+p0+np]
+			for i, v := range row {
+				d := v - kk[i] - mm[i]
+				qq[i] += d * d
+			}
+		}
+		for i := range qq {
+			qq[i] = 1 / float32(math.Sqrt(float64(qq[i]*invC+eps)))
+		}
+		for ch := range c {
+			row := x[ch*stride+p0 : ch*stride+p0+np]
+			out := dst[ch*stride+p0 : ch*stride+p0+np]
+			for i, v := range row {
+				out[i] = (v-kk[i]-mm[i])*qq[i]*w[ch] + b[ch]
+			}
+		}
+	}
+}

@@ -60,3 +60,27 @@ func oct1Out(out, h, u, c, gate []float32, dSkip float32) {
 		Oct1OutGo(out[i:], h[i:], u[i:], c[i:], gate[i:], dSkip)
 	}
 }
+
+//go:noescape
+func ln2dAVX2_2(c, stride int, x, dst, w, b *float32, eps, invC float32)
+
+//go:noescape
+func ln2dAVX2_1(c, stride int, x, dst, w, b *float32, eps, invC float32)
+
+func layerNorm2dPixels(dst, x, w, b []float32, c, stride, n int, eps float32) {
+	if !useSIMD {
+		LayerNorm2dPixelsGo(dst, x, w, b, c, stride, n, eps)
+		return
+	}
+	invC := 1 / float32(c)
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		ln2dAVX2_2(c, 4*stride, &x[i], &dst[i], &w[0], &b[0], eps, invC)
+	}
+	for ; i+8 <= n; i += 8 {
+		ln2dAVX2_1(c, 4*stride, &x[i], &dst[i], &w[0], &b[0], eps, invC)
+	}
+	if i < n {
+		LayerNorm2dPixelsGo(dst[i:], x[i:], w, b, c, stride, n-i, eps)
+	}
+}

@@ -158,3 +158,67 @@ func BenchmarkOct1(b *testing.B) {
 		})
 	}
 }
+
+func TestLayerNorm2dPixelsMatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(65, 66))
+	for _, c := range []int{1, 3, 96, 97} {
+		for _, n := range []int{1, 7, 8, 9, 31, 32, 33, 49, 64, 70} {
+			stride := n + 5
+			x := randSlice(r, (c-1)*stride+n)
+			for i := range x {
+				x[i] = 3 + 2*x[i] // an offset mean, as residual streams have
+			}
+			w, b := randSlice(r, c), randSlice(r, c)
+			want := make([]float32, len(x))
+			LayerNorm2dPixelsGo(want, x, w, b, c, stride, n, 1e-6)
+			bothWays(t, func(t *testing.T) {
+				got, all := guarded(len(x))
+				copy(got, x) // the gaps between pixel runs must stay as they are
+				LayerNorm2dPixels(got, x, w, b, c, stride, n, 1e-6)
+				checkGuards(t, all, len(x))
+				for ch := range c {
+					for i := range stride {
+						k := ch*stride + i
+						if k >= len(x) {
+							break
+						}
+						if i >= n {
+							if got[k] != x[k] {
+								t.Fatalf("c %d n %d: wrote outside the pixels at channel %d, column %d", c, n, ch, i)
+							}
+							continue
+						}
+						if !relClose(float64(got[k]), float64(want[k]), 1e-5, 1e-5) {
+							t.Fatalf("c %d n %d ch %d i %d: %v, want %v", c, n, ch, i, got[k], want[k])
+						}
+					}
+				}
+				// In place.
+				in := append([]float32(nil), x...)
+				LayerNorm2dPixels(in, in, w, b, c, stride, n, 1e-6)
+				for ch := range c {
+					for i := range n {
+						if k := ch*stride + i; in[k] != got[k] {
+							t.Fatalf("in place: c %d n %d ch %d i %d: %v, want %v", c, n, ch, i, in[k], got[k])
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkLayerNorm2dPixels(b *testing.B) {
+	const c, hw = 96, 3136
+	r := rand.New(rand.NewPCG(67, 68))
+	x, w, bb := randSlice(r, c*hw), randSlice(r, c), randSlice(r, c)
+	dst := make([]float32, c*hw)
+	benchModes(b, func(b *testing.B) {
+		b.SetBytes(8 * c * hw)
+		for b.Loop() {
+			for p0 := 0; p0 < hw; p0 += 64 {
+				LayerNorm2dPixels(dst[p0:], x[p0:], w, bb, c, hw, min(64, hw-p0), 1e-6)
+			}
+		}
+	})
+}

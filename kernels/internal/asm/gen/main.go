@@ -70,6 +70,8 @@ func main() {
 		oct1PrepZ()
 		oct1Out()
 		recur8()
+		ln2d(2)
+		ln2d(1)
 	default:
 		fmt.Fprintln(os.Stderr, "usage: go run ./gen sgemm|scan|bf16|scan1")
 		os.Exit(2)

@@ -229,3 +229,107 @@ func step8() {
 		p("\tVMOVSS X%d, %d(DI)(BX*1)", k, k*recur8Row)
 	}
 }
+
+// ln2d emits ln2dAVX2_<v>(c, stride, x, dst, w, b, eps, invC): VMamba's
+// channel-first LayerNorm2d of 8·v neighbouring pixels (v ≤ 2 vectors of
+// 8) over c channels whose rows lie stride bytes apart, in three passes over
+// the channels, all on values shifted by the pixel's first channel k (so
+// that a large common offset does not cancel in float32): the shifted mean
+// m = Σ(x − k)/c, the variance as the mean of (x − k − m)², and dst =
+// (x − k − m)·rstd·w[ch] + b[ch] with rstd = 1/sqrt(var + eps).
+func ln2d(v int) {
+	name := fmt.Sprintf("ln2dAVX2_%d", v)
+	M := func(j int) string { return fmt.Sprintf("Y%d", j) }   // sums, then means
+	R := func(j int) string { return fmt.Sprintf("Y%d", 2+j) } // squares, then rstd
+	K := func(j int) string { return fmt.Sprintf("Y%d", 4+j) } // pivots
+	T := func(j int) string { return fmt.Sprintf("Y%d", 6+j) }
+	p("")
+	p("// func %s(c, stride int, x, dst, w, b *float32, eps, invC float32)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-56", name)
+	p("\tMOVQ c+0(FP), CX")
+	p("\tMOVQ stride+8(FP), DX")
+	p("\tMOVQ x+16(FP), SI")
+	p("\tMOVQ dst+24(FP), DI")
+	p("\tMOVQ w+32(FP), R8")
+	p("\tMOVQ b+40(FP), R9")
+	p("\tVBROADCASTSS invC+52(FP), Y15")
+	for j := range v {
+		p("\tVXORPS %s, %s, %s", M(j), M(j), M(j))
+		p("\tVXORPS %s, %s, %s", R(j), R(j), R(j))
+		p("\tVMOVUPS %d(SI), %s", 32*j, K(j))
+	}
+	// shifted emits T(j) = x − k for the row at AX.
+	shifted := func() {
+		for j := range v {
+			p("\tVMOVUPS %d(AX), %s", 32*j, T(j))
+		}
+		for j := range v {
+			p("\tVSUBPS %s, %s, %s", K(j), T(j), T(j))
+		}
+	}
+	// Pass 1: Σ(x − k).
+	p("\tMOVQ SI, AX")
+	p("\tMOVQ CX, BX")
+	p("%s_sum:", name)
+	shifted()
+	for j := range v {
+		p("\tVADDPS %s, %s, %s", T(j), M(j), M(j))
+	}
+	p("\tADDQ DX, AX")
+	p("\tDECQ BX")
+	p("\tJNZ %s_sum", name)
+	for j := range v {
+		p("\tVMULPS Y15, %s, %s", M(j), M(j))
+	}
+	// Pass 2: Σ(x − k − m)².
+	p("\tMOVQ SI, AX")
+	p("\tMOVQ CX, BX")
+	p("%s_var:", name)
+	shifted()
+	for j := range v {
+		p("\tVSUBPS %s, %s, %s", M(j), T(j), T(j))
+	}
+	for j := range v {
+		p("\tVFMADD231PS %s, %s, %s", T(j), T(j), R(j))
+	}
+	p("\tADDQ DX, AX")
+	p("\tDECQ BX")
+	p("\tJNZ %s_var", name)
+	p("\tVBROADCASTSS eps+48(FP), Y8")
+	p("\tVBROADCASTSS %s, Y9", strings.ReplaceAll(c("one"), "scanc<>", "scan1c<>"))
+	for j := range v {
+		p("\tVMULPS Y15, %s, %s", R(j), R(j))
+		p("\tVADDPS Y8, %s, %s", R(j), R(j))
+		p("\tVSQRTPS %s, %s", R(j), R(j))
+		p("\tVDIVPS %s, Y9, %s", R(j), R(j))
+	}
+	// Pass 3: normalise, scale and shift.
+	p("\tMOVQ SI, AX")
+	p("%s_norm:", name)
+	p("\tVBROADCASTSS (R8), Y8")
+	p("\tVBROADCASTSS (R9), Y9")
+	shifted()
+	for j := range v {
+		p("\tVSUBPS %s, %s, %s", M(j), T(j), T(j))
+	}
+	for j := range v {
+		p("\tVMULPS %s, %s, %s", R(j), T(j), T(j))
+	}
+	for j := range v {
+		p("\tVMULPS Y8, %s, %s", T(j), T(j))
+	}
+	for j := range v {
+		p("\tVADDPS Y9, %s, %s", T(j), T(j))
+	}
+	for j := range v {
+		p("\tVMOVUPS %s, %d(DI)", T(j), 32*j)
+	}
+	p("\tADDQ DX, AX")
+	p("\tADDQ DX, DI")
+	p("\tADDQ $4, R8")
+	p("\tADDQ $4, R9")
+	p("\tDECQ CX")
+	p("\tJNZ %s_norm", name)
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
