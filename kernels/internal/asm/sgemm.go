@@ -10,9 +10,11 @@ const (
 	// NR is the number of columns of C that Kernel computes (the width of a
 	// packed B panel).
 	NR = 16
-	// PackPad is the slack, in floats, that PackA may write past the last
-	// packed panel; A pack buffers must be this much longer than the data.
-	PackPad = 8
+	// PackPad is the slack, in floats, that A pack buffers need past the
+	// last packed panel: none, since PackA writes nothing past its last
+	// panel (so goroutines may pack adjacent panel ranges of one buffer).
+	// Buffers sized with it stay right.
+	PackPad = 0
 )
 
 // Kernel computes the MR×NR tile c[i*ldc+j] = alpha·Σ_p a[p*MR+i]·b[p*NR+j]
@@ -79,11 +81,11 @@ func KernelGo(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 // PackA packs rows×kc of op(A) into consecutive MR-row panels of dst: panel
 // q holds dst[q*MR*kc + p*MR + i] = op(A)(q*MR+i, p), zero for rows past the
 // end. op(A)(i, p) is a[i*lda+p], or a[p*lda+i] when trans is set. dst needs
-// ceil(rows/MR)*MR*kc + PackPad floats.
+// ceil(rows/MR)*MR*kc floats; nothing past them is written.
 func PackA(dst, a []float32, lda int, trans bool, rows, kc int) {
 	panels := (rows + MR - 1) / MR
-	if len(dst) < panels*MR*kc+PackPad {
-		panic(fmt.Sprintf("asm: PackA dst too short: %d < %d", len(dst), panels*MR*kc+PackPad))
+	if len(dst) < panels*MR*kc {
+		panic(fmt.Sprintf("asm: PackA dst too short: %d < %d", len(dst), panels*MR*kc))
 	}
 	for q := 0; q < panels; q++ {
 		r := min(MR, rows-q*MR)
@@ -91,7 +93,7 @@ func PackA(dst, a []float32, lda int, trans bool, rows, kc int) {
 		if trans {
 			packAT(d, a[q*MR:], lda, r, kc)
 		} else {
-			packAN(d, a[q*MR*lda:], lda, r, kc)
+			packAN(d, a[q*MR*lda:], lda, r, kc, q == panels-1)
 		}
 	}
 }

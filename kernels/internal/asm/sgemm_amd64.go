@@ -55,16 +55,22 @@ func kernel2(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 	kernel(kc, a, b[kc*NR:], c[NR:], ldc, alpha, beta)
 }
 
-// packAN packs r ≤ MR rows; full panels go through the AVX2 transposer,
-// which may write PackPad floats past the panel (PackA's contract).
-func packAN(dst, a []float32, lda, r, kc int) {
+// packAN packs r ≤ MR rows; full panels go through the AVX2 transposer.
+// Its 8-float store of a column runs 2 floats into the next column, so
+// past the panel's end after the last column; the last panel of a PackA
+// call (last) therefore leaves its final 8 columns to the Go loop when kc
+// is a multiple of 8, and PackA writes nothing past its last panel.
+func packAN(dst, a []float32, lda, r, kc int, last bool) {
 	n8 := kc / 8
-	if !useSIMD || r < MR || n8 == 0 {
+	if last && kc%8 == 0 {
+		n8--
+	}
+	if !useSIMD || r < MR || n8 <= 0 {
 		packANGo(dst, a, lda, r, kc, 0)
 		return
 	}
 	_ = a[(MR-1)*lda+kc-1]
-	_ = dst[MR*kc+PackPad-1]
+	_ = dst[MR*kc-1]
 	packAN6AVX2(n8, &a[0], lda, &dst[0])
 	packANGo(dst, a, lda, r, kc, 8*n8)
 }

@@ -17,7 +17,7 @@ func kernel2(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 	kernelGo(kc, a, b[kc*NR:], c[NR:], ldc, alpha, beta)
 }
 
-func packAN(dst, a []float32, lda, r, kc int) { packANGo(dst, a, lda, r, kc, 0) }
+func packAN(dst, a []float32, lda, r, kc int, _ bool) { packANGo(dst, a, lda, r, kc, 0) }
 
 func packBT(dst, b []float32, ldb, c, kc int) { packBTGo(dst, b, ldb, c, kc, 0) }
 
