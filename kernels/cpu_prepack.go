@@ -39,7 +39,7 @@ func Prepack(be Backend, ws ...*Tensor) {
 // so sgemmPacked's per-block packing is a sub-slice of it).
 type packedA struct {
 	m, k, kcStep int
-	blocks       [][]float32 // per depth block, ceil(M/MR)·MR·kc floats (+ PackPad)
+	blocks       [][]float32 // per depth block, ceil(M/MR)·MR·kc floats
 }
 
 // prepackedShapes holds the (M, K) of every prepacked matrix (copy on
@@ -117,7 +117,7 @@ func packMatrix(a []float32, m, k int) *packedA {
 	rows := ceilDiv(m, asm.MR) * asm.MR
 	for pc := 0; pc < k; pc += kcStep {
 		kc := min(kcStep, k-pc)
-		buf := make([]float32, rows*kc+asm.PackPad)
+		buf := make([]float32, rows*kc)
 		asm.PackA(buf, a[pc:], k, false, m, kc)
 		p.blocks = append(p.blocks, buf)
 	}
@@ -159,7 +159,7 @@ func sgemmA(procs int, pa *packedA, transB bool, n int, b []float32, ldb int, c 
 	checkGemm(false, transB, m, n, k, m*k, k, len(b), ldb, len(c), ldc)
 	pm, pn := gemmGridCost(m, n, k, procs, 0)
 	if pm*pn <= 1 {
-		sgemmAPart(pa, transB, 0, m, 0, n, b, ldb, c, ldc)
+		sgemmAPart(pa, transB, 0, m, 0, n, 1, b, ldb, 0, c, ldc)
 		return
 	}
 	mt, nt := ceilDiv(m, asm.MR), ceilDiv(n, asm.NR)
@@ -169,16 +169,16 @@ func sgemmA(procs int, pa *packedA, transB bool, n int, b []float32, ldb int, c 
 			i0, i1 := min(ti*mt/pm*asm.MR, m), min((ti+1)*mt/pm*asm.MR, m)
 			j0, j1 := min(tj*nt/pn*asm.NR, n), min((tj+1)*nt/pn*asm.NR, n)
 			if i0 < i1 && j0 < j1 {
-				sgemmAPart(pa, transB, i0, i1, j0, j1, b, ldb, c, ldc)
+				sgemmAPart(pa, transB, i0, i1, j0, j1, 1, b, ldb, 0, c, ldc)
 			}
 		}
 	})
 }
 
 // sgemmAPart computes rows [i0, i1) (i0 a multiple of MR) and columns
-// [j0, j1) of sgemmA's product on one goroutine with sgemmPacked's loops
-// (jc → pc → ic → jr → ir), A taken from pa.
-func sgemmAPart(pa *packedA, transB bool, i0, i1, j0, j1 int, b []float32, ldb int, c []float32, ldc int) {
+// [j0, j1) of C = alpha·A·op(B) + beta·C, A taken from pa, on one goroutine
+// with sgemmPacked's loops (jc → pc → ic → jr → ir).
+func sgemmAPart(pa *packedA, transB bool, i0, i1, j0, j1 int, alpha float32, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	const nr = asm.NR
 	m, k := i1-i0, pa.k
 	n := j1 - j0
@@ -206,7 +206,7 @@ func sgemmAPart(pa *packedA, transB bool, i0, i1, j0, j1 int, b []float32, ldb i
 				bOff = pc*ldb + jc
 			}
 			asm.PackB(bp, b[bOff:], ldb, transB, nc, kc)
-			var be float32
+			be := beta
 			if pc > 0 {
 				be = 1
 			}
@@ -214,7 +214,7 @@ func sgemmAPart(pa *packedA, transB bool, i0, i1, j0, j1 int, b []float32, ldb i
 			for ic := 0; ic < m; ic += gemmMC {
 				mc := min(gemmMC, m-ic)
 				ap := ablk[ic*kc:]
-				macroTile(mc, nc, kc, ap, bp, c[ic*ldc+jc:], ldc, 1, be, tile, pairs)
+				macroTile(mc, nc, kc, ap, bp, c[ic*ldc+jc:], ldc, alpha, be, tile, pairs)
 			}
 		}
 	}

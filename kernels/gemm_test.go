@@ -199,3 +199,45 @@ func TestSgemmBadOperandsPanic(t *testing.T) {
 	}()
 	Sgemm(false, true, 4, 4, 4, 1, make([]float32, 16), 4, make([]float32, 16), 4, 0, make([]float32, 15), 4)
 }
+
+// TestSgemmSharedA checks the column split with one shared packed A on 2
+// to 4 goroutines against the one-goroutine sgemmPacked, bit for bit, with
+// both transpositions, alpha/beta, ragged panels, depths that are and are
+// not multiples of 8 (the A packer's tail) and several depth blocks, with
+// guard values after C.
+func TestSgemmSharedA(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	withSIMD(t, func(t *testing.T) {
+		for _, s := range [][3]int{{197, 192, 384}, {197, 768, 192}, {37, 300, 64}, {6, 100, 520}, {61, 97, 263}} {
+			m, n, k := s[0], s[1], s[2]
+			for _, ta := range []bool{false, true} {
+				for _, tb := range []bool{false, true} {
+					lda, ldb := k+1, n+2
+					if ta {
+						lda = m + 3
+					}
+					if tb {
+						ldb = k
+					}
+					a, b := randF32(r, (max(m, k)+1)*lda), randF32(r, (max(n, k)+1)*ldb)
+					alpha, beta := float32(0.5), float32(-1.25)
+					c0 := randF32(r, m*n)
+					want := append([]float32(nil), c0...)
+					sgemmPacked(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, want, n)
+					for th := 2; th <= 4; th++ {
+						got := append(append([]float32(nil), c0...), gemmGuard, gemmGuard)
+						sgemmSharedA(th, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, got[:m*n], n)
+						for i := range want {
+							if got[i] != want[i] {
+								t.Fatalf("%v tA=%v tB=%v t=%d: c[%d] = %v, want %v", s, ta, tb, th, i, got[i], want[i])
+							}
+						}
+						if got[m*n] != gemmGuard || got[m*n+1] != gemmGuard {
+							t.Fatalf("%v t=%d: write past C", s, th)
+						}
+					}
+				}
+			}
+		}
+	})
+}
