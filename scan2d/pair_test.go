@@ -27,6 +27,13 @@ func TestPairMatchesFour(t *testing.T) {
 			want := kernels.New(s.bt, 2, s.c, l)
 			be.CopyBox(want, []int{0, 0, 0, 0}, four, []int{0, 0, 0, 0}, want.Shape())
 			require.Equal(t, want.Data, pair.Data)
+			if s.bt == 1 { // x already in dst's first slab
+				inPlace := kernels.New(1, 2, s.c, l)
+				first := inPlace.Reshape(2, s.c, s.h, s.w).Narrow0(0, 1)
+				copy(first.Data, x.Data)
+				ws.CrossScanPair(inPlace, first)
+				require.Equal(t, want.Data, inPlace.Data)
+			}
 
 			ys := random(r, s.bt, Directions, s.c, l)
 			merged := kernels.New(s.bt, s.c, s.h, s.w)

@@ -132,7 +132,9 @@ func (ws *Workspace) CrossMerge(dst, ys *kernels.Tensor) {
 // dst (Bt, 2, C, H·W): row-major (direction 0) and column-major
 // (direction 1). Directions 2 and 3 are their reversals; a caller that runs
 // them as reverse scans (kernels.ScanArgs.Reverse) over the same sequences
-// needs no flipped copies. It panics on shape mismatch.
+// needs no flipped copies. x may be dst's first slab itself (Bt = 1, host
+// memory): direction 0 is then already in place and only the transpose is
+// written. It panics on shape mismatch.
 func (ws *Workspace) CrossScanPair(dst, x *kernels.Tensor) {
 	if x.Rank() != 4 || dst.Rank() != 4 || dst.Dim(0) != x.Dim(0) || dst.Dim(1) != 2 ||
 		dst.Dim(2) != x.Dim(1) || dst.Dim(3) != x.Dim(2)*x.Dim(3) {
@@ -143,7 +145,9 @@ func (ws *Workspace) CrossScanPair(dst, x *kernels.Tensor) {
 	l := h * w
 	box := []int{bt, 1, c, l}
 	zero := []int{0, 0, 0, 0}
-	be.CopyBox(dst, zero, x.Reshape(bt, 1, c, l), zero, box)
+	if !(bt == 1 && dst.Data != nil && len(x.Data) > 0 && &x.Data[0] == &dst.Data[0]) {
+		be.CopyBox(dst, zero, x.Reshape(bt, 1, c, l), zero, box)
+	}
 	if bt == 1 && dst.Data != nil { // host memory: transpose straight into the second slab
 		be.Permute(dst.Reshape(2, c, w, h).Narrow0(1, 1), x, 0, 1, 3, 2)
 		return

@@ -324,7 +324,11 @@ func (r *run) ss2d(p *ss2dWeights, dst, x *kernels.Tensor) {
 		be.Unary(z, z, kernels.ActSiLU)
 	}
 	pad := p.kernelSize / 2
+	xs := r.buf("ss2d.xs", bt, 2, di, l)
 	conv := r.buf("ss2d.conv", bt, di, h, w)
+	if bt == 1 && xs.Data != nil { // host memory: the conv writes direction 0 in place
+		conv = xs.Reshape(2, di, h, w).Narrow0(0, 1)
+	}
 	be.Conv2d(conv, xc, p.conv, p.convBias, kernels.Conv2dParams{PadH: pad, PadW: pad, Groups: di})
 	be.Unary(conv, conv, kernels.ActSiLU)
 
@@ -332,21 +336,23 @@ func (r *run) ss2d(p *ss2dWeights, dst, x *kernels.Tensor) {
 	// as reverse scans over the same two sequences (x_proj and dt_proj act
 	// per position, so their outputs are simply in forward order), which
 	// saves the flipped copies of the cross-scan and the cross-merge.
-	xs := r.buf("ss2d.xs", bt, 2, di, l)
 	r.scan.CrossScanPair(xs, conv)
+	// x_dbl[b,k] = x_proj_weight[k] · xs[b,k]: (R+2N, L) per direction;
+	// directions k and k+2 read the same sequence, so one MatMul computes
+	// both pairs (row block h of xdbl[b,k] is direction k + 2h).
+	xdbl := r.buf("ss2d.xdbl", bt*2, 2*(rk+2*n), l)
+	be.MatMul(xdbl, r.tile(p.xProjBoth, bt), xs.Reshape(bt*2, di, l), false, false)
 	var ys [2]*kernels.Tensor
 	for half := range ys {
 		q := &p.pair[half]
 		tag := fmt.Sprint("ss2d.", half, ".")
-		// x_dbl[b,k] = x_proj_weight[k] · xs[b,k]: (R+2N, L) per direction.
-		xdbl := r.buf(tag+"xdbl", bt*2, rk+2*n, l)
-		be.MatMul(xdbl, r.tile(q.xProj, bt), xs.Reshape(bt*2, di, l), false, false)
+		row := half * (rk + 2*n)
 		dtLow := r.buf(tag+"dtlow", bt*2, rk, l)
-		be.CopyBox(dtLow, []int{0, 0, 0}, xdbl, []int{0, 0, 0}, []int{bt * 2, rk, l})
+		be.CopyBox(dtLow, []int{0, 0, 0}, xdbl, []int{0, row, 0}, []int{bt * 2, rk, l})
 		bs := r.buf(tag+"B", bt, 2, n, l)
-		be.CopyBox(bs.Reshape(bt*2, n, l), []int{0, 0, 0}, xdbl, []int{0, rk, 0}, []int{bt * 2, n, l})
+		be.CopyBox(bs.Reshape(bt*2, n, l), []int{0, 0, 0}, xdbl, []int{0, row + rk, 0}, []int{bt * 2, n, l})
 		cs := r.buf(tag+"C", bt, 2, n, l)
-		be.CopyBox(cs.Reshape(bt*2, n, l), []int{0, 0, 0}, xdbl, []int{0, rk + n, 0}, []int{bt * 2, n, l})
+		be.CopyBox(cs.Reshape(bt*2, n, l), []int{0, 0, 0}, xdbl, []int{0, row + rk + n, 0}, []int{bt * 2, n, l})
 		// dts[b,k] = dt_projs_weight[k] · dts_low[b,k]: (Di, L); no bias here.
 		dts := r.buf(tag+"dts", bt*2, di, l)
 		be.MatMul(dts, r.tile(q.dtProj, bt), dtLow, false, false)

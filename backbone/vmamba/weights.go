@@ -47,13 +47,16 @@ type ss2dWeights struct {
 	kernelSize int
 	// pair[0] holds directions 0 and 1 (forward scans), pair[1] directions
 	// 2 and 3 (run as reverse scans over the same sequences): views of the
-	// rows of xProj, dtProj, dtBias, a and ds (copies on a device).
+	// rows of dtProj, dtBias, a and ds (copies on a device).
 	pair [2]ss2dPair
+	// xProjBoth is (2, 2(R+2N), Di): row block h of direction k is the
+	// x_proj weight of direction k + 2h, so one batched MatMul serves both
+	// pairs (their sequences are the same two).
+	xProjBoth *kernels.Tensor
 }
 
 // ss2dPair is the scan parameters of two directions.
 type ss2dPair struct {
-	xProj  *kernels.Tensor // (2, R+2N, Di)
 	dtProj *kernels.Tensor // (2, Di, R)
 	dtBias *kernels.Tensor // (2·Di)
 	a      *kernels.Tensor // (2·Di, N)
@@ -236,16 +239,24 @@ func (w *weights) prepare(ps []param, be kernels.Backend) {
 				for h := range op.pair {
 					di := op.di
 					op.pair[h] = ss2dPair{
-						xProj:  be.FromHost(hosts[&op.xProj].Narrow0(2*h, 2)),
 						dtProj: be.FromHost(hosts[&op.dtProj].Narrow0(2*h, 2)),
 						dtBias: be.FromHost(hosts[&op.dtBias].Narrow0(2*h*di, 2*di)),
 						a:      be.FromHost(hosts[&op.a].Narrow0(2*h*di, 2*di)),
 						ds:     be.FromHost(hosts[&op.ds].Narrow0(2*h*di, 2*di)),
 					}
-					kernels.Prepack(be, op.pair[h].xProj, op.pair[h].dtProj)
+					kernels.Prepack(be, op.pair[h].dtProj)
 				}
+				xp := hosts[&op.xProj] // (4, R+2N, Di)
+				rows := xp.Dim(1) * xp.Dim(2)
+				both := kernels.New(2, 2*xp.Dim(1), xp.Dim(2))
+				for k := range 2 {
+					for h := range 2 {
+						copy(both.Data[(2*k+h)*rows:(2*k+h+1)*rows], xp.Data[(k+2*h)*rows:(k+2*h+1)*rows])
+					}
+				}
+				op.xProjBoth = be.FromHost(both)
 				b := &w.blocks[i][j]
-				kernels.Prepack(be, op.inProj, op.outProj, b.fc1W, b.fc2W)
+				kernels.Prepack(be, op.xProjBoth, op.inProj, op.outProj, b.fc1W, b.fc2W)
 			}
 		}
 		// The other left GEMM operands (stem and downsampling convs),
