@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gomamba/gomamba/internal/golden"
 	"github.com/gomamba/gomamba/kernels"
 )
 
@@ -142,5 +143,95 @@ func TestBF16(t *testing.T) {
 			t.Logf("bf16 vs PyTorch fp32: forward %.3g, steps %.3g of the logits' scale (%.3g); greedy top-1 agrees on %d of %d steps; vs rounded-weight fp32: %.3g; weights %d → %d bytes",
 				rel, worstRel, scale, agree, len(got), worst, fp32Bytes, m.WeightBytes())
 		})
+	}
+}
+
+// TestBF16Untied covers what the fixtures do not: an untied LM head and
+// in_proj/out_proj biases (the bias path of LinearBF16 in prefill and
+// step), against the fp32 model with rounded weights, then steady-state
+// allocations and concurrent decoding with bf16 weights.
+func TestBF16Untied(t *testing.T) {
+	cfg := smallConfig()
+	cfg.TieEmbeddings, cfg.Bias = false, true
+	m, ref := randomModel(t, cfg, 11), randomModel(t, cfg, 11)
+	roundToBF16(ref)
+	if err := m.UseBF16(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.UseBF16(); err != nil || m.head16 == m.emb16 {
+		t.Fatalf("second UseBF16: %v; untied head shares the embedding: %v", err, m.head16 == m.emb16)
+	}
+	ctx := context.Background()
+	prompt := [][]int{{3, 1, 4, 1, 5, 9, 2, 6}, {5, 3, 5, 8, 9, 7, 9, 3}}
+	got, err := m.Forward(ctx, prompt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ref.Forward(ctx, prompt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(t, "logits", want, got); d > tol {
+		t.Errorf("forward logits: max |diff| %.3g, want ≤ %g", d, tol)
+	}
+	tokens := []int{7, 2, 40, 13}
+	g, w := stepLogits(t, m, prompt[:1], tokens), stepLogits(t, ref, prompt[:1], tokens)
+	for i := range g {
+		if d := maxDiff(t, "step", w[i], g[i]); d > tol {
+			t.Errorf("step %d logits: max |diff| %.3g, want ≤ %g", i, d, tol)
+		}
+	}
+
+	st, err := m.NewState(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Prefill(ctx, prompt); err != nil {
+		t.Fatal(err)
+	}
+	tok := []int{7, 8}
+	st.Step(ctx, tok)
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := st.Step(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if limit := float64(64*len(m.Blocks) + 32); allocs > limit {
+		t.Errorf("%.0f allocations per bf16 step, want ≤ %.0f", allocs, limit)
+	}
+
+	wantGen, err := m.Generate(ctx, prompt[:1], GenerateOptions{MaxNewTokens: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for i := range 4 {
+		go func() {
+			g, err := m.Generate(ctx, prompt[:1], GenerateOptions{MaxNewTokens: 5})
+			if err == nil && fmt.Sprint(g.Tokens) != fmt.Sprint(wantGen.Tokens) {
+				err = fmt.Errorf("goroutine %d: tokens %v, want %v", i, g.Tokens, wantGen.Tokens)
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestBF16NeedsPreparedModel checks that UseBF16 refuses a model that is
+// not prepared and Load an unknown precision.
+func TestBF16NeedsPreparedModel(t *testing.T) {
+	m, err := New(smallConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.UseBF16(); err == nil {
+		t.Error("UseBF16 on an unprepared model: no error")
+	}
+	if _, err := Load(filepath.Join(golden.Dir(t, "mamba_lm"), "hf"), &LoadOptions{Precision: "int4"}); err == nil {
+		t.Error(`Load with Precision "int4": no error`)
 	}
 }
