@@ -31,6 +31,17 @@
 // sample(); stop tokens, streaming callbacks, context cancellation and
 // ragged batches are supported.
 //
+// Precision: weights are fp32 by default (the parity path). On the CPU,
+// Model.UseBF16 (or LoadOptions.Precision = PrecisionBF16, or
+// `--precision bf16` on the command line) stores the linear layers'
+// matrices and the embedding / LM head in bfloat16, widened to fp32 inside
+// the kernels: a decode step streams every weight once, so it reads half
+// the bytes. mamba-130m shape, batch 1, 2 threads on the device machine's
+// Xeon, same run: 22.8 ms per token with bf16 weights, 34.9–36.0 ms fp32,
+// HF transformers' MambaForCausalLM 34.8 ms (its own step loop); 262 MB of
+// weights instead of 519 MB. The logits move by about 0.7% of their scale
+// (TestBF16).
+//
 // All model code is written against kernels.Backend (CPU or CUDA); scratch
 // memory comes from a Workspace so that steady-state decoding allocates
 // nothing proportional to the model or the sequence.
