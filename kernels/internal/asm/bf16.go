@@ -35,7 +35,9 @@ const (
 
 // bf16Prefetch is how many bytes ahead of the weights being read the dot
 // kernels prefetch; GOMAMBA_BF16_PREFETCH overrides it (a tuning knob for
-// other CPUs: 0 still prefetches the current lines only).
+// other CPUs: 0 still prefetches the current lines only). mamba-130m bf16
+// decode on the device machine's Xeon, 2 threads, one run: 256 bytes 25.0
+// ms per token, 1024 22.8, 4096 22.8.
 var bf16Prefetch = envInt("GOMAMBA_BF16_PREFETCH", 1024)
 
 // envInt reads a non-negative integer from the environment, or def.
