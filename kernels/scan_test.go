@@ -289,3 +289,54 @@ func BenchmarkLinear(b *testing.B) {
 		})
 	}
 }
+
+// TestTransposeChunk checks transposeChunk against its definition for
+// every state count up to 9 (the four-row blocks and the leftover rows),
+// both time orders and chunks inside the row, with guards after dst.
+func TestTransposeChunk(t *testing.T) {
+	r := rand.New(rand.NewPCG(57, 58))
+	for n := 1; n <= 9; n++ {
+		for _, tc := range []struct{ l, t0, t1 int }{{1, 0, 1}, {7, 0, 7}, {37, 5, 30}, {197, 0, 197}, {300, 256, 300}} {
+			base := 3
+			src := make([]float32, base+n*tc.l)
+			for i := range src {
+				src[i] = r.Float32()
+			}
+			for _, rev := range []bool{false, true} {
+				m := tc.t1 - tc.t0
+				dst := make([]float32, m*n+4)
+				for i := range dst {
+					dst[i] = -7
+				}
+				transposeChunk(dst, src, base, n, tc.l, tc.t0, tc.t1, rev)
+				for tt := tc.t0; tt < tc.t1; tt++ {
+					s := tt - tc.t0
+					if rev {
+						s = tc.t1 - 1 - tt
+					}
+					for i := range n {
+						if got, want := dst[s*n+i], src[base+i*tc.l+tt]; got != want {
+							t.Fatalf("n=%d %+v rev=%v: dst[%d·%d+%d] = %v, want %v", n, tc, rev, s, n, i, got, want)
+						}
+					}
+				}
+				for i := m * n; i < len(dst); i++ {
+					if dst[i] != -7 {
+						t.Fatalf("n=%d %+v rev=%v: wrote past the chunk at %d", n, tc, rev, i)
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkTransposeChunk measures the B/C staging of one vim-tiny scan
+// call (N = 16, L = 197, reversed).
+func BenchmarkTransposeChunk(b *testing.B) {
+	const n, l = 16, 197
+	src, dst := make([]float32, n*l), make([]float32, n*l)
+	b.SetBytes(n * l * 4)
+	for b.Loop() {
+		transposeChunk(dst, src, 0, n, l, 0, l, true)
+	}
+}
