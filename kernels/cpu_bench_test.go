@@ -135,3 +135,22 @@ func BenchmarkSelectiveStateUpdate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAddMul measures same-shape Add and Mul on one goroutine
+// (CPUSerial) at vim-tiny's (D, L) = (384, 197).
+func BenchmarkAddMul(b *testing.B) {
+	x, y, d := New(384, 197), New(384, 197), New(384, 197)
+	be := CPUSerial()
+	b.Run("add", func(b *testing.B) {
+		b.SetBytes(int64(12 * d.Len()))
+		for b.Loop() {
+			be.Add(d, x, y)
+		}
+	})
+	b.Run("mul", func(b *testing.B) {
+		b.SetBytes(int64(12 * d.Len()))
+		for b.Loop() {
+			be.Mul(d, x, y)
+		}
+	})
+}

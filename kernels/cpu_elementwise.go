@@ -76,14 +76,38 @@ func binaryRows(dst, a, b []float32, mul bool, lo, hi int) {
 		ar := a[r*nb : (r+1)*nb]
 		or := dst[r*nb : (r+1)*nb]
 		if mul {
-			for i, v := range b {
-				or[i] = ar[i] * v
-			}
+			mulRow(or, ar, b)
 		} else {
-			for i, v := range b {
-				or[i] = ar[i] + v
-			}
+			addRow(or, ar, b)
 		}
+	}
+}
+
+// addRow writes dst[i] = a[i] + b[i] for i < len(b), four at a time
+// through fixed-length sub-slices (one bounds test per slice and four
+// elements instead of one per element).
+func addRow(dst, a, b []float32) {
+	dst, a = dst[:len(b)], a[:len(b)]
+	i := 0
+	for ; i+4 <= len(b); i += 4 {
+		d, x, y := dst[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		d[0], d[1], d[2], d[3] = x[0]+y[0], x[1]+y[1], x[2]+y[2], x[3]+y[3]
+	}
+	for ; i < len(b); i++ {
+		dst[i] = a[i] + b[i]
+	}
+}
+
+// mulRow is addRow's product twin.
+func mulRow(dst, a, b []float32) {
+	dst, a = dst[:len(b)], a[:len(b)]
+	i := 0
+	for ; i+4 <= len(b); i += 4 {
+		d, x, y := dst[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		d[0], d[1], d[2], d[3] = x[0]*y[0], x[1]*y[1], x[2]*y[2], x[3]*y[3]
+	}
+	for ; i < len(b); i++ {
+		dst[i] = a[i] * b[i]
 	}
 }
 
