@@ -10,6 +10,10 @@ const (
 	// NR is the number of columns of C that Kernel computes (the width of a
 	// packed B panel).
 	NR = 16
+	// bnGroup is how many full B panels PackB packs in one sweep along
+	// the rows of an untransposed B (AVX2): 4 measured 5–23% faster than
+	// one panel at a time (and than 8) on vmamba- and vim-shaped blocks.
+	bnGroup = 4
 	// PackPad is the slack, in floats, that A pack buffers need past the
 	// last packed panel: none, since PackA writes nothing past its last
 	// panel (so goroutines may pack adjacent panel ranges of one buffer).
@@ -107,7 +111,11 @@ func PackB(dst, b []float32, ldb int, trans bool, cols, kc int) {
 	if len(dst) < panels*NR*kc {
 		panic(fmt.Sprintf("asm: PackB dst too short: %d < %d", len(dst), panels*NR*kc))
 	}
-	for q := 0; q < panels; q++ {
+	q := 0
+	if !trans {
+		q = packBNGroups(dst, b, ldb, cols/NR, kc)
+	}
+	for ; q < panels; q++ {
 		c := min(NR, cols-q*NR)
 		d := dst[q*NR*kc:]
 		if trans {

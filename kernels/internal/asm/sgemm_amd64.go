@@ -106,6 +106,27 @@ func dot4(k int, x, b []float32, ldb int, out *[4]float32) {
 	}
 }
 
+//go:noescape
+func packBN64AVX2(n int, src *float32, ld int, dst *float32, pstride int)
+
+// packBNGroups packs the first full panels of an untransposed B
+// (b[p*ldb+j], panels*NR ≤ the columns) several at a time, one sweep along
+// each row per group, and returns how many it packed (a multiple of the
+// group size; the caller packs the rest panel by panel).
+func packBNGroups(dst, b []float32, ldb, panels, kc int) int {
+	const g = bnGroup // packBN64AVX2's 4 panels
+	if !useSIMD || kc == 0 || panels < g {
+		return 0
+	}
+	done := panels / g * g
+	_ = b[(kc-1)*ldb+done*NR-1]
+	_ = dst[done*NR*kc-1]
+	for q := 0; q < done; q += g {
+		packBN64AVX2(kc, &b[q*NR], ldb, &dst[q*NR*kc], NR*kc)
+	}
+	return done
+}
+
 func packBN(dst, b []float32, ldb, c, kc int) {
 	if !useSIMD || c < NR || kc == 0 {
 		packBNGo(dst, b, ldb, c, kc)

@@ -456,6 +456,43 @@ pbn_done:
 	VZEROUPPER
 	RET
 
+// func packBN64AVX2(n int, src *float32, ld int, dst *float32, pstride int)
+TEXT ·packBN64AVX2(SB), NOSPLIT, $0-40
+	MOVQ n+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	MOVQ dst+24(FP), DI
+	MOVQ pstride+32(FP), R10
+	SHLQ $2, R8
+	SHLQ $2, R10
+	LEAQ (R10)(R10*2), R11
+	TESTQ CX, CX
+	JZ pbg4_done
+pbg4_loop:
+	VMOVUPS 0(SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VMOVUPS 128(SI), Y4
+	VMOVUPS 160(SI), Y5
+	VMOVUPS 192(SI), Y6
+	VMOVUPS 224(SI), Y7
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, (DI)(R10*1)
+	VMOVUPS Y3, 32(DI)(R10*1)
+	VMOVUPS Y4, (DI)(R10*2)
+	VMOVUPS Y5, 32(DI)(R10*2)
+	VMOVUPS Y6, (DI)(R11*1)
+	VMOVUPS Y7, 32(DI)(R11*1)
+	ADDQ R8, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ pbg4_loop
+pbg4_done:
+	VZEROUPPER
+	RET
+
 // func packAT6AVX2(n int, src *float32, ld int, dst *float32)
 TEXT ·packAT6AVX2(SB), NOSPLIT, $0-32
 	MOVQ n+0(FP), CX

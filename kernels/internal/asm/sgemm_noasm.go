@@ -26,3 +26,5 @@ func dot4(k int, x, b []float32, ldb int, out *[4]float32) { Dot4Go(k, x, b, ldb
 func packBN(dst, b []float32, ldb, c, kc int) { packBNGo(dst, b, ldb, c, kc) }
 
 func packAT(dst, a []float32, lda, r, kc int) { packATGo(dst, a, lda, r, kc) }
+
+func packBNGroups(dst, b []float32, ldb, panels, kc int) int { return 0 }

@@ -133,7 +133,7 @@ func TestKernelMatchesTwin(t *testing.T) {
 func TestPackMatchesTwin(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, trans := range []bool{false, true} {
-		for _, rows := range []int{1, 5, 6, 7, 12, 16, 17, 31, 33} {
+		for _, rows := range []int{1, 5, 6, 7, 12, 16, 17, 31, 33, 64, 67, 130} {
 			for _, kc := range []int{1, 7, 8, 9, 16, 63, 64, 67} {
 				cases := []struct {
 					name   string

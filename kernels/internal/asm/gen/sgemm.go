@@ -243,6 +243,60 @@ func packBN16() {
 	p("pbn_done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
+	packBNGroup(4)
+}
+
+// packBNGroup emits packBN<16·g>AVX2(n int, src *float32, ld int, dst
+// *float32, pstride int): g adjacent 16-column panels at once, reading
+// 16·g contiguous floats of each of n rows and writing them to
+// dst[q*pstride + p*16 + j] = src[p*ld + 16q + j] for q < g, j < 16; one
+// sweep along each row instead of g strided walks down the rows.
+func packBNGroup(g int) {
+	name := fmt.Sprintf("packBN%dAVX2", 16*g)
+	l := fmt.Sprintf("pbg%d", g)
+	p("")
+	p("// func %s(n int, src *float32, ld int, dst *float32, pstride int)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-40", name)
+	p("\tMOVQ n+0(FP), CX")
+	p("\tMOVQ src+8(FP), SI")
+	p("\tMOVQ ld+16(FP), R8")
+	p("\tMOVQ dst+24(FP), DI")
+	p("\tMOVQ pstride+32(FP), R10")
+	p("\tSHLQ $2, R8")
+	p("\tSHLQ $2, R10")
+	p("\tLEAQ (R10)(R10*2), R11")
+	if g == 8 {
+		p("\tLEAQ (DI)(R10*4), BX")
+	}
+	p("\tTESTQ CX, CX")
+	p("\tJZ %s_done", l)
+	p("%s_loop:", l)
+	for half := 0; half < g/4; half++ {
+		for v := 0; v < 8; v++ {
+			p("\tVMOVUPS %d(SI), Y%d", 32*(8*half+v), 8*half+v)
+		}
+	}
+	for half := 0; half < g/4; half++ {
+		base := "DI"
+		if half == 1 {
+			base = "BX"
+		}
+		dsts := []string{"(" + base + ")", "(" + base + ")(R10*1)", "(" + base + ")(R10*2)", "(" + base + ")(R11*1)"}
+		for q, d := range dsts {
+			p("\tVMOVUPS Y%d, %s", 8*half+2*q, d)
+			p("\tVMOVUPS Y%d, 32%s", 8*half+2*q+1, d)
+		}
+	}
+	p("\tADDQ R8, SI")
+	p("\tADDQ $64, DI")
+	if g == 8 {
+		p("\tADDQ $64, BX")
+	}
+	p("\tDECQ CX")
+	p("\tJNZ %s_loop", l)
+	p("%s_done:", l)
+	p("\tVZEROUPPER")
+	p("\tRET")
 }
 
 // packAT6 copies 6 floats from each of n rows of a row-major matrix
