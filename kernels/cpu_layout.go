@@ -1,5 +1,7 @@
 package kernels
 
+import "github.com/gomamba/gomamba/kernels/internal/asm"
+
 func (cb cpuBackend) Copy(dst, src *Tensor) {
 	host("Copy", dst, src)
 	if dst.Len() != src.Len() {
@@ -37,6 +39,16 @@ func (cb cpuBackend) Permute(dst, src *Tensor, perm ...int) {
 	}
 	if r <= 1 {
 		copy(dst.Data, src.Data)
+		return
+	}
+	if swapsLastTwo(perm) { // a batch of matrix transposes (VMamba's cross-scan and merge)
+		h, w := src.shape[r-2], src.shape[r-1]
+		planes := src.Len() / (h * w)
+		if cb.inline(planes, rowGrain(h*w)) {
+			transposePlanes(dst.Data, src.Data, h, w, 0, planes)
+			return
+		}
+		cb.par(planes, rowGrain(h*w), func(lo, hi int) { transposePlanes(dst.Data, src.Data, h, w, lo, hi) })
 		return
 	}
 	// Source strides in dst axis order.
@@ -233,5 +245,28 @@ func copyBoxRows(dst, src *Tensor, dstr, sstr, size []int, d0, s0, lo, hi int) {
 			so -= idx[a] * sstr[a]
 			idx[a] = 0
 		}
+	}
+}
+
+// swapsLastTwo reports whether perm swaps the last two axes and keeps the
+// others in place.
+func swapsLastTwo(perm []int) bool {
+	r := len(perm)
+	if r < 2 || perm[r-2] != r-1 || perm[r-1] != r-2 {
+		return false
+	}
+	for i, p := range perm[:r-2] {
+		if p != i {
+			return false
+		}
+	}
+	return true
+}
+
+// transposePlanes transposes the h×w planes [lo, hi) of src into dst
+// (asm.Transpose: 8×8 register tiles with SIMD).
+func transposePlanes(dst, src []float32, h, w, lo, hi int) {
+	for p := lo; p < hi; p++ {
+		asm.Transpose(dst[p*h*w:(p+1)*h*w], src[p*h*w:(p+1)*h*w], h, w)
 	}
 }

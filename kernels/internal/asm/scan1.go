@@ -166,3 +166,26 @@ func LayerNorm2dPixelsGo(dst, x, w, b []float32, c, stride, n int, eps float32) 
 		}
 	}
 }
+
+// Transpose writes the h×w row-major matrix src transposed into dst (w×h):
+// dst[j·h + i] = src[i·w + j]. Its twin TransposeGo is the definition; the
+// SIMD version moves 8×8 tiles through registers (the edge tiles with
+// masked loads and stores). dst must not alias src.
+func Transpose(dst, src []float32, h, w int) {
+	if h < 0 || w < 0 || len(src) < h*w || len(dst) < h*w {
+		panic(fmt.Sprintf("asm: Transpose %d×%d: len(src) %d, len(dst) %d", h, w, len(src), len(dst)))
+	}
+	if h == 0 || w == 0 {
+		return
+	}
+	transpose(dst[:h*w], src[:h*w], h, w)
+}
+
+// TransposeGo is the pure-Go twin of Transpose and its definition.
+func TransposeGo(dst, src []float32, h, w int) {
+	for i := range h {
+		for j, v := range src[i*w : i*w+w] {
+			dst[j*h+i] = v
+		}
+	}
+}

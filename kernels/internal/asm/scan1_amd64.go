@@ -84,3 +84,28 @@ func layerNorm2dPixels(dst, x, w, b []float32, c, stride, n int, eps float32) {
 		LayerNorm2dPixelsGo(dst[i:], x[i:], w, b, c, stride, n-i, eps)
 	}
 }
+
+//go:noescape
+func tr8AVX2(src *float32, lds int, dst *float32, ldd int)
+
+//go:noescape
+func tr8MaskAVX2(src *float32, lds int, dst *float32, ldd int, r, c int)
+
+func transpose(dst, src []float32, h, w int) {
+	if !useSIMD || h*w < 64 {
+		TransposeGo(dst, src, h, w)
+		return
+	}
+	for i := 0; i < h; i += 8 {
+		r := min(8, h-i)
+		for j := 0; j < w; j += 8 {
+			c := min(8, w-j)
+			s, d := &src[i*w+j], &dst[j*h+i]
+			if r == 8 && c == 8 {
+				tr8AVX2(s, 4*w, d, 4*h)
+			} else {
+				tr8MaskAVX2(s, 4*w, d, 4*h, r, c)
+			}
+		}
+	}
+}

@@ -15,3 +15,5 @@ func oct1Out(out, h, u, c, gate []float32, dSkip float32) { Oct1OutGo(out, h, u,
 func layerNorm2dPixels(dst, x, w, b []float32, c, stride, n int, eps float32) {
 	LayerNorm2dPixelsGo(dst, x, w, b, c, stride, n, eps)
 }
+
+func transpose(dst, src []float32, h, w int) { TransposeGo(dst, src, h, w) }

@@ -1,6 +1,7 @@
 package asm
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -221,4 +222,49 @@ func BenchmarkLayerNorm2dPixels(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestTransposeMatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(69, 70))
+	for _, h := range []int{1, 3, 7, 8, 9, 14, 16, 28, 49} {
+		for _, w := range []int{1, 5, 8, 13, 14, 17, 56} {
+			src := randSlice(r, h*w)
+			want := make([]float32, h*w)
+			TransposeGo(want, src, h, w)
+			for i := range h {
+				for j := range w {
+					if want[j*h+i] != src[i*w+j] {
+						t.Fatalf("TransposeGo %d×%d wrong at (%d, %d)", h, w, i, j)
+					}
+				}
+			}
+			bothWays(t, func(t *testing.T) {
+				got, all := guarded(h * w)
+				Transpose(got, src, h, w)
+				checkGuards(t, all, h*w)
+				for i := range got {
+					if got[i] != want[i] {
+						t.Fatalf("%d×%d: element %d = %v, want %v", h, w, i, got[i], want[i])
+					}
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkTranspose(b *testing.B) {
+	for _, s := range []int{14, 56} {
+		r := rand.New(rand.NewPCG(71, 72))
+		src, dst := randSlice(r, 96*s*s), make([]float32, 96*s*s)
+		b.Run(fmt.Sprint(s), func(b *testing.B) {
+			benchModes(b, func(b *testing.B) {
+				b.SetBytes(int64(8 * len(src)))
+				for b.Loop() {
+					for p := 0; p < len(src); p += s * s {
+						Transpose(dst[p:], src[p:], s, s)
+					}
+				}
+			})
+		})
+	}
 }

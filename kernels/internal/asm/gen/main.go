@@ -72,6 +72,9 @@ func main() {
 		recur8()
 		ln2d(2)
 		ln2d(1)
+		maskTab()
+		transposeTile(false)
+		transposeTile(true)
 	default:
 		fmt.Fprintln(os.Stderr, "usage: go run ./gen sgemm|scan|bf16|scan1")
 		os.Exit(2)

@@ -333,3 +333,106 @@ func ln2d(v int) {
 	p("\tVZEROUPPER")
 	p("\tRET")
 }
+
+// transposeTile emits tr8AVX2(src, lds, dst, ldd) (full 8×8 tiles, plain
+// loads and stores) and tr8MaskAVX2(src, lds, dst, ldd, r, c) (an r×c
+// corner, r, c in 1..8: masked loads of r rows of c floats, masked stores
+// of c rows of r floats): dst[j·ldd + i] = src[i·lds + j], strides in
+// bytes. The 8×8 transpose is the usual unpack / shuffle / lane-permute
+// network.
+func transposeTile(masked bool) {
+	name := "tr8AVX2"
+	args, size := "src *float32, lds int, dst *float32, ldd int", 32
+	if masked {
+		name = "tr8MaskAVX2"
+		args, size = args+", r, c int", 48
+	}
+	p("")
+	p("// func %s(%s)", name, args)
+	p("TEXT ·%s(SB), NOSPLIT, $0-%d", name, size)
+	p("\tMOVQ src+0(FP), SI")
+	p("\tMOVQ lds+8(FP), AX")
+	p("\tMOVQ dst+16(FP), DI")
+	p("\tMOVQ ldd+24(FP), BX")
+	if masked {
+		p("\tMOVQ r+32(FP), R8")
+		p("\tMOVQ c+40(FP), R9")
+		// Y15 = the first c lanes set: masktab<> + 4·(8 − c).
+		p("\tLEAQ masktab<>+32(SB), R10")
+		p("\tMOVQ R9, R11")
+		p("\tSHLQ $2, R11")
+		p("\tSUBQ R11, R10")
+		p("\tVMOVUPS (R10), Y15")
+	}
+	for i := range 8 {
+		if masked {
+			p("\tVXORPS Y%d, Y%d, Y%d", i, i, i)
+			p("\tCMPQ R8, $%d", i)
+			p("\tJLE %s_l%d", name, i)
+			p("\tVMASKMOVPS (SI), Y15, Y%d", i)
+			p("%s_l%d:", name, i)
+		} else {
+			p("\tVMOVUPS (SI), Y%d", i)
+		}
+		if i < 7 {
+			p("\tADDQ AX, SI")
+		}
+	}
+	for k := range 4 { // t = unpack(r2k, r2k+1)
+		p("\tVUNPCKLPS Y%d, Y%d, Y%d", 2*k+1, 2*k, 8+2*k)
+		p("\tVUNPCKHPS Y%d, Y%d, Y%d", 2*k+1, 2*k, 9+2*k)
+	}
+	// tt0..tt7 into Y0..Y7.
+	for _, g := range [][4]int{{0, 8, 10, 0x44}, {1, 8, 10, 0xEE}, {2, 9, 11, 0x44}, {3, 9, 11, 0xEE},
+		{4, 12, 14, 0x44}, {5, 12, 14, 0xEE}, {6, 13, 15, 0x44}, {7, 13, 15, 0xEE}} {
+		p("\tVSHUFPS $0x%02x, Y%d, Y%d, Y%d", g[3], g[2], g[1], g[0])
+	}
+	// out k = perm2f128(tt k, tt k+4, 0x20) for k < 4, (tt k−4, tt k, 0x31) above.
+	for k := range 4 {
+		p("\tVPERM2F128 $0x20, Y%d, Y%d, Y%d", k+4, k, 8+k)
+	}
+	for k := range 4 {
+		p("\tVPERM2F128 $0x31, Y%d, Y%d, Y%d", k+4, k, 12+k)
+	}
+	if masked {
+		// Y0 = the first r lanes set.
+		p("\tLEAQ masktab<>+32(SB), R10")
+		p("\tMOVQ R8, R11")
+		p("\tSHLQ $2, R11")
+		p("\tSUBQ R11, R10")
+		p("\tVMOVUPS (R10), Y0")
+	}
+	for j := range 8 {
+		if masked {
+			if j > 0 {
+				p("\tCMPQ R9, $%d", j)
+				p("\tJLE %s_done", name)
+			}
+			p("\tVMASKMOVPS Y%d, Y0, (DI)", 8+j)
+		} else {
+			p("\tVMOVUPS Y%d, (DI)", 8+j)
+		}
+		if j < 7 {
+			p("\tADDQ BX, DI")
+		}
+	}
+	if masked {
+		p("%s_done:", name)
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// maskTab emits masktab<>: eight set lanes then eight clear ones (a window
+// of eight starting at 8 − n has its first n lanes set).
+func maskTab() {
+	p("")
+	for i := range 16 {
+		v := "0xffffffff"
+		if i >= 8 {
+			v = "0x00000000"
+		}
+		p("DATA masktab<>+%d(SB)/4, $%s", 4*i, v)
+	}
+	p("GLOBL masktab<>(SB), RODATA|NOPTR, $64")
+}
