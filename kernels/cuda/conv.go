@@ -16,20 +16,34 @@ func (be *Backend) Conv1dCausal(dst, x, w, bias *kernels.Tensor, act kernels.Act
 	be.conv1d("Conv1dCausal", dst, x, w, bias, act, false)
 }
 
-// conv1d launches gm_conv1d_causal: x along the grid's x axis (one thread per
-// position), the Bt·D rows along y; rev selects the anti-causal direction.
+// gm_conv1d_causal (src/conv.cu): each warp computes conv1dSeg consecutive
+// outputs of one row, staged in its own shared-memory strip; kernels wider
+// than conv1dMaxK taps, or more row segments than 32-bit index math covers,
+// run on gm_conv1d_naive. H200, SiLU, x (22, 384, 6085): 248 µs, 3.07 TB/s
+// against a 4.07 TB/s memcpy in the same run (the 2-D-grid kernel it
+// replaces: 456 µs, 1.20 TB/s); (128, 384, 197): 59 µs against 105.
+const (
+	conv1dSeg   = 256
+	conv1dWarps = 8
+	conv1dMaxK  = 16
+)
+
+// conv1d launches gm_conv1d_causal (or gm_conv1d_naive); rev selects the
+// anti-causal direction.
 func (be *Backend) conv1d(op string, dst, x, w, bias *kernels.Tensor, act kernels.Activation, rev bool) {
-	rows, l := x.Dim(0)*x.Dim(1), x.Dim(2)
+	rows, l, k := x.Dim(0)*x.Dim(1), x.Dim(2), w.Dim(1)
 	if rows == 0 || l == 0 {
 		return
 	}
-	r := 0
-	if rev {
-		r = 1
-	}
 	args := []uint64{be.dev(op, x), be.dev(op, w), be.dev(op, bias), be.dev(op, dst),
-		i64(x.Dim(0)), i64(x.Dim(1)), i64(l), i64(w.Dim(1)), i64(int(act)), i64(r)}
-	be.launch("gm_conv1d_causal", [3]uint32{uint32((l + threads - 1) / threads), uint32(min(rows, 65535)), 1}, [3]uint32{threads, 1, 1}, args)
+		i64(x.Dim(0)), i64(x.Dim(1)), i64(l), i64(k), i64(int(act)), b64(rev)}
+	segs := rows * ((l + conv1dSeg - 1) / conv1dSeg)
+	if k > conv1dMaxK || segs >= math.MaxInt32 || k*x.Dim(1) >= math.MaxInt32 {
+		be.launch("gm_conv1d_naive", [3]uint32{uint32((l + threads - 1) / threads), uint32(min(rows, 65535)), 1}, [3]uint32{threads, 1, 1}, args)
+		return
+	}
+	blocks := (segs + conv1dWarps - 1) / conv1dWarps
+	be.launch("gm_conv1d_causal", [3]uint32{uint32(blocks), 1, 1}, [3]uint32{32 * conv1dWarps, 1, 1}, args)
 }
 
 // Conv1dStep advances the rolling conv state (Bt, D, K) by one token.

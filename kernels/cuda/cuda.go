@@ -275,6 +275,9 @@ type allocator struct {
 	inUse  int
 	cached int
 	peak   int
+	// peakHeld is the largest inUse+cached: device memory the allocator
+	// held from the driver at once, free-list blocks included.
+	peakHeld int
 }
 
 // bucketSize rounds a request up: to 512 bytes, to a power of two up to
@@ -322,6 +325,7 @@ func (a *allocator) get(bytes int) (devptr, int, error) {
 	a.mu.Lock()
 	a.inUse += size
 	a.peak = max(a.peak, a.inUse)
+	a.peakHeld = max(a.peakHeld, a.inUse+a.cached)
 	a.mu.Unlock()
 	return p, size, nil
 }
@@ -356,13 +360,16 @@ type MemStats struct {
 	InUse  int // bytes held by live tensors (bucket sizes)
 	Cached int // bytes in the free lists
 	Peak   int // largest InUse seen
+	// PeakHeld is the largest InUse+Cached seen: the device memory the
+	// allocator held at once, blocks cached for reuse included.
+	PeakHeld int
 }
 
 // MemStats returns the allocator's counters.
 func (be *Backend) MemStats() MemStats {
 	be.alloc.mu.Lock()
 	defer be.alloc.mu.Unlock()
-	return MemStats{InUse: be.alloc.inUse, Cached: be.alloc.cached, Peak: be.alloc.peak}
+	return MemStats{InUse: be.alloc.inUse, Cached: be.alloc.cached, Peak: be.alloc.peak, PeakHeld: be.alloc.peakHeld}
 }
 
 // ResetPeak sets the allocator's peak to the bytes now in use, so that a
@@ -371,6 +378,7 @@ func (be *Backend) ResetPeak() {
 	be.alloc.mu.Lock()
 	defer be.alloc.mu.Unlock()
 	be.alloc.peak = be.alloc.inUse
+	be.alloc.peakHeld = be.alloc.inUse + be.alloc.cached
 }
 
 // EmptyCache waits for queued work and returns cached device memory to the

@@ -13,7 +13,7 @@ const threads = 256
 // itself: the reverse split-state scans and the fast data-movement and
 // depthwise-conv paths.
 var opKernels = func() []string {
-	names := []string{"gm_flip", "gm_transpose", "gm_dwconv2d_k3"}
+	names := []string{"gm_flip", "gm_transpose", "gm_dwconv2d_k3", "gm_conv1d_naive"}
 	for _, n := range scanNMax {
 		names = append(names, fmt.Sprintf("gm_scan_rev_s%d", n))
 	}
@@ -264,7 +264,29 @@ func (be *Backend) normRows(op string, dst, x, w, b *kernels.Tensor, eps float32
 		panicf(op, "x %v, w %v, b %v, dst %v", x, w, b, dst)
 	}
 	rows := x.Len() / max(c, 1)
-	args := []uint64{be.dev(op, x), be.dev(op, w), be.dev(op, b), be.dev(op, dst), i64(rows), i64(c), 1, f32bits(eps), b64(rms)}
+	args := []uint64{be.dev(op, x), be.dev(op, w), be.dev(op, b), be.dev(op, dst), i64(rows), i64(c), 1, f32bits(eps), b64(rms), 0, 0}
+	be.launchRows("gm_norm_rows", rows, true, args)
+}
+
+// AddNorm is Mamba's fused residual add and norm in one kernel: residual +=
+// h (same shape), then dst = RMSNorm(residual)·w (rms; b must be nil) or
+// LayerNorm(residual)·w + b over the last dimension. It equals Add then
+// RMSNorm/LayerNorm to the last bit, reading residual and h once and
+// writing residual and dst once instead of the four passes of the two ops.
+// dst may alias h (each element of h is read before the same thread writes
+// that element of dst) but not residual.
+func (be *Backend) AddNorm(dst, residual, h, w, b *kernels.Tensor, eps float32, rms bool) {
+	op := "AddNorm"
+	c := residual.Dim(-1)
+	if !kernels.SameShape(h, residual) || !kernels.SameShape(dst, residual) || (w != nil && w.Len() != c) || (b != nil && (rms || b.Len() != c)) {
+		panicf(op, "residual %v, h %v, w %v, b %v, dst %v", residual, h, w, b, dst)
+	}
+	pr, ph, pd := be.dev(op, residual), be.dev(op, h), be.dev(op, dst)
+	if pd == pr {
+		panicf(op, "dst %v aliases residual", dst)
+	}
+	rows := residual.Len() / max(c, 1)
+	args := []uint64{pr, be.dev(op, w), be.dev(op, b), pd, i64(rows), i64(c), 1, f32bits(eps), b64(rms), ph, pr}
 	be.launchRows("gm_norm_rows", rows, true, args)
 }
 
@@ -286,7 +308,7 @@ func (be *Backend) LayerNorm2d(dst, x, w, b *kernels.Tensor, eps float32) {
 	op := "LayerNorm2d"
 	hw := x.Dim(2) * x.Dim(3)
 	rows := x.Dim(0) * hw
-	args := []uint64{be.dev(op, x), be.dev(op, w), be.dev(op, b), be.dev(op, dst), i64(rows), i64(x.Dim(1)), i64(hw), f32bits(eps), 0}
+	args := []uint64{be.dev(op, x), be.dev(op, w), be.dev(op, b), be.dev(op, dst), i64(rows), i64(x.Dim(1)), i64(hw), f32bits(eps), 0, 0, 0}
 	be.launchRows("gm_layernorm2d", rows, false, args)
 }
 

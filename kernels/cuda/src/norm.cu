@@ -7,9 +7,14 @@ struct NormParams {
   const float *x, *w, *b;
   float* out;
   i64 rows, C, HW, eps_bits, rms;
+  const float* h;  // gm_norm_rows: residual add (fused_add_norm), or null
+  float* res;      // where x + h goes (may be x itself)
 };
 
 // One warp per row of C values; rms != 0 selects RMSNorm (no mean, no bias).
+// With h set, the row is first replaced by res = x + h and res is
+// normalised (Mamba's fused residual add + norm; each lane re-reads only
+// the values it wrote).
 GM_KERNEL void gm_norm_rows(const NormParams p) {
   const i64 row = (i64)blockIdx.x * (blockDim.x / 32) + (threadIdx.x >> 5);
   const int lane = threadIdx.x & 31;
@@ -17,6 +22,12 @@ GM_KERNEL void gm_norm_rows(const NormParams p) {
   const float eps = __int_as_float((int)p.eps_bits);
   const float* x = p.x + row * p.C;
   float* o = p.out + row * p.C;
+  if (p.h) {
+    const float* h = p.h + row * p.C;
+    float* r = p.res + row * p.C;
+    for (i64 i = lane; i < p.C; i += 32) r[i] = x[i] + h[i];
+    x = r;
+  }
   const float invC = 1.f / (float)p.C;
   float scale, mean = 0.f;
   if (p.rms) {
