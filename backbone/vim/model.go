@@ -61,6 +61,27 @@ func (n *norm) forward(be kernels.Backend, dst, x *kernels.Tensor) {
 	be.RMSNorm(dst, x, n.W, n.eps)
 }
 
+// addNormer is implemented by backends that fuse the residual add into the
+// norm that follows it (Mamba's fused_add_norm): residual += h, then dst =
+// RMSNorm (rms) or LayerNorm of residual with weight w and bias b (b nil for
+// RMSNorm); dst may alias h. The CUDA backend has it; elsewhere addForward
+// makes the two calls.
+type addNormer interface {
+	AddNorm(dst, residual, h, w, b *kernels.Tensor, eps float32, rms bool)
+}
+
+// addForward computes residual += h, then dst = norm(residual), in one
+// pass where the backend fuses them (the same arithmetic either way). dst
+// may alias h.
+func (n *norm) addForward(be kernels.Backend, dst, residual, h *kernels.Tensor) {
+	if an, ok := be.(addNormer); ok {
+		an.AddNorm(dst, residual, h, n.W, n.B, n.eps, !n.layerNorm)
+		return
+	}
+	be.Add(residual, residual, h)
+	n.forward(be, dst, residual)
+}
+
 // BiMixer is Vim's bimamba "v2" mixer: a shared in_proj and out_proj around
 // two Mamba branches, the second running on the time-reversed sequence with
 // its own (_b) parameters; out = out_proj((y_f + flip(y_b))/2). Bwd has
@@ -84,7 +105,8 @@ type BiMixer struct {
 }
 
 // Forward runs the mixer on h (Bt, L, C) into out (Bt, L, C) using scratch
-// from ws (names prefixed "vim.").
+// from ws (names prefixed "vim."). out may alias h: h is read only by the
+// in_proj products at the start, out written only by out_proj at the end.
 func (m *BiMixer) Forward(be kernels.Backend, ws *mamba.Workspace, out, h *kernels.Tensor) {
 	bt, l := h.Dim(0), h.Dim(1)
 	e := m.Fwd.Inner()
@@ -103,8 +125,9 @@ func (m *BiMixer) Forward(be kernels.Backend, ws *mamba.Workspace, out, h *kerne
 	}
 
 	yf := ws.Get(be, "vim.yf", bt, e, l)
-	yb := ws.Get(be, "vim.yb", bt, e, l)
+	var yb *kernels.Tensor
 	if concurrentBranches(be) && m.Bwd.Reverse {
+		yb = ws.Get(be, "vim.yb", bt, e, l)
 		// The two directions are independent until the sum: run them on
 		// two goroutines, each with its own scratch (their names coincide;
 		// a Workspace also belongs to one backend). With two processors
@@ -129,7 +152,7 @@ func (m *BiMixer) Forward(be kernels.Backend, ws *mamba.Workspace, out, h *kerne
 		}
 	} else {
 		m.Fwd.Forward(be, ws, yf, x, z)
-		m.backward(be, ws, yb, x, z)
+		yb = m.backward(be, ws, x, z)
 	}
 	be.Add(yf, yf, yb)
 	outProj := m.OutProj
@@ -142,14 +165,21 @@ func (m *BiMixer) Forward(be kernels.Backend, ws *mamba.Workspace, out, h *kerne
 	be.MatMul(out, yf, outProj, true, true) // yᵀ (L, E) · out_projᵀ (E, C)
 }
 
-// backward runs the _b branch: anti-causally in place when Bwd.Reverse is
-// set (flip(branch_b(flip(x), flip(z))) without the copies), otherwise (a
-// hand-built mixer) by flipping x and z in time, running it and flipping back.
-func (m *BiMixer) backward(be kernels.Backend, ws *mamba.Workspace, yb, x, z *kernels.Tensor) {
+// backward runs the _b branch and returns y_b: anti-causally in place when
+// Bwd.Reverse is set (flip(branch_b(flip(x), flip(z))) without the copies),
+// otherwise (a hand-built mixer) by flipping x and z in time, running it and
+// flipping back. In the anti-causal case y_b is written over x: x's last
+// reader is the branch's conv (PrepareScan), not the scan, so the mixer
+// needs one (E, L) sequence less (the sequential path only: the concurrent
+// CPU branches both read x).
+func (m *BiMixer) backward(be kernels.Backend, ws *mamba.Workspace, x, z *kernels.Tensor) *kernels.Tensor {
 	if m.Bwd.Reverse {
-		m.Bwd.Forward(be, ws, yb, x, z)
-		return
+		a := m.Bwd.PrepareScan(be, ws, x, x, z)
+		a.Out = x // x is no scan operand: U is the conv output
+		be.SelectiveScan(a)
+		return x
 	}
+	yb := ws.Get(be, "vim.yb", x.Shape()...)
 	xb := ws.Get(be, "vim.xb", x.Shape()...)
 	zb := ws.Get(be, "vim.zb", x.Shape()...)
 	be.Flip(xb, x, 2)
@@ -157,6 +187,7 @@ func (m *BiMixer) backward(be kernels.Backend, ws *mamba.Workspace, yb, x, z *ke
 	ybf := ws.Get(be, "vim.ybf", x.Shape()...)
 	m.Bwd.Forward(be, ws, ybf, xb, zb)
 	be.Flip(yb, ybf, 2)
+	return yb
 }
 
 // scanChunk is the number of channels of a branch's scan that one
@@ -287,6 +318,15 @@ func (m *Model) posFor(gh, gw int) (*kernels.Tensor, error) {
 // each block's mixer output and residual stream (before the next add).
 // It returns the final normalised tokens (Bt, L, C).
 func (m *Model) run(ctx context.Context, ws *mamba.Workspace, x *kernels.Tensor, visit func(i int, hidden, residual *kernels.Tensor) error) (out *kernels.Tensor, gh, gw int, err error) {
+	if x.Rank() != 4 {
+		return nil, 0, 0, fmt.Errorf("vim: input %v, want (batch, %d, H, W)", x.Shape(), m.cfg.Channels)
+	}
+	return m.runRange(ctx, ws, x, 0, x.Dim(0), visit)
+}
+
+// runRange is run on images [first, first+bt) of x. On a device backend x
+// may be a host tensor (see embedTokens).
+func (m *Model) runRange(ctx context.Context, ws *mamba.Workspace, x *kernels.Tensor, first, bt int, visit func(i int, hidden, residual *kernels.Tensor) error) (out *kernels.Tensor, gh, gw int, err error) {
 	be := m.be
 	if x.Rank() != 4 || x.Dim(1) != m.cfg.Channels {
 		return nil, 0, 0, fmt.Errorf("vim: input %v, want (batch, %d, H, W)", x.Shape(), m.cfg.Channels)
@@ -295,34 +335,12 @@ func (m *Model) run(ctx context.Context, ws *mamba.Workspace, x *kernels.Tensor,
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("vim: %w", err)
 	}
-	bt, c := x.Dim(0), m.cfg.EmbedDim
+	c := m.cfg.EmbedDim
 	np := gh * gw
 	nt := m.cfg.Cls.NumTokens()
 	l := np + nt
-	grid := ws.Get(be, "vim.grid", bt, c, gh, gw)
-	m.embed.Forward(be, grid, x)
-	tokens := ws.Get(be, "vim.tokens", bt, np, c)
-	be.Permute(tokens, grid.Reshape(bt, c, np), 0, 2, 1)
-
-	// Sequence assembly: patches with cls token(s) inserted.
 	residual := ws.Get(be, "vim.residual", bt, l, c)
-	cls := m.clsIndex(np)
-	src := 0 // next patch token to copy
-	dst := 0
-	for k, at := range cls {
-		if n := at - dst; n > 0 {
-			be.CopyBox(residual, []int{0, dst, 0}, tokens, []int{0, src, 0}, []int{bt, n, c})
-			src += n
-			dst += n
-		}
-		for b := range bt {
-			be.CopyBox(residual, []int{b, at, 0}, m.cls[k].Reshape(1, 1, c), []int{0, 0, 0}, []int{1, 1, c})
-		}
-		dst++
-	}
-	if n := l - dst; n > 0 {
-		be.CopyBox(residual, []int{0, dst, 0}, tokens, []int{0, src, 0}, []int{bt, n, c})
-	}
+	m.embedTokens(ws, residual, x, first, bt, gh, gw)
 	pos, err := m.posFor(gh, gw)
 	if err != nil {
 		return nil, 0, 0, err
@@ -331,17 +349,21 @@ func (m *Model) run(ctx context.Context, ws *mamba.Workspace, x *kernels.Tensor,
 
 	// Blocks: residual += hidden (first block: residual = embedded input);
 	// hidden = mixer(norm(residual)).
+	// The mixer input (normed) and output (hidden) share one buffer: the
+	// mixer reads its input before it writes its output, and the add+norm
+	// reads hidden before it writes normed.
 	hidden := ws.Get(be, "vim.hidden", bt, l, c)
-	normed := ws.Get(be, "vim.normed", bt, l, c)
+	normed := hidden
 	for i := range m.layers {
 		if err := ctx.Err(); err != nil {
 			return nil, 0, 0, err
 		}
-		if i > 0 {
-			be.Add(residual, residual, hidden)
-		}
 		blk := &m.layers[i]
-		blk.Norm.forward(be, normed, residual)
+		if i > 0 {
+			blk.Norm.addForward(be, normed, residual, hidden)
+		} else {
+			blk.Norm.forward(be, normed, residual)
+		}
 		blk.Mixer.Forward(be, ws, hidden, normed)
 		if visit != nil {
 			if err := visit(i, hidden, residual); err != nil {
@@ -349,9 +371,80 @@ func (m *Model) run(ctx context.Context, ws *mamba.Workspace, x *kernels.Tensor,
 			}
 		}
 	}
-	be.Add(residual, residual, hidden)
-	m.normF.forward(be, normed, residual)
+	m.normF.addForward(be, normed, residual, hidden)
 	return normed, gh, gw, nil
+}
+
+// embedGroupBytes bounds the device scratch of the patch embedding: a
+// device backend embeds a pass's images in groups whose input copy, patch
+// grid and token rows stay under it, so that neither the whole input batch
+// nor a whole pass's grid has to be held on the device.
+const embedGroupBytes = 96 << 20
+
+// embedTokens writes the embedded sequence of images [first, first+bt) of x
+// (·, Cin, H, W) into residual (bt, L, C): patch tokens in row-major grid order with the cls
+// token(s) inserted (positions are added by the caller). On a device backend
+// the images go through in groups of at most embedGroupBytes of scratch; x
+// may then also be a host tensor, each group being uploaded when it is
+// reached.
+func (m *Model) embedTokens(ws *mamba.Workspace, residual, x *kernels.Tensor, first, bt, gh, gw int) {
+	be := m.be
+	cin, h, w := x.Dim(1), x.Dim(2), x.Dim(3)
+	c, np := m.cfg.EmbedDim, gh*gw
+	onDevice := m.pos.OnDevice()
+	g := bt
+	if onDevice {
+		g = min(bt, max(1, int(embedGroupBytes/(4*int64(cin*h*w+2*np*c)))))
+	}
+	for lo := 0; lo < bt; lo += g {
+		n := min(g, bt-lo)
+		xs := x
+		switch {
+		case !onDevice && n < x.Dim(0):
+			xs = x.Narrow0(first+lo, n)
+		case onDevice && (n < x.Dim(0) || !x.OnDevice()):
+			xs = prefix(ws.Get(be, "vim.embed.x", g, cin, h, w), n, cin, h, w)
+			if x.OnDevice() {
+				be.CopyBox(xs, []int{0, 0, 0, 0}, x, []int{first + lo, 0, 0, 0}, []int{n, cin, h, w})
+			} else {
+				be.Copy(xs, x.Narrow0(first+lo, n)) // upload
+			}
+		}
+		grid := prefix(ws.Get(be, "vim.grid", g, c, gh, gw), n, c, gh, gw)
+		m.embed.Forward(be, grid, xs)
+		tokens := prefix(ws.Get(be, "vim.tokens", g, np, c), n, np, c)
+		be.Permute(tokens, grid.Reshape(n, c, np), 0, 2, 1)
+		// Patches with the cls token(s) inserted, into images [lo, lo+n).
+		src, dst := 0, 0
+		for k, at := range m.clsIndex(np) {
+			if cnt := at - dst; cnt > 0 {
+				be.CopyBox(residual, []int{lo, dst, 0}, tokens, []int{0, src, 0}, []int{n, cnt, c})
+				src += cnt
+				dst += cnt
+			}
+			for b := range n {
+				be.CopyBox(residual, []int{lo + b, at, 0}, m.cls[k].Reshape(1, 1, c), []int{0, 0, 0}, []int{1, 1, c})
+			}
+			dst++
+		}
+		if cnt := residual.Dim(1) - dst; cnt > 0 {
+			be.CopyBox(residual, []int{lo, dst, 0}, tokens, []int{0, src, 0}, []int{n, cnt, c})
+		}
+	}
+}
+
+// prefix returns the first shape[0] rows of t (a scratch tensor whose first
+// dimension is at least that) as a tensor of the given shape: a view of the
+// same storage, so that a short last group reuses the group buffers instead
+// of reallocating them.
+func prefix(t *kernels.Tensor, shape ...int) *kernels.Tensor {
+	if t.Dim(0) == shape[0] {
+		return t
+	}
+	if t.OnDevice() {
+		return kernels.NewDevice(t.Dev, shape...)
+	}
+	return t.Narrow0(0, shape[0]).Reshape(shape...)
 }
 
 func (m *Model) pooling(patches int) heads.Pooling {
@@ -367,7 +460,9 @@ func (m *Model) pooling(patches int) heads.Pooling {
 }
 
 // Forward runs the network on x (Bt, Channels, H, W), a normalised image
-// batch in the backend's memory, and returns the pooled features (Bt, C)
+// batch in the backend's memory or, on a device backend, in host memory (it
+// is then uploaded a few images at a time as the pass reaches them, so the
+// whole batch never occupies device memory), and returns the pooled features (Bt, C)
 // (the official forward_features: the cls token for the released flags) and
 // the logits (Bt, NumClasses), nil when the model has no head. Any H, W of
 // at least one patch is accepted: the position embedding is interpolated to
@@ -384,16 +479,18 @@ func (m *Model) Forward(ctx context.Context, x *kernels.Tensor) (features, logit
 			return m.forwardChunked(ctx, ws, x, per)
 		}
 	}
-	return m.forwardAll(ctx, ws, x)
+	if x.Rank() != 4 {
+		return nil, nil, fmt.Errorf("vim: input %v, want (batch, %d, H, W)", x.Shape(), m.cfg.Channels)
+	}
+	return m.forwardRange(ctx, ws, x, 0, x.Dim(0))
 }
 
-// forwardAll is Forward on the whole batch in one pass.
-func (m *Model) forwardAll(ctx context.Context, ws *mamba.Workspace, x *kernels.Tensor) (features, logits *kernels.Tensor, err error) {
-	out, gh, gw, err := m.run(ctx, ws, x, nil)
+// forwardRange is Forward on images [first, first+bt) of x in one pass.
+func (m *Model) forwardRange(ctx context.Context, ws *mamba.Workspace, x *kernels.Tensor, first, bt int) (features, logits *kernels.Tensor, err error) {
+	out, gh, gw, err := m.runRange(ctx, ws, x, first, bt, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	bt := x.Dim(0)
 	features = m.be.New(bt, m.cfg.EmbedDim)
 	if err := heads.Pool(m.be, features, out, m.pooling(gh*gw)); err != nil {
 		return nil, nil, fmt.Errorf("vim: %w", err)
