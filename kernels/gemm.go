@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/gomamba/gomamba/kernels/internal/asm"
@@ -48,10 +47,6 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		sgemmPacked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	if pm == 1 && m*k <= gemmSharedA {
-		sgemmSharedA(pn, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
 	mt, nt := ceilDiv(m, asm.MR), ceilDiv(n, asm.NR)
 	Parallel(pm*pn, 1, func(lo, hi int) {
 		for t := lo; t < hi; t++ {
@@ -81,10 +76,6 @@ const (
 	gemmTiny = 512
 	// gemmMinFlops is the least work (2·m·n·k) given to one goroutine.
 	gemmMinFlops = 1 << 20
-	// gemmSharedA is the largest A (m·k floats, 1 MiB) that a split of C's
-	// columns packs once, shared by its goroutines, instead of once per
-	// goroutine.
-	gemmSharedA = 1 << 18
 )
 
 // gemmGrid splits C into pm×pn blocks, one per goroutine: as many as
@@ -107,11 +98,7 @@ func gemmGridCost(m, n, k, procs, aCost int) (pm, pn int) {
 			}
 			// Per unit of depth: MR·NR FMAs per tile of the busiest
 			// block, and about 5 FMAs' time per packed row or column.
-			pack := aCost * ceilDiv(m, i)
-			if i == 1 && m*k <= gemmSharedA {
-				pack = aCost * ceilDiv(m, t) // sgemmSharedA
-			}
-			cost := ceilDiv(mt, i)*ceilDiv(nt, t/i)*asm.MR*asm.NR + pack + 5*ceilDiv(n, t/i)
+			cost := ceilDiv(mt, i)*ceilDiv(nt, t/i)*asm.MR*asm.NR + aCost*ceilDiv(m, i) + 5*ceilDiv(n, t/i)
 			if best < 0 || cost < best {
 				pm, pn, best = i, t/i, cost
 			}
@@ -127,13 +114,10 @@ func gemmGridCost(m, n, k, procs, aCost int) (pm, pn int) {
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // gemmBuf holds one goroutine's pack buffers; they are reused through
-// gemmPool, so steady-state calls do not allocate. pa and blocks serve
-// sgemmSharedA's packed A.
+// gemmPool, so steady-state calls do not allocate.
 type gemmBuf struct {
-	a, b   []float32
-	tile   [asm.MR * asm.NR]float32
-	pa     packedA
-	blocks [][]float32
+	a, b []float32
+	tile [asm.MR * asm.NR]float32
 }
 
 var gemmPool = sync.Pool{New: func() any { return new(gemmBuf) }}
@@ -195,61 +179,6 @@ func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 			}
 		}
 	}
-}
-
-// sgemmSharedA is Sgemm over t ≥ 2 goroutines that split C's columns
-// (gemmGrid's pm×pn = 1×t) when A is small (m·k ≤ gemmSharedA): every
-// goroutine needs all of A, so each packs 1/t of A's row panels (every
-// depth block) into one shared buffer, waits for the others, and then runs
-// sgemmAPart on its columns, where sgemmPacked would have packed all of A
-// on every goroutine. The result is bit-identical to sgemmPacked's (same
-// panels, depth blocks, tiles and kernels).
-func sgemmSharedA(t int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	const mr, nr = asm.MR, asm.NR
-	buf := gemmPool.Get().(*gemmBuf)
-	defer gemmPool.Put(buf)
-	kcStep := ceilDiv(ceilDiv(k, ceilDiv(k, gemmKC)), 8) * 8
-	panels := ceilDiv(m, mr)
-	all := aligned(&buf.a, panels*mr*k)
-	pa := &buf.pa
-	*pa = packedA{m: m, k: k, kcStep: kcStep, blocks: buf.blocks[:0]}
-	for pc := 0; pc < k; pc += kcStep {
-		pa.blocks = append(pa.blocks, all[panels*mr*pc:panels*mr*(pc+min(kcStep, k-pc))])
-	}
-	buf.blocks = pa.blocks
-	nt := ceilDiv(n, nr)
-	var packed atomic.Int32
-	work := func(w int) {
-		if q0, q1 := w*panels/t, (w+1)*panels/t; q0 < q1 {
-			for bi, pc := 0, 0; pc < k; bi, pc = bi+1, pc+kcStep {
-				kc := min(kcStep, k-pc)
-				aOff := q0*mr*lda + pc
-				if transA {
-					aOff = pc*lda + q0*mr
-				}
-				// PackA writes nothing past its last panel, so the
-				// goroutines' panel ranges do not overlap.
-				asm.PackA(pa.blocks[bi][q0*mr*kc:], a[aOff:], lda, transA, min(q1*mr, m)-q0*mr, kc)
-			}
-		}
-		packed.Add(1)
-		for packed.Load() < int32(t) {
-			runtime.Gosched()
-		}
-		if j0, j1 := w*nt/t*nr, min((w+1)*nt/t*nr, n); j0 < j1 {
-			sgemmAPart(pa, transB, 0, m, j0, j1, alpha, b, ldb, beta, c, ldc)
-		}
-	}
-	var wg sync.WaitGroup
-	wg.Add(t - 1)
-	for w := 1; w < t; w++ {
-		go func() {
-			defer wg.Done()
-			work(w)
-		}()
-	}
-	work(0)
-	wg.Wait()
 }
 
 // macroTile multiplies one packed mc×kc block of A (ap, MR-row panels) by
