@@ -1,5 +1,7 @@
 package kernels
 
+import "github.com/gomamba/gomamba/kernels/internal/asm"
+
 func (cb cpuBackend) Conv1dCausal(dst, x, w, bias *Tensor, act Activation) {
 	cb.conv1d("Conv1dCausal", dst, x, w, bias, act, false)
 }
@@ -161,11 +163,7 @@ func (cb cpuBackend) Conv2d(dst, x, w, bias *Tensor, p Conv2dParams) {
 	if bias != nil {
 		cb.par(bt*cout, rowGrain(plane), func(lo, hi int) {
 			for r := lo; r < hi; r++ {
-				bv := bias.Data[r%cout]
-				o := dst.Data[r*plane : (r+1)*plane]
-				for i := range o {
-					o[i] += bv
-				}
+				asm.AddScalar(dst.Data[r*plane:(r+1)*plane], bias.Data[r%cout])
 			}
 		})
 	}
@@ -271,7 +269,7 @@ func depthwiseRows(dst, x, w, bias *Tensor, sh, sw, ph, pw, lo, hi int) {
 				if oy+1 < h {
 					r2 = xc[(oy+1)*wd : (oy+2)*wd]
 				}
-				dw3Row(oc[oy*ow:(oy+1)*ow], r0, r1, r2, wc, bv)
+				asm.DW3Row(oc[oy*ow:(oy+1)*ow], r0, r1, r2, wc, bv)
 			}
 			continue
 		}
@@ -377,47 +375,4 @@ func conv4Rev(o, x, w []float32, b float32) {
 		o[t] = w0*v + w1*x2 + w2*x1 + w3*x0 + b
 		x0, x1, x2 = x1, x2, v
 	}
-}
-
-// dw3Row computes one output row of a 3×3, stride-1, pad-1 depthwise conv
-// from the input rows above, at and below it: o[x] = b + Σ_i Σ_j
-// w[i][j]·r_i[x+j−1], summed in depthwiseRows' order (bias, then the taps
-// row by row) in a register, with zeros outside the row.
-func dw3Row(o, r0, r1, r2, w []float32, b float32) {
-	n := len(o)
-	r0, r1, r2 = r0[:n], r1[:n], r2[:n]
-	w = w[:9]
-	w00, w01, w02, w10, w11, w12, w20, w21, w22 := w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8]
-	// x = 0: the j = 0 taps fall outside.
-	s := b
-	s += w01 * r0[0]
-	s += w02 * r0[1]
-	s += w11 * r1[0]
-	s += w12 * r1[1]
-	s += w21 * r2[0]
-	s += w22 * r2[1]
-	o[0] = s
-	for x := 1; x+1 < n; x++ {
-		a, c, e := r0[x-1:x+2:x+2], r1[x-1:x+2:x+2], r2[x-1:x+2:x+2]
-		s := b
-		s += w00 * a[0]
-		s += w01 * a[1]
-		s += w02 * a[2]
-		s += w10 * c[0]
-		s += w11 * c[1]
-		s += w12 * c[2]
-		s += w20 * e[0]
-		s += w21 * e[1]
-		s += w22 * e[2]
-		o[x] = s
-	}
-	// x = n−1: the j = 2 taps fall outside.
-	s = b
-	s += w00 * r0[n-2]
-	s += w01 * r0[n-1]
-	s += w10 * r1[n-2]
-	s += w11 * r1[n-1]
-	s += w20 * r2[n-2]
-	s += w21 * r2[n-1]
-	o[n-1] = s
 }

@@ -22,6 +22,14 @@ var useOct1 = true
 // oct1Block is the number of steps one pass of scanOct1 stages.
 const oct1Block = asm.Recur8Block
 
+// oct1Ones is the gate of a scan without z.
+var oct1Ones = func() (g [oct1Block]float32) {
+	for i := range g {
+		g[i] = 1
+	}
+	return g
+}()
+
 // oct1Scratch is scanOct1's staging: Δ, decays, inputs (then states) and
 // gates of eight channels for one block of steps (16 KiB).
 type oct1Scratch struct {
@@ -59,11 +67,6 @@ func scanOct1(sc *oct1Scratch, a *ScanArgs, lb, lc bcLayout, h *[8]float32, d, l
 		us[k], ds[k], os[k] = a.U.Data[row:row+l], a.Delta.Data[row:row+l], a.Out.Data[row:row+l]
 		if a.Z != nil {
 			zs[k] = a.Z.Data[row : row+l]
-		} else {
-			g := &sc.gate[k]
-			for i := range g {
-				g[i] = 1
-			}
 		}
 	}
 	if a.D == nil {
@@ -88,11 +91,15 @@ func scanOct1(sc *oct1Scratch, a *ScanArgs, lb, lc bcLayout, h *[8]float32, d, l
 		}
 		asm.Recur8(h, &sc.da, &sc.w, m, a.Reverse)
 		for k := range 8 {
+			gate := oct1Ones[:m] // no z: a gate of ones, shared read-only
+			if zs[k] != nil {
+				gate = sc.gate[k][:m]
+			}
 			if cStride[k] == 1 {
-				asm.Oct1Out(os[k][lo:hi], sc.w[k][:m], us[k][lo:hi], cs[k][lo:hi], sc.gate[k][:m], dSkip[k])
+				asm.Oct1Out(os[k][lo:hi], sc.w[k][:m], us[k][lo:hi], cs[k][lo:hi], gate, dSkip[k])
 				continue
 			}
-			oct1Outputs(os[k][lo:hi], sc.w[k][:m], us[k][lo:hi], cs[k], lo, cStride[k], dSkip[k], sc.gate[k][:m])
+			oct1Outputs(os[k][lo:hi], sc.w[k][:m], us[k][lo:hi], cs[k], lo, cStride[k], dSkip[k], gate)
 		}
 	}
 }

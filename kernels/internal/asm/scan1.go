@@ -189,3 +189,87 @@ func TransposeGo(dst, src []float32, h, w int) {
 		}
 	}
 }
+
+// DW3Row computes one output row of a 3×3, stride-1, pad-1 depthwise conv
+// from the input rows above (r0), at (r1) and below (r2) it, all len(o)
+// long: o[x] = b + Σ_i Σ_j w[3i+j]·r_i[x+j−1], summed in that order (bias,
+// then the taps row by row, each product rounded), with zeros outside the
+// row. Its twin DW3RowGo is the definition; the SIMD version computes
+// eight interior outputs per step with the same operations (a multiply
+// and an add per tap, no fused multiply-add).
+func DW3Row(o, r0, r1, r2, w []float32, b float32) {
+	n := len(o)
+	if len(r0) < n || len(r1) < n || len(r2) < n || len(w) < 9 {
+		panic(fmt.Sprintf("asm: DW3Row rows shorter than the output (%d): %d, %d, %d; %d weights", n, len(r0), len(r1), len(r2), len(w)))
+	}
+	if n == 0 {
+		return
+	}
+	dw3Row(o, r0[:n], r1[:n], r2[:n], w[:9], b)
+}
+
+// DW3RowGo is the pure-Go twin of DW3Row and its definition (n ≥ 2: the
+// first and last outputs skip the taps outside the row, which would add
+// exact zeros).
+func DW3RowGo(o, r0, r1, r2, w []float32, b float32) {
+	n := len(o)
+	if n == 1 { // only the middle column of taps lands inside
+		o[0] = b + w[1]*r0[0] + w[4]*r1[0] + w[7]*r2[0]
+		return
+	}
+	r0, r1, r2 = r0[:n], r1[:n], r2[:n]
+	w = w[:9]
+	w00, w01, w02, w10, w11, w12, w20, w21, w22 := w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8]
+	dw3First(o, r0, r1, r2, w, b)
+	for x := 1; x+1 < n; x++ {
+		a, c, e := r0[x-1:x+2:x+2], r1[x-1:x+2:x+2], r2[x-1:x+2:x+2]
+		s := b
+		s += w00 * a[0]
+		s += w01 * a[1]
+		s += w02 * a[2]
+		s += w10 * c[0]
+		s += w11 * c[1]
+		s += w12 * c[2]
+		s += w20 * e[0]
+		s += w21 * e[1]
+		s += w22 * e[2]
+		o[x] = s
+	}
+	dw3Last(o, r0, r1, r2, w, b)
+}
+
+// dw3First is DW3RowGo's output x = 0 (the j = 0 taps fall outside).
+func dw3First(o, r0, r1, r2, w []float32, b float32) {
+	s := b
+	s += w[1] * r0[0]
+	s += w[2] * r0[1]
+	s += w[4] * r1[0]
+	s += w[5] * r1[1]
+	s += w[7] * r2[0]
+	s += w[8] * r2[1]
+	o[0] = s
+}
+
+// dw3Last is DW3RowGo's output x = n−1 (the j = 2 taps fall outside).
+func dw3Last(o, r0, r1, r2, w []float32, b float32) {
+	n := len(o)
+	s := b
+	s += w[0] * r0[n-2]
+	s += w[1] * r0[n-1]
+	s += w[3] * r1[n-2]
+	s += w[4] * r1[n-1]
+	s += w[6] * r2[n-2]
+	s += w[7] * r2[n-1]
+	o[n-1] = s
+}
+
+// AddScalar adds v to every element of dst (a conv's bias). Its twin
+// AddScalarGo is the definition.
+func AddScalar(dst []float32, v float32) { addScalar(dst, v) }
+
+// AddScalarGo is the pure-Go twin of AddScalar and its definition.
+func AddScalarGo(dst []float32, v float32) {
+	for i := range dst {
+		dst[i] += v
+	}
+}

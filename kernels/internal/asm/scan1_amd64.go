@@ -109,3 +109,38 @@ func transpose(dst, src []float32, h, w int) {
 		}
 	}
 }
+
+//go:noescape
+func dw3AVX2(n8 int, o, r0, r1, r2, w *float32, b float32)
+
+//go:noescape
+func addScalarAVX2(n32 int, dst *float32, v float32)
+
+func dw3Row(o, r0, r1, r2, w []float32, b float32) {
+	n := len(o)
+	if !useSIMD || n < 10 {
+		DW3RowGo(o, r0, r1, r2, w, b)
+		return
+	}
+	// Interior outputs 1 … n−2 eight at a time, the last eight overlapping
+	// the ones before (they are recomputed with the same values).
+	n8 := (n - 2) / 8
+	dw3AVX2(n8, &o[1], &r0[0], &r1[0], &r2[0], &w[0], b)
+	if x := 1 + 8*n8; x < n-1 {
+		dw3AVX2(1, &o[n-9], &r0[n-10], &r1[n-10], &r2[n-10], &w[0], b)
+	}
+	dw3First(o, r0, r1, r2, w, b)
+	dw3Last(o, r0, r1, r2, w, b)
+}
+
+func addScalar(dst []float32, v float32) {
+	if !useSIMD {
+		AddScalarGo(dst, v)
+		return
+	}
+	n32 := len(dst) / 32
+	if n32 > 0 {
+		addScalarAVX2(n32, &dst[0], v)
+	}
+	AddScalarGo(dst[32*n32:], v)
+}

@@ -17,3 +17,7 @@ func layerNorm2dPixels(dst, x, w, b []float32, c, stride, n int, eps float32) {
 }
 
 func transpose(dst, src []float32, h, w int) { TransposeGo(dst, src, h, w) }
+
+func dw3Row(o, r0, r1, r2, w []float32, b float32) { DW3RowGo(o, r0, r1, r2, w, b) }
+
+func addScalar(dst []float32, v float32) { AddScalarGo(dst, v) }

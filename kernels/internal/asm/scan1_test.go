@@ -268,3 +268,78 @@ func BenchmarkTranspose(b *testing.B) {
 		})
 	}
 }
+
+func TestDW3RowMatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(77, 78))
+	for _, n := range []int{1, 2, 3, 9, 10, 11, 14, 17, 28, 56, 57} {
+		r0, r1, r2, w := randSlice(r, n), randSlice(r, n), randSlice(r, n), randSlice(r, 9)
+		want := make([]float32, n)
+		DW3RowGo(want, r0, r1, r2, w, 0.25)
+		// The definition, tap by tap with explicit bounds.
+		for x := range n {
+			s := float32(0.25)
+			for i, row := range [3][]float32{r0, r1, r2} {
+				for j := range 3 {
+					if k := x + j - 1; k >= 0 && k < n {
+						s += w[3*i+j] * row[k]
+					}
+				}
+			}
+			if !relClose(float64(want[x]), float64(s), 1e-6, 1e-7) {
+				t.Fatalf("DW3RowGo n %d x %d: %v, want %v", n, x, want[x], s)
+			}
+		}
+		bothWays(t, func(t *testing.T) {
+			got, all := guarded(n)
+			DW3Row(got, r0, r1, r2, w, 0.25)
+			checkGuards(t, all, n)
+			for x := range n {
+				if !relClose(float64(got[x]), float64(want[x]), 1e-6, 1e-7) {
+					t.Fatalf("n %d x %d: %v, want %v", n, x, got[x], want[x])
+				}
+			}
+		})
+	}
+}
+
+func TestAddScalarMatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(79, 80))
+	for _, n := range []int{0, 1, 31, 32, 33, 100} {
+		x := randSlice(r, n)
+		want := append([]float32(nil), x...)
+		AddScalarGo(want, 0.5)
+		bothWays(t, func(t *testing.T) {
+			got, all := guarded(n)
+			copy(got, x)
+			AddScalar(got, 0.5)
+			checkGuards(t, all, n)
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("n %d i %d: %v, want %v", n, i, got[i], want[i])
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkDW3Row(b *testing.B) {
+	r := rand.New(rand.NewPCG(81, 82))
+	const n = 56
+	r0, r1, r2, w, o := randSlice(r, n), randSlice(r, n), randSlice(r, n), randSlice(r, 9), make([]float32, n)
+	benchModes(b, func(b *testing.B) {
+		b.SetBytes(4 * 4 * n)
+		for b.Loop() {
+			DW3Row(o, r0, r1, r2, w, 0.1)
+		}
+	})
+}
+
+func BenchmarkAddScalar(b *testing.B) {
+	x := make([]float32, 3136)
+	benchModes(b, func(b *testing.B) {
+		b.SetBytes(8 * int64(len(x)))
+		for b.Loop() {
+			AddScalar(x, 1e-3)
+		}
+	})
+}

@@ -75,6 +75,8 @@ func main() {
 		maskTab()
 		transposeTile(false)
 		transposeTile(true)
+		dw3()
+		addScalar()
 	default:
 		fmt.Fprintln(os.Stderr, "usage: go run ./gen sgemm|scan|bf16|scan1")
 		os.Exit(2)

@@ -436,3 +436,69 @@ func maskTab() {
 	}
 	p("GLOBL masktab<>(SB), RODATA|NOPTR, $64")
 }
+
+// dw3 emits dw3AVX2(n8, o, r0, r1, r2, w, b): 8·n8 outputs of a 3×3
+// depthwise conv row, o[x] = b + w00·r0[x−1] + w01·r0[x] + w02·r0[x+1] +
+// w10·r1[x−1] + … + w22·r2[x+1] (the r pointers address x − 1 = −1 of the
+// first output), each product and sum rounded separately in that order, as
+// the Go twin does. The nine weights stay broadcast in Y7–Y15.
+func dw3() {
+	p("")
+	p("// func dw3AVX2(n8 int, o, r0, r1, r2, w *float32, b float32)")
+	p("TEXT ·dw3AVX2(SB), NOSPLIT, $0-52")
+	p("\tMOVQ n8+0(FP), CX")
+	p("\tMOVQ o+8(FP), DI")
+	p("\tMOVQ r0+16(FP), R8")
+	p("\tMOVQ r1+24(FP), R9")
+	p("\tMOVQ r2+32(FP), R10")
+	p("\tMOVQ w+40(FP), R11")
+	for k := range 9 {
+		p("\tVBROADCASTSS %d(R11), Y%d", 4*k, 7+k)
+	}
+	p("\tVBROADCASTSS b+48(FP), Y6")
+	p("\tTESTQ CX, CX")
+	p("\tJZ dw3_done")
+	p("dw3_loop:")
+	p("\tVMOVAPS Y6, Y0")
+	for i, r := range []string{"R8", "R9", "R10"} {
+		for j := range 3 {
+			p("\tVMULPS %d(%s), Y%d, Y1", 4*j, r, 7+3*i+j)
+			p("\tVADDPS Y1, Y0, Y0")
+		}
+	}
+	p("\tVMOVUPS Y0, (DI)")
+	for _, r := range []string{"DI", "R8", "R9", "R10"} {
+		p("\tADDQ $32, %s", r)
+	}
+	p("\tDECQ CX")
+	p("\tJNZ dw3_loop")
+	p("dw3_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// addScalar emits addScalarAVX2(n32, dst, v): dst[i] += v for 32·n32
+// floats.
+func addScalar() {
+	p("")
+	p("// func addScalarAVX2(n32 int, dst *float32, v float32)")
+	p("TEXT ·addScalarAVX2(SB), NOSPLIT, $0-20")
+	p("\tMOVQ n32+0(FP), CX")
+	p("\tMOVQ dst+8(FP), DI")
+	p("\tVBROADCASTSS v+16(FP), Y15")
+	p("\tTESTQ CX, CX")
+	p("\tJZ adds_done")
+	p("adds_loop:")
+	for k := range 4 {
+		p("\tVADDPS %d(DI), Y15, Y%d", 32*k, k)
+	}
+	for k := range 4 {
+		p("\tVMOVUPS Y%d, %d(DI)", k, 32*k)
+	}
+	p("\tADDQ $128, DI")
+	p("\tDECQ CX")
+	p("\tJNZ adds_loop")
+	p("adds_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
