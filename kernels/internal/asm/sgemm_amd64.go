@@ -137,6 +137,27 @@ func packBN(dst, b []float32, ldb, c, kc int) {
 	packBN16AVX2(kc, &b[0], ldb, &dst[0])
 }
 
+//go:noescape
+func packAT48AVX2(n int, src *float32, ld int, dst *float32, pstride int)
+
+// packATGroups packs the first full panels of a transposed A (a[p*lda+i],
+// panels*MR ≤ the rows of op(A)) 8 at a time, one sweep of 48 floats along
+// each stored row per group, and returns how many it packed (a multiple of
+// 8; the caller packs the rest panel by panel).
+func packATGroups(dst, a []float32, lda, panels, kc int) int {
+	const g = atGroup
+	if !useSIMD || kc == 0 || panels < g {
+		return 0
+	}
+	done := panels / g * g
+	_ = a[(kc-1)*lda+done*MR-1]
+	_ = dst[done*MR*kc-1]
+	for q := 0; q < done; q += g {
+		packAT48AVX2(kc, &a[q*MR], lda, &dst[q*MR*kc], MR*kc)
+	}
+	return done
+}
+
 func packAT(dst, a []float32, lda, r, kc int) {
 	if !useSIMD || r < MR || kc == 0 {
 		packATGo(dst, a, lda, r, kc)

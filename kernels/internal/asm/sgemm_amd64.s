@@ -514,6 +514,61 @@ pat_loop:
 pat_done:
 	RET
 
+// func packAT48AVX2(n int, src *float32, ld int, dst *float32, pstride int)
+TEXT ·packAT48AVX2(SB), NOSPLIT, $0-40
+	MOVQ n+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	MOVQ dst+24(FP), DI
+	MOVQ pstride+32(FP), R10
+	SHLQ $2, R8
+	SHLQ $2, R10
+	LEAQ (R10)(R10*2), R11
+	LEAQ (DI)(R10*4), BX
+	TESTQ CX, CX
+	JZ pat48_done
+pat48_loop:
+	VMOVUPS 0(SI), X0
+	VMOVUPS 24(SI), X1
+	VMOVUPS 48(SI), X2
+	VMOVUPS 72(SI), X3
+	VMOVUPS 96(SI), X4
+	VMOVUPS 120(SI), X5
+	VMOVUPS 144(SI), X6
+	VMOVUPS 168(SI), X7
+	MOVQ 16(SI), AX
+	VMOVUPS X0, (DI)
+	MOVQ AX, 16(DI)
+	MOVQ 40(SI), AX
+	VMOVUPS X1, (DI)(R10*1)
+	MOVQ AX, 16(DI)(R10*1)
+	MOVQ 64(SI), AX
+	VMOVUPS X2, (DI)(R10*2)
+	MOVQ AX, 16(DI)(R10*2)
+	MOVQ 88(SI), AX
+	VMOVUPS X3, (DI)(R11*1)
+	MOVQ AX, 16(DI)(R11*1)
+	MOVQ 112(SI), AX
+	VMOVUPS X4, (BX)
+	MOVQ AX, 16(BX)
+	MOVQ 136(SI), AX
+	VMOVUPS X5, (BX)(R10*1)
+	MOVQ AX, 16(BX)(R10*1)
+	MOVQ 160(SI), AX
+	VMOVUPS X6, (BX)(R10*2)
+	MOVQ AX, 16(BX)(R10*2)
+	MOVQ 184(SI), AX
+	VMOVUPS X7, (BX)(R11*1)
+	MOVQ AX, 16(BX)(R11*1)
+	ADDQ R8, SI
+	ADDQ $24, DI
+	ADDQ $24, BX
+	DECQ CX
+	JNZ pat48_loop
+pat48_done:
+	VZEROUPPER
+	RET
+
 // func dot4AVX2(k16 int, x, b *float32, ld int, out *float32)
 TEXT ·dot4AVX2(SB), NOSPLIT, $0-40
 	MOVQ k16+0(FP), CX

@@ -28,3 +28,5 @@ func packBN(dst, b []float32, ldb, c, kc int) { packBNGo(dst, b, ldb, c, kc) }
 func packAT(dst, a []float32, lda, r, kc int) { packATGo(dst, a, lda, r, kc) }
 
 func packBNGroups(dst, b []float32, ldb, panels, kc int) int { return 0 }
+
+func packATGroups(dst, a []float32, lda, panels, kc int) int { return 0 }

@@ -324,6 +324,52 @@ func packAT6() {
 	p("\tJNZ pat_loop")
 	p("pat_done:")
 	p("\tRET")
+	packAT48()
+}
+
+// packAT48 emits packAT48AVX2(n int, src *float32, ld int, dst *float32,
+// pstride int): 8 adjacent 6-column panels of a transposed A at once,
+// dst[q*pstride + p*6 + i] = src[p*ld + 6q + i] for q < 8, i < 6, reading
+// the 48 contiguous floats of each row in one sweep instead of 8 strided
+// walks down the rows.
+func packAT48() {
+	p("")
+	p("// func packAT48AVX2(n int, src *float32, ld int, dst *float32, pstride int)")
+	p("TEXT ·packAT48AVX2(SB), NOSPLIT, $0-40")
+	p("\tMOVQ n+0(FP), CX")
+	p("\tMOVQ src+8(FP), SI")
+	p("\tMOVQ ld+16(FP), R8")
+	p("\tMOVQ dst+24(FP), DI")
+	p("\tMOVQ pstride+32(FP), R10")
+	p("\tSHLQ $2, R8")
+	p("\tSHLQ $2, R10")
+	p("\tLEAQ (R10)(R10*2), R11")
+	p("\tLEAQ (DI)(R10*4), BX")
+	p("\tTESTQ CX, CX")
+	p("\tJZ pat48_done")
+	p("pat48_loop:")
+	for q := 0; q < 8; q++ {
+		p("\tVMOVUPS %d(SI), X%d", 24*q, q)
+	}
+	for q := 0; q < 8; q++ {
+		base := "DI"
+		if q >= 4 {
+			base = "BX"
+		}
+		d := []string{"(%s)", "(%s)(R10*1)", "(%s)(R10*2)", "(%s)(R11*1)"}[q%4]
+		dst := fmt.Sprintf(d, base)
+		p("\tMOVQ %d(SI), AX", 24*q+16)
+		p("\tVMOVUPS X%d, %s", q, dst)
+		p("\tMOVQ AX, 16%s", dst)
+	}
+	p("\tADDQ R8, SI")
+	p("\tADDQ $24, DI")
+	p("\tADDQ $24, BX")
+	p("\tDECQ CX")
+	p("\tJNZ pat48_loop")
+	p("pat48_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
 }
 
 // dot4 emits out[r] = Σ_p x[p]·b[r·ld+p] for r < 4 and p < 16·k16, with
