@@ -112,8 +112,8 @@ func Oct1OutGo(out, h, u, c, gate []float32, dSkip float32) {
 //	dst[ch·stride + i] = (x − k − m)·(1/sqrt(var + eps))·w[ch] + b[ch]
 //
 // Its twin LayerNorm2dPixelsGo is the definition; the SIMD version takes
-// 16 and then 8 pixels at a time (the rest through the twin) and sums the
-// squares with fused multiply-adds. dst may alias x.
+// 16, then 8 pixels at a time, the last few with masked loads and stores,
+// and sums the squares with fused multiply-adds. dst may alias x.
 func LayerNorm2dPixels(dst, x, w, b []float32, c, stride, n int, eps float32) {
 	if c <= 0 || n <= 0 {
 		return

@@ -67,6 +67,9 @@ func ln2dAVX2_2(c, stride int, x, dst, w, b *float32, eps, invC float32)
 //go:noescape
 func ln2dAVX2_1(c, stride int, x, dst, w, b *float32, eps, invC float32)
 
+//go:noescape
+func ln2dMaskAVX2(c, stride int, x, dst, w, b *float32, eps, invC float32, n int)
+
 func layerNorm2dPixels(dst, x, w, b []float32, c, stride, n int, eps float32) {
 	if !useSIMD {
 		LayerNorm2dPixelsGo(dst, x, w, b, c, stride, n, eps)
@@ -80,8 +83,8 @@ func layerNorm2dPixels(dst, x, w, b []float32, c, stride, n int, eps float32) {
 	for ; i+8 <= n; i += 8 {
 		ln2dAVX2_1(c, 4*stride, &x[i], &dst[i], &w[0], &b[0], eps, invC)
 	}
-	if i < n {
-		LayerNorm2dPixelsGo(dst[i:], x[i:], w, b, c, stride, n-i, eps)
+	if i < n { // masked loads never touch the lanes beyond the row
+		ln2dMaskAVX2(c, 4*stride, &x[i], &dst[i], &w[0], &b[0], eps, invC, n-i)
 	}
 }
 

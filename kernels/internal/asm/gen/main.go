@@ -77,6 +77,7 @@ func main() {
 		transposeTile(true)
 		dw3()
 		addScalar()
+		ln2dMasked()
 	default:
 		fmt.Fprintln(os.Stderr, "usage: go run ./gen sgemm|scan|bf16|scan1")
 		os.Exit(2)

@@ -237,15 +237,42 @@ func step8() {
 // that a large common offset does not cancel in float32): the shifted mean
 // m = Σ(x − k)/c, the variance as the mean of (x − k − m)², and dst =
 // (x − k − m)·rstd·w[ch] + b[ch] with rstd = 1/sqrt(var + eps).
-func ln2d(v int) {
+func ln2d(v int) { ln2dv(v, false) }
+
+// ln2dMasked emits ln2dMaskAVX2(c, stride, x, dst, w, b, eps, invC, n):
+// ln2d for the first n < 8 pixels of a vector, through masked loads and
+// stores (the other lanes compute on zeros and are not written).
+func ln2dMasked() { ln2dv(1, true) }
+
+func ln2dv(v int, masked bool) {
 	name := fmt.Sprintf("ln2dAVX2_%d", v)
+	if masked {
+		name = "ln2dMaskAVX2"
+	}
+	load := func(mem, reg string) {
+		if masked {
+			p("\tVMASKMOVPS %s, Y14, %s", mem, reg)
+		} else {
+			p("\tVMOVUPS %s, %s", mem, reg)
+		}
+	}
 	M := func(j int) string { return fmt.Sprintf("Y%d", j) }   // sums, then means
 	R := func(j int) string { return fmt.Sprintf("Y%d", 2+j) } // squares, then rstd
 	K := func(j int) string { return fmt.Sprintf("Y%d", 4+j) } // pivots
 	T := func(j int) string { return fmt.Sprintf("Y%d", 6+j) }
 	p("")
-	p("// func %s(c, stride int, x, dst, w, b *float32, eps, invC float32)", name)
-	p("TEXT ·%s(SB), NOSPLIT, $0-56", name)
+	if masked {
+		p("// func %s(c, stride int, x, dst, w, b *float32, eps, invC float32, n int)", name)
+		p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
+		p("\tMOVQ n+56(FP), R11")
+		p("\tLEAQ masktab<>+32(SB), R10")
+		p("\tSHLQ $2, R11")
+		p("\tSUBQ R11, R10")
+		p("\tVMOVUPS (R10), Y14")
+	} else {
+		p("// func %s(c, stride int, x, dst, w, b *float32, eps, invC float32)", name)
+		p("TEXT ·%s(SB), NOSPLIT, $0-56", name)
+	}
 	p("\tMOVQ c+0(FP), CX")
 	p("\tMOVQ stride+8(FP), DX")
 	p("\tMOVQ x+16(FP), SI")
@@ -256,12 +283,12 @@ func ln2d(v int) {
 	for j := range v {
 		p("\tVXORPS %s, %s, %s", M(j), M(j), M(j))
 		p("\tVXORPS %s, %s, %s", R(j), R(j), R(j))
-		p("\tVMOVUPS %d(SI), %s", 32*j, K(j))
+		load(fmt.Sprintf("%d(SI)", 32*j), K(j))
 	}
 	// shifted emits T(j) = x − k for the row at AX.
 	shifted := func() {
 		for j := range v {
-			p("\tVMOVUPS %d(AX), %s", 32*j, T(j))
+			load(fmt.Sprintf("%d(AX)", 32*j), T(j))
 		}
 		for j := range v {
 			p("\tVSUBPS %s, %s, %s", K(j), T(j), T(j))
@@ -322,7 +349,11 @@ func ln2d(v int) {
 		p("\tVADDPS Y9, %s, %s", T(j), T(j))
 	}
 	for j := range v {
-		p("\tVMOVUPS %s, %d(DI)", T(j), 32*j)
+		if masked {
+			p("\tVMASKMOVPS %s, Y14, %d(DI)", T(j), 32*j)
+		} else {
+			p("\tVMOVUPS %s, %d(DI)", T(j), 32*j)
+		}
 	}
 	p("\tADDQ DX, AX")
 	p("\tADDQ DX, DI")
