@@ -206,6 +206,8 @@ func (cb cpuBackend) im2col(col, x []float32, c, h, w, kh, kw, sh, sw, ph, pw, r
 				case oxa == oxb:
 				case sw == 1:
 					copy(d[oxa:oxb], xr[oxa+off:oxb+off])
+				case sw == 2: // VMamba's stem and downsampling convs
+					asm.Gather2(d[oxa:oxb], xr[oxa*2+off:])
 				default:
 					src := xr[oxa*sw+off:]
 					for k := range d[oxa:oxb] {

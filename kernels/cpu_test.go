@@ -295,6 +295,8 @@ func TestConv2d(t *testing.T) {
 		{"patch4-odd", 2, 3, 13, 9, 5, 4, 4, Conv2dParams{StrideH: 4, StrideW: 4}, true, false},
 		{"3x3s2p1", 2, 3, 15, 11, 6, 3, 3, Conv2dParams{StrideH: 2, StrideW: 2, PadH: 1, PadW: 1}, true, false},
 		{"3x3s2p1-banded", 1, 4, 17, 13, 7, 3, 3, Conv2dParams{StrideH: 2, StrideW: 2, PadH: 1, PadW: 1}, false, true},
+		{"3x3s2p1-wide", 1, 3, 9, 40, 4, 3, 3, Conv2dParams{StrideH: 2, StrideW: 2, PadH: 1, PadW: 1}, true, false}, // SIMD stride-2 im2col rows
+		{"2x2s2-odd", 1, 2, 6, 37, 3, 2, 2, Conv2dParams{StrideH: 2, StrideW: 2}, false, false},
 		{"pointwise", 2, 5, 7, 3, 9, 1, 1, Conv2dParams{}, true, false},
 		{"depthwise3x3", 2, 6, 9, 7, 6, 3, 3, Conv2dParams{PadH: 1, PadW: 1, Groups: 6}, true, false},
 		{"depthwise3x3s2", 1, 5, 8, 9, 5, 3, 3, Conv2dParams{StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, Groups: 5}, false, false},

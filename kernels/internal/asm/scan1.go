@@ -273,3 +273,20 @@ func AddScalarGo(dst []float32, v float32) {
 		dst[i] += v
 	}
 }
+
+// Gather2 writes every second element of src into dst: dst[k] = src[2k]
+// for k < len(dst) (the rows of a stride-2 im2col); src needs
+// 2·len(dst) − 1 elements. Its twin Gather2Go is the definition.
+func Gather2(dst, src []float32) {
+	if n := len(dst); n > 0 && len(src) < 2*n-1 {
+		panic(fmt.Sprintf("asm: Gather2 src has %d elements, %d outputs need %d", len(src), n, 2*n-1))
+	}
+	gather2(dst, src)
+}
+
+// Gather2Go is the pure-Go twin of Gather2 and its definition.
+func Gather2Go(dst, src []float32) {
+	for k := range dst {
+		dst[k] = src[2*k]
+	}
+}

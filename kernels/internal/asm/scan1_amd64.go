@@ -147,3 +147,18 @@ func addScalar(dst []float32, v float32) {
 	}
 	AddScalarGo(dst[32*n32:], v)
 }
+
+//go:noescape
+func gather2AVX2(n8 int, dst, src *float32)
+
+func gather2(dst, src []float32) {
+	// Each 8 outputs read 16 inputs; the last block may read one past
+	// 2·n−1, so the kernel stops where src has the full 16.
+	n8 := min(len(dst)/8, len(src)/16)
+	if !useSIMD || n8 == 0 {
+		Gather2Go(dst, src)
+		return
+	}
+	gather2AVX2(n8, &dst[0], &src[0])
+	Gather2Go(dst[8*n8:], src[16*n8:])
+}

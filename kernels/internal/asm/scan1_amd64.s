@@ -1395,3 +1395,24 @@ ln2dMaskAVX2_norm:
 	JNZ ln2dMaskAVX2_norm
 	VZEROUPPER
 	RET
+
+// func gather2AVX2(n8 int, dst, src *float32)
+TEXT ·gather2AVX2(SB), NOSPLIT, $0-24
+	MOVQ n8+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	TESTQ CX, CX
+	JZ g2_done
+g2_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VPERMPD $0xd8, Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ $64, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ g2_loop
+g2_done:
+	VZEROUPPER
+	RET

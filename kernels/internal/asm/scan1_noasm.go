@@ -21,3 +21,5 @@ func transpose(dst, src []float32, h, w int) { TransposeGo(dst, src, h, w) }
 func dw3Row(o, r0, r1, r2, w []float32, b float32) { DW3RowGo(o, r0, r1, r2, w, b) }
 
 func addScalar(dst []float32, v float32) { AddScalarGo(dst, v) }
+
+func gather2(dst, src []float32) { Gather2Go(dst, src) }

@@ -343,3 +343,34 @@ func BenchmarkAddScalar(b *testing.B) {
 		}
 	})
 }
+
+func TestGather2MatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(83, 84))
+	for _, n := range []int{0, 1, 7, 8, 9, 16, 17, 56, 112} {
+		for _, extra := range []int{0, 1} { // src of 2n−1 and 2n elements
+			src := randSlice(r, max(0, 2*n-1+extra))
+			want := make([]float32, n)
+			Gather2Go(want, src)
+			bothWays(t, func(t *testing.T) {
+				got, all := guarded(n)
+				Gather2(got, src)
+				checkGuards(t, all, n)
+				for k := range got {
+					if got[k] != want[k] || got[k] != src[2*k] {
+						t.Fatalf("n %d k %d: %v, want %v", n, k, got[k], src[2*k])
+					}
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkGather2(b *testing.B) {
+	src, dst := make([]float32, 224), make([]float32, 112)
+	benchModes(b, func(b *testing.B) {
+		b.SetBytes(12 * int64(len(dst)))
+		for b.Loop() {
+			Gather2(dst, src)
+		}
+	})
+}

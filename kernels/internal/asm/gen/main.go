@@ -78,6 +78,7 @@ func main() {
 		dw3()
 		addScalar()
 		ln2dMasked()
+		gather2()
 	default:
 		fmt.Fprintln(os.Stderr, "usage: go run ./gen sgemm|scan|bf16|scan1")
 		os.Exit(2)

@@ -533,3 +533,30 @@ func addScalar() {
 	p("\tVZEROUPPER")
 	p("\tRET")
 }
+
+// gather2 emits gather2AVX2(n8, dst, src): dst[k] = src[2k] for 8·n8
+// floats (im2col of a stride-2 conv), 16 loaded floats compacted to their
+// even lanes by a shuffle and a 64-bit lane permutation.
+func gather2() {
+	p("")
+	p("// func gather2AVX2(n8 int, dst, src *float32)")
+	p("TEXT ·gather2AVX2(SB), NOSPLIT, $0-24")
+	p("\tMOVQ n8+0(FP), CX")
+	p("\tMOVQ dst+8(FP), DI")
+	p("\tMOVQ src+16(FP), SI")
+	p("\tTESTQ CX, CX")
+	p("\tJZ g2_done")
+	p("g2_loop:")
+	p("\tVMOVUPS (SI), Y0")
+	p("\tVMOVUPS 32(SI), Y1")
+	p("\tVSHUFPS $0x88, Y1, Y0, Y2") // a0 a2 b0 b2 | a4 a6 b4 b6
+	p("\tVPERMPD $0xd8, Y2, Y2")     // a0 a2 a4 a6 | b0 b2 b4 b6
+	p("\tVMOVUPS Y2, (DI)")
+	p("\tADDQ $64, SI")
+	p("\tADDQ $32, DI")
+	p("\tDECQ CX")
+	p("\tJNZ g2_loop")
+	p("g2_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
