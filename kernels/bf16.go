@@ -37,8 +37,12 @@ func NewBF16Matrix(w *Tensor) *BF16Matrix {
 	Parallel(n, rowGrain(k), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := w.Data[i*k : i*k+k]
-			for j, v := range row {
-				m.data[m.index(i, j)] = asm.Float32ToBF16(v)
+			for b := 0; b*asm.BlockBF16 < k; b++ {
+				src := row[b*asm.BlockBF16 : min((b+1)*asm.BlockBF16, k)]
+				dst := m.data[m.index(i, b*asm.BlockBF16):][:len(src)]
+				for c, v := range src {
+					dst[c] = asm.Float32ToBF16(v)
+				}
 			}
 		}
 	})

@@ -155,3 +155,13 @@ func TestShareGEMV(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkNewBF16Matrix times the rounding and panel packing of a
+// 3072×768 weight (load time); bytes are the fp32 weights read.
+func BenchmarkNewBF16Matrix(b *testing.B) {
+	w := randTensor(rand.New(rand.NewPCG(37, 38)), 3072, 768)
+	b.SetBytes(int64(4 * w.Len()))
+	for b.Loop() {
+		NewBF16Matrix(w)
+	}
+}
