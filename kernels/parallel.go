@@ -6,9 +6,8 @@ import (
 )
 
 // Parallel splits [0, n) into contiguous chunks of at least grain items and
-// runs fn on them with at most GOMAXPROCS goroutines (the calling one
-// included); it runs fn(0, n) inline when the work is small or only one
-// processor is available.
+// runs fn on them with at most GOMAXPROCS goroutines; it runs fn(0, n)
+// inline when the work is small or only one processor is available.
 func Parallel(n, grain int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
@@ -18,11 +17,13 @@ func Parallel(n, grain int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	// The first chunk runs on the calling goroutine, which already holds a
-	// processor: one goroutine fewer to start and schedule per call.
+	// The caller only waits: running a chunk on it (tried) leaves the one
+	// goroutine started at 2 workers in its P's runnext slot, which an idle
+	// P steals only after a back-off, so the second half starts late;
+	// vim-tiny measured 26.6 against 28.6 img/s on the device Xeon (2 threads).
 	var wg sync.WaitGroup
 	step := (n + workers - 1) / workers
-	for lo := step; lo < n; lo += step {
+	for lo := 0; lo < n; lo += step {
 		hi := min(lo+step, n)
 		wg.Add(1)
 		go func() {
@@ -30,7 +31,6 @@ func Parallel(n, grain int, fn func(lo, hi int)) {
 			fn(lo, hi)
 		}()
 	}
-	fn(0, min(step, n))
 	wg.Wait()
 }
 
