@@ -14,11 +14,14 @@
 // stays within 16 MiB or one output row, whatever the image size) followed
 // by Sgemm, 1×1 convolutions skip
 // the im2col, and depthwise convolutions (groups == Cin == Cout) run a direct
-// loop. Row- and channel-wise ops are split over GOMAXPROCS goroutines with
+// loop (3×3 stride-1 rows eight outputs at a time with SIMD). Row- and channel-wise ops are split over GOMAXPROCS goroutines with
 // Parallel and run inline below about 32k elements of work; on that serial
 // path the elementwise, norm, layout and scan ops allocate nothing.
 //
-// Reductions (norm statistics, Softmax and Mean sums) accumulate in float64.
+// Reductions (norm statistics, Softmax and Mean sums) accumulate in float64,
+// except LayerNorm2d with weight and bias (VMamba's norms), which takes two
+// float32 passes over values shifted by each pixel's first channel, 8 or 16
+// pixels per SIMD instruction.
 // Transcendentals are float32 (fastExpf and friends, the vector SiLU and
 // softplus of kernels/internal/asm: within a few ulp of the correctly
 // rounded value, the accuracy of PyTorch's vectorised float32 math); exact
@@ -36,8 +39,9 @@
 // is transposed once to time-major order in a stack buffer, then each
 // channel of the block runs scanChannel (the per-channel recurrence, with
 // AVX-512 and AVX2 twins for N = 16) over it. N = 1 (VMamba v2) has its own
-// path (a SIMD exp per channel, four channels' recurrences interleaved in
-// reverse). ScanArgs.Reverse runs the scan backwards in time in place, and
+// path: eight channels at a time, a fused vector pass per channel for Δ,
+// exp(Δ·a) and Δ·u·B, the eight scalar recurrences interleaved, and a
+// vector pass for the outputs (scan_oct1.go). ScanArgs.Reverse runs the scan backwards in time in place, and
 // Conv1dReverse is the matching anti-causal conv: Vim's backward branch and
 // VMamba's reversed directions use them instead of flipped copies.
 // The parity tests compare it with the official PyTorch outputs in

@@ -14,6 +14,12 @@
 // kernels remain the fallback; GOMAMBA_AVX512=0 selects them on an AVX-512
 // CPU (for comparisons), and SetAVX512 switches at run time.
 //
+// scan1_amd64.s (generator gen/scan1.go) holds VMamba's kernels: the N = 1
+// scan's fused decay pass (Oct1Prep, also AVX-512), eight interleaved
+// recurrences (Recur8) and output pass (Oct1Out), and the channel-first
+// LayerNorm2dPixels, the 8×8-tile Transpose, the 3×3 depthwise DW3Row, the
+// stride-2 Gather2 and AddScalar.
+//
 // The SGEMM pieces follow the GotoBLAS design: op(A) is packed into MR-row
 // panels, op(B) into NR-column panels, and Kernel multiplies one A panel by
 // one B panel into an MR×NR tile of C. The blocking loops and threading
