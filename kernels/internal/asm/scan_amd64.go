@@ -3,13 +3,10 @@
 package asm
 
 //go:noescape
-func expDtA16AVX2(pairs int, dst, dt, a2 *float32)
+func scanN16AVX2(steps int, h, a2, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)
 
 //go:noescape
-func scanN16AVX2(steps int, h, da, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)
-
-//go:noescape
-func scanN16RevAVX2(steps int, h, da, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)
+func scanN16RevAVX2(steps int, h, a2, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)
 
 //go:noescape
 func softplusAVX2(n16 int, dst, src *float32, bias float32)
@@ -53,41 +50,17 @@ func scanStates16(h, a, dt, u, gate, out, b, c []float32, bStride, cStride int, 
 		a2[n] = v * log2e
 	}
 	steps := len(dt)
-	if useAVX512 {
-		// One pass: the exps are computed inside the recurrence. (Direct
-		// calls: through a func value the noescape operands would escape.)
-		if rev {
-			scanN16RevAVX512(steps, &h[0], &a2[0], &dt[0], &u[0], &gate[0], &out[0], &b[0], &c[0], bStride, cStride, dSkip)
-		} else {
-			scanN16AVX512(steps, &h[0], &a2[0], &dt[0], &u[0], &gate[0], &out[0], &b[0], &c[0], bStride, cStride, dSkip)
-		}
-		return
-	}
-	// Decay factors for a block of steps first (independent exps overlap),
-	// then the recurrence over the block. Reversed, the blocks are taken
-	// from the end and each is walked backwards; the decays of a block are
-	// computed in time order either way.
-	const block = 64
-	var da [block * 16]float32
-	var dtPad [2]float32
-	for s0 := 0; s0 < steps; s0 += block {
-		m := min(block, steps-s0)
-		t0 := s0
-		if rev {
-			t0 = steps - s0 - m
-		}
-		if pairs := m / 2; pairs > 0 {
-			expDtA16AVX2(pairs, &da[0], &dt[t0], &a2[0])
-		}
-		if m%2 == 1 {
-			dtPad[0] = dt[t0+m-1]
-			expDtA16AVX2(1, &da[(m-1)*16], &dtPad[0], &a2[0]) // writes 32 floats: da has room
-		}
-		if rev {
-			scanN16RevAVX2(m, &h[0], &da[0], &dt[t0], &u[t0], &gate[t0], &out[t0], &b[s0*bStride], &c[s0*cStride], bStride, cStride, dSkip)
-		} else {
-			scanN16AVX2(m, &h[0], &da[0], &dt[t0], &u[t0], &gate[t0], &out[t0], &b[s0*bStride], &c[s0*cStride], bStride, cStride, dSkip)
-		}
+	// One pass: the exps are computed inside the recurrence. (Direct
+	// calls: through a func value the noescape operands would escape.)
+	switch {
+	case useAVX512 && rev:
+		scanN16RevAVX512(steps, &h[0], &a2[0], &dt[0], &u[0], &gate[0], &out[0], &b[0], &c[0], bStride, cStride, dSkip)
+	case useAVX512:
+		scanN16AVX512(steps, &h[0], &a2[0], &dt[0], &u[0], &gate[0], &out[0], &b[0], &c[0], bStride, cStride, dSkip)
+	case rev:
+		scanN16RevAVX2(steps, &h[0], &a2[0], &dt[0], &u[0], &gate[0], &out[0], &b[0], &c[0], bStride, cStride, dSkip)
+	default:
+		scanN16AVX2(steps, &h[0], &a2[0], &dt[0], &u[0], &gate[0], &out[0], &b[0], &c[0], bStride, cStride, dSkip)
 	}
 }
 

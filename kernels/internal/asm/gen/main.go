@@ -48,7 +48,6 @@ func main() {
 		kernel6x32Z()
 	case "scan":
 		scanConsts()
-		expDtA16()
 		scanN16()
 		scanN1()
 		softplus()

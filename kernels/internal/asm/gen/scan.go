@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"math"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -158,60 +160,59 @@ func expInterleaved(g ...[4]string) {
 	interleave(lists...)
 }
 
-// expDtA16 writes dst[t·16+n] = 2^(dt[t]·a2[n]) = exp(dt[t]·a[n]) for
-// 2·pairs steps, given a2 = a·log2e (exp2Lines), two steps (four
-// independent exp chains) per iteration so that the polynomial latency
-// overlaps.
-func expDtA16() {
-	p("")
-	p("// func expDtA16AVX2(pairs int, dst, dt, a2 *float32)")
-	p("TEXT ·expDtA16AVX2(SB), NOSPLIT, $0-32")
-	p("\tMOVQ pairs+0(FP), CX")
-	p("\tMOVQ dst+8(FP), DI")
-	p("\tMOVQ dt+16(FP), SI")
-	p("\tMOVQ a2+24(FP), BX")
-	p("\tTESTQ CX, CX")
-	p("\tJZ eda_done")
-	p("eda_loop:")
-	p("\tVBROADCASTSS (SI), Y0")
-	p("\tVBROADCASTSS 4(SI), Y1")
-	p("\tVMULPS (BX), Y0, Y2")
-	p("\tVMULPS 32(BX), Y0, Y3")
-	p("\tVMULPS (BX), Y1, Y4")
-	p("\tVMULPS 32(BX), Y1, Y5")
-	interleave(exp2Lines("Y2", "Y6", "Y7"), exp2Lines("Y3", "Y8", "Y9"),
-		exp2Lines("Y4", "Y10", "Y11"), exp2Lines("Y5", "Y12", "Y13"))
-	p("\tVMOVUPS Y2, (DI)")
-	p("\tVMOVUPS Y3, 32(DI)")
-	p("\tVMOVUPS Y4, 64(DI)")
-	p("\tVMOVUPS Y5, 96(DI)")
-	p("\tADDQ $8, SI")
-	p("\tADDQ $128, DI")
-	p("\tDECQ CX")
-	p("\tJNZ eda_loop")
-	p("eda_done:")
-	p("\tVZEROUPPER")
-	p("\tRET")
-}
-
 // scanN16 emits scanN16AVX2 and its time-reversed twin scanN16RevAVX2.
 func scanN16() {
 	scanN16v("scanN16AVX2", "scan16", false)
 	scanN16v("scanN16RevAVX2", "scan16r", true)
 }
 
-// scanN16v is the selective-scan state update for N = 16 given the decay
-// factors da[t·16+n] = exp(dt[t]·a[n]); the state lives in Y2:Y3 for the
-// whole run, so the only loop-carried chain is one FMA per step. With rev
-// the steps run from t = steps−1 down to 0 (da, dt, u, gate and out are
-// walked backwards from their ends; b and c forwards, step by step).
+// scanN16Step returns one step of the fused AVX2 recurrence for N = 16:
+// dt at dtOff(SI), u at uOff(DI); the state h in Y0:Y1, a2 = a·log2e in
+// Y2:Y3; the decays 2^(dt·a2) by exp2Lines (two interleaved chains); h·c
+// (summed over the two halves) is left in prod. It advances R10 and R11 by
+// their strides.
+func scanN16Step(dtOff, uOff int, prod string) []string {
+	l := []string{
+		fmt.Sprintf("VBROADCASTSS %d(SI), Y8", dtOff),
+		"VMULPS Y2, Y8, Y9", // y (states 0..7)
+		"VMULPS Y3, Y8, Y8", // y (states 8..15)
+	}
+	for _, s := range [][2][]string{{exp2Lines("Y9", "Y10", "Y11"), exp2Lines("Y8", "Y12", "Y13")}} {
+		for i := range s[0] {
+			l = append(l, s[0][i], s[1][i])
+		}
+	}
+	return append(l,
+		fmt.Sprintf("VMOVSS %d(DI), X14", uOff),
+		fmt.Sprintf("VMULSS %d(SI), X14, X14", dtOff), // du = dt·u
+		"VBROADCASTSS X14, Y14",
+		"VMULPS (R10), Y14, Y15",
+		"VFMADD213PS Y15, Y9, Y0", // h = da·h + du·b
+		"VMULPS 32(R10), Y14, Y15",
+		"VFMADD213PS Y15, Y8, Y1",
+		fmt.Sprintf("VMULPS (R11), Y0, %s", prod),
+		fmt.Sprintf("VFMADD231PS 32(R11), Y1, %s", prod),
+		"ADDQ R12, R10",
+		"ADDQ R13, R11",
+	)
+}
+
+// scanN16v emits the AVX2 ScanStates16 (rev: ScanStates16Rev) with the
+// decays computed inside the recurrence, as the AVX-512 kernel does: the
+// state lives in Y0:Y1 for the whole run (the only loop-carried chain is
+// one FMA per step) and the exps, off that chain, fill the issue slots.
+// Steps go four at a time: the four products h·c are reduced together by a
+// transposing add tree into one xmm of four outputs; leftover steps reduce
+// one at a time. Reversed, dt, u, gate and out are walked backwards from
+// their ends (b and c forwards, step by step): a group of four reads its
+// steps from the top down and reverses its four outputs with VPERMILPS.
 func scanN16v(name, lab string, rev bool) {
 	p("")
-	p("// func %s(steps int, h, da, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)", name)
-	p("TEXT ·%s(SB), NOSPLIT, $0-92", name)
+	p("// func %s(steps int, h, a2, dt, u, gate, out, b, c *float32, bStride, cStride int, dSkip float32)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $16-92", name) // 0(SP): dSkip ×4
 	p("\tMOVQ steps+0(FP), CX")
 	p("\tMOVQ h+8(FP), AX")
-	p("\tMOVQ da+16(FP), BX")
+	p("\tMOVQ a2+16(FP), BX")
 	p("\tMOVQ dt+24(FP), SI")
 	p("\tMOVQ u+32(FP), DI")
 	p("\tMOVQ gate+40(FP), R8")
@@ -222,59 +223,93 @@ func scanN16v(name, lab string, rev bool) {
 	p("\tMOVQ cStride+80(FP), R13")
 	p("\tSHLQ $2, R12")
 	p("\tSHLQ $2, R13")
-	p("\tVMOVSS dSkip+88(FP), X10")
-	p("\tVMOVUPS (AX), Y2")
-	p("\tVMOVUPS 32(AX), Y3")
-	if rev { // one past the last step; each step first moves back
-		p("\tMOVQ CX, DX")
-		p("\tSHLQ $6, DX")
-		p("\tADDQ DX, BX")
+	p("\tVBROADCASTSS dSkip+88(FP), X4")
+	p("\tVMOVUPS X4, (SP)")
+	p("\tVMOVUPS (AX), Y0")
+	p("\tVMOVUPS 32(AX), Y1")
+	p("\tVMOVUPS (BX), Y2")
+	p("\tVMOVUPS 32(BX), Y3")
+	if rev { // one past the last step; groups and steps first move back
 		for _, r := range []string{"SI", "DI", "R8", "R9"} {
 			p("\tLEAQ (%s)(CX*4), %s", r, r)
 		}
 	}
+	p("\tCMPQ CX, $4")
+	p("\tJLT %s_tail", lab)
+	p("%s_loop4:", lab)
+	if rev {
+		for _, r := range []string{"SI", "DI", "R8", "R9"} {
+			p("\tSUBQ $16, %s", r)
+		}
+	}
+	for j := 0; j < 4; j++ {
+		off := 4 * j
+		if rev {
+			off = 12 - 4*j
+		}
+		for _, s := range scanN16Step(off, off, fmt.Sprintf("Y%d", 4+j)) {
+			p("\t%s", s)
+		}
+	}
+	// [p0..p3] → lane j of X4 = Σ p_j: pairs, pairs of pairs, halves.
+	p("\tVUNPCKLPS Y5, Y4, Y8")
+	p("\tVUNPCKHPS Y5, Y4, Y4")
+	p("\tVADDPS Y8, Y4, Y4")
+	p("\tVUNPCKLPS Y7, Y6, Y8")
+	p("\tVUNPCKHPS Y7, Y6, Y6")
+	p("\tVADDPS Y8, Y6, Y6")
+	p("\tVSHUFPS $0x44, Y6, Y4, Y8")
+	p("\tVSHUFPS $0xEE, Y6, Y4, Y4")
+	p("\tVADDPS Y8, Y4, Y4")
+	p("\tVEXTRACTF128 $1, Y4, X8")
+	p("\tVADDPS X8, X4, X4")
+	if rev { // lane j is step j, time 3 − j of the group
+		p("\tVPERMILPS $0x1B, X4, X4")
+	}
+	p("\tVMOVUPS (DI), X8")
+	p("\tVFMADD231PS (SP), X8, X4") // + dSkip·u
+	p("\tVMULPS (R8), X4, X4")      // · gate
+	p("\tVMOVUPS X4, (R9)")
+	if !rev {
+		for _, r := range []string{"SI", "DI", "R8", "R9"} {
+			p("\tADDQ $16, %s", r)
+		}
+	}
+	p("\tSUBQ $4, CX")
+	p("\tCMPQ CX, $4")
+	p("\tJGE %s_loop4", lab)
+	p("%s_tail:", lab)
 	p("\tTESTQ CX, CX")
 	p("\tJZ %s_done", lab)
-	p("%s_loop:", lab)
+	p("%s_loop1:", lab)
 	if rev {
-		p("\tSUBQ $64, BX")
 		for _, r := range []string{"SI", "DI", "R8", "R9"} {
 			p("\tSUBQ $4, %s", r)
 		}
 	}
-	p("\tVMOVSS (DI), X9")     // u
-	p("\tVMULSS (SI), X9, X5") // du = dt·u
-	p("\tVBROADCASTSS X5, Y5")
-	p("\tVMULPS (R10), Y5, Y14")
-	p("\tVMULPS 32(R10), Y5, Y15")
-	p("\tVMOVUPS (BX), Y6")
-	p("\tVMOVUPS 32(BX), Y7")
-	p("\tVFMADD213PS Y14, Y6, Y2")
-	p("\tVFMADD213PS Y15, Y7, Y3")
-	p("\tVMULPS (R11), Y2, Y8")
-	p("\tVFMADD231PS 32(R11), Y3, Y8")
-	p("\tVEXTRACTF128 $1, Y8, X11")
-	p("\tVADDPS X11, X8, X8")
-	p("\tVMOVHLPS X8, X8, X11")
-	p("\tVADDPS X11, X8, X8")
-	p("\tVMOVSHDUP X8, X11")
-	p("\tVADDSS X11, X8, X8")
-	p("\tVFMADD231SS X10, X9, X8")
-	p("\tVMULSS (R8), X8, X8")
-	p("\tVMOVSS X8, (R9)")
+	for _, s := range scanN16Step(0, 0, "Y4") {
+		p("\t%s", s)
+	}
+	p("\tVEXTRACTF128 $1, Y4, X8")
+	p("\tVADDPS X8, X4, X4")
+	p("\tVMOVHLPS X4, X4, X8")
+	p("\tVADDPS X8, X4, X4")
+	p("\tVMOVSHDUP X4, X8")
+	p("\tVADDSS X8, X4, X4")
+	p("\tVMOVSS (DI), X8")
+	p("\tVFMADD231SS (SP), X8, X4")
+	p("\tVMULSS (R8), X4, X4")
+	p("\tVMOVSS X4, (R9)")
 	if !rev {
-		p("\tADDQ $64, BX")
 		for _, r := range []string{"SI", "DI", "R8", "R9"} {
 			p("\tADDQ $4, %s", r)
 		}
 	}
-	p("\tADDQ R12, R10")
-	p("\tADDQ R13, R11")
 	p("\tDECQ CX")
-	p("\tJNZ %s_loop", lab)
+	p("\tJNZ %s_loop1", lab)
 	p("%s_done:", lab)
-	p("\tVMOVUPS Y2, (AX)")
-	p("\tVMOVUPS Y3, 32(AX)")
+	p("\tVMOVUPS Y0, (AX)")
+	p("\tVMOVUPS Y1, 32(AX)")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }
@@ -787,9 +822,11 @@ func scanN16Zv(name, lab string, rev bool, reg map[string]string) {
 // vecZ emits name(n int, dst, src *float32[, extra args]): body maps the
 // zmm register it is given in place (loaded from src, stored to dst) for
 // all n floats, 16 per iteration and the last n mod 16 under the mask K1
-// (masked-off lanes are neither read nor written). Extra arguments are
-// float32s after src, loaded by the caller-supplied preamble of body (the
-// first into Z15 by broadcast).
+// (masked-off lanes are neither read nor written). Bodies of at least
+// interleaveMin instructions first go 32 floats per iteration as two
+// interleaved copies (the second on registers shifted by shiftZ). Extra
+// arguments are float32s after src, loaded by the caller-supplied preamble
+// of body (the first into Z15 by broadcast).
 func vecZ(name, label string, extra []string, body func(x string) []string) {
 	args := "n int, dst, src *float32"
 	size := 24
@@ -805,6 +842,9 @@ func vecZ(name, label string, extra []string, body func(x string) []string) {
 	p("\tMOVQ src+16(FP), SI")
 	if len(extra) > 0 {
 		p("\tVBROADCASTSS %s+24(FP), Z15", strings.Fields(extra[0])[0])
+	}
+	if len(body("Z0")) >= interleaveMin {
+		vecZ32(label, body)
 	}
 	p("%s_z16:", label)
 	p("\tCMPQ CX, $16")
@@ -833,6 +873,56 @@ func vecZ(name, label string, extra []string, body func(x string) []string) {
 	p("%s_zdone:", label)
 	p("\tVZEROUPPER")
 	p("\tRET")
+}
+
+// interleaveMin is the body length from which vecZ interleaves two
+// vectors. A lone softplus (34 instructions) or SiLU (21) is one long
+// dependency chain and too few iterations of it fit in the scheduler to
+// fill the ports; the device's Xeon, same run, 4096 floats: softplus 4566
+// → 2835 ns and SiLU 1816 → 1367 ns interleaved, but exp alone (17) 942 →
+// 1443 ns, so exp keeps one vector per iteration.
+const interleaveMin = 20
+
+// vecZ32 emits vecZ's loop of 32 floats per iteration, two interleaved
+// copies of body, falling through to the 16-float loop for the rest.
+func vecZ32(label string, body func(x string) []string) {
+	p("%s_z32:", label)
+	p("\tCMPQ CX, $32")
+	p("\tJLT %s_z16", label)
+	p("\tVMOVUPS (SI), Z0")
+	p("\tVMOVUPS 64(SI), Z16")
+	interleave(body("Z0"), shiftZ(body("Z0")))
+	p("\tVMOVUPS Z0, (DI)")
+	p("\tVMOVUPS Z16, 64(DI)")
+	p("\tADDQ $128, SI")
+	p("\tADDQ $128, DI")
+	p("\tSUBQ $32, CX")
+	p("\tJMP %s_z32", label)
+}
+
+// zkReg matches a zmm or mask register name.
+var zkReg = regexp.MustCompile(`\b([ZK])([0-9]+)\b`)
+
+// shiftZ renames the registers of a vecZ body for its interleaved second
+// copy: Z0..Z14 become Z16..Z30 (Z15, the broadcast argument, stays) and
+// the masks K2, K3 become K4, K5.
+func shiftZ(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = zkReg.ReplaceAllStringFunc(l, func(r string) string {
+			k, _ := strconv.Atoi(r[1:])
+			switch {
+			case r[0] == 'Z' && k < 15:
+				return "Z" + strconv.Itoa(k+16)
+			case r[0] == 'K' && (k == 2 || k == 3):
+				return "K" + strconv.Itoa(k+2)
+			case r[0] == 'K' || k > 15:
+				panic("shiftZ: body uses " + r)
+			}
+			return r
+		})
+	}
+	return out
 }
 
 // expZBody is exp in place (temporaries Z1..Z3).
