@@ -31,7 +31,7 @@ var oct1Ones = func() (g [oct1Block]float32) {
 }()
 
 // oct1Scratch is scanOct1's staging: Δ, decays, inputs (then states) and
-// gates of eight channels for one block of steps (16 KiB).
+// gates of eight channels for one block of steps (32 KiB, on the stack).
 type oct1Scratch struct {
 	dt, da, w, gate [8][oct1Block]float32
 }
