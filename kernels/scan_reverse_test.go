@@ -44,6 +44,7 @@ func TestSelectiveScanReverse(t *testing.T) {
 		{1, 6, 777, 1, "grp", "var", 2, false},
 		{2, 16, 600, 1, "grp", "grp", 2, true}, // N = 1, four channels at a time
 		{1, 13, 70, 1, "var", "var", 1, false},
+		{1, 40, 4096, 16, "var", "var", 1, true}, // large enough for touchNext
 	} {
 		name := fmt.Sprintf("%d_%d_%d_%d_%s_%s_g%d_%v", c.bt, c.d, c.l, c.n, c.bKind, c.cKind, c.g, c.opts)
 		t.Run(name, func(t *testing.T) {
