@@ -163,16 +163,8 @@ func sgemmA(procs int, pa *packedA, transB bool, n int, b []float32, ldb int, c 
 		sgemmAPart(pa, transB, 0, m, 0, n, 1, b, ldb, 0, c, ldc)
 		return
 	}
-	mt, nt := ceilDiv(m, asm.MR), ceilDiv(n, asm.NR)
-	Parallel(pm*pn, 1, func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			ti, tj := t/pn, t%pn
-			i0, i1 := min(ti*mt/pm*asm.MR, m), min((ti+1)*mt/pm*asm.MR, m)
-			j0, j1 := min(tj*nt/pn*asm.NR, n), min((tj+1)*nt/pn*asm.NR, n)
-			if i0 < i1 && j0 < j1 {
-				sgemmAPart(pa, transB, i0, i1, j0, j1, 1, b, ldb, 0, c, ldc)
-			}
-		}
+	parallelTiles(m, n, pm, pn, func(i0, i1, j0, j1 int) {
+		sgemmAPart(pa, transB, i0, i1, j0, j1, 1, b, ldb, 0, c, ldc)
 	})
 }
 

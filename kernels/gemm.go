@@ -51,18 +51,27 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		sgemmPacked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
+	parallelTiles(m, n, pm, pn, func(i0, i1, j0, j1 int) {
+		sgemmPacked(transA, transB, i1-i0, j1-j0, k, alpha,
+			a[rowOff(transA, i0, lda):], lda, b[colOff(transB, j0, ldb):], ldb,
+			beta, c[i0*ldc+j0:], ldc)
+	})
+}
+
+// parallelTiles splits the m×n output into a pm×pn grid of tiles whose
+// edges fall on micro-tile boundaries (multiples of asm.MR rows and asm.NR
+// columns) and calls tile for each non-empty one, the tiles spread over
+// Parallel's goroutines. Sgemm and the prepacked-A GEMM share it.
+func parallelTiles(m, n, pm, pn int, tile func(i0, i1, j0, j1 int)) {
 	mt, nt := ceilDiv(m, asm.MR), ceilDiv(n, asm.NR)
 	Parallel(pm*pn, 1, func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			ti, tj := t/pn, t%pn
 			i0, i1 := min(ti*mt/pm*asm.MR, m), min((ti+1)*mt/pm*asm.MR, m)
 			j0, j1 := min(tj*nt/pn*asm.NR, n), min((tj+1)*nt/pn*asm.NR, n)
-			if i0 == i1 || j0 == j1 {
-				continue
+			if i0 < i1 && j0 < j1 {
+				tile(i0, i1, j0, j1)
 			}
-			sgemmPacked(transA, transB, i1-i0, j1-j0, k, alpha,
-				a[rowOff(transA, i0, lda):], lda, b[colOff(transB, j0, ldb):], ldb,
-				beta, c[i0*ldc+j0:], ldc)
 		}
 	})
 }

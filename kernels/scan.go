@@ -263,23 +263,41 @@ func channel1(a *ScanArgs, lb, lc bcLayout, d, l, c int) (bs, cs []float32, bStr
 	return
 }
 
+// rows1 is one channel of an N = 1 scan as channel1 and the flattened
+// channel index give it: its B and C (a row of L, stride 1, or the one
+// time-invariant value, stride 0), skip and Δ-bias weights, its a, and its
+// rows of u, Δ, z (nil without z) and out.
+type rows1 struct {
+	b, c             []float32
+	bStride, cStride int
+	dSkip, dBias, a  float32
+	u, delta, z, out []float32
+}
+
+// channelRows1 returns the rows1 of flattened channel c (of Bt·D) for the
+// multi-channel N = 1 scans (scanQuad1Rev, scanOct1).
+func channelRows1(a *ScanArgs, lb, lc bcLayout, d, l, c int) rows1 {
+	var r rows1
+	r.b, r.c, r.bStride, r.cStride, r.dSkip, r.dBias = channel1(a, lb, lc, d, l, c)
+	r.a = a.A.Data[c%d]
+	row := c * l
+	r.u, r.delta, r.out = a.U.Data[row:row+l], a.Delta.Data[row:row+l], a.Out.Data[row:row+l]
+	if a.Z != nil {
+		r.z = a.Z.Data[row : row+l]
+	}
+	return r
+}
+
 // scanQuad1Rev is scanChannel1Rev for the four channels c … c+3 at once:
 // their recurrences are interleaved in one backward loop, so that the
 // latency of each (a multiply and an add per step) overlaps the others'.
 // Per channel the arithmetic is scanChannel1Rev's, operation for operation.
 func scanQuad1Rev(a *ScanArgs, lb, lc bcLayout, h []float32, d, l, c int) {
 	var dt, da, gate [4][revBlock]float32
-	var bs, cs, us, ds, zs, os [4][]float32
-	var dSkip, dBias, a0 [4]float32
-	var bStride, cStride [4]int
+	var ch [4]rows1
 	for k := range 4 {
-		bs[k], cs[k], bStride[k], cStride[k], dSkip[k], dBias[k] = channel1(a, lb, lc, d, l, c+k)
-		a0[k] = a.A.Data[(c+k)%d]
-		row := (c + k) * l
-		us[k], ds[k], os[k] = a.U.Data[row:row+l], a.Delta.Data[row:row+l], a.Out.Data[row:row+l]
-		if a.Z != nil {
-			zs[k] = a.Z.Data[row : row+l]
-		} else {
+		ch[k] = channelRows1(a, lb, lc, d, l, c+k)
+		if a.Z == nil {
 			for i := range gate[k] {
 				gate[k][i] = 1
 			}
@@ -291,24 +309,24 @@ func scanQuad1Rev(a *ScanArgs, lb, lc bcLayout, h []float32, d, l, c int) {
 		lo, hi := l-s0-m, l-s0 // times of this block
 		for k := range 4 {
 			var zb []float32
-			if zs[k] != nil {
-				zb = zs[k][lo:hi]
+			if ch[k].z != nil {
+				zb = ch[k].z[lo:hi]
 			}
-			decayBlock(dt[k][:m], da[k][:m], gate[k][:m], ds[k][lo:hi], zb, a0[k], dBias[k], a.DeltaSoftplus)
+			decayBlock(dt[k][:m], da[k][:m], gate[k][:m], ch[k].delta[lo:hi], zb, ch[k].a, ch[k].dBias, a.DeltaSoftplus)
 		}
-		u0, u1, u2, u3 := us[0][lo:hi], us[1][lo:hi], us[2][lo:hi], us[3][lo:hi]
-		o0, o1, o2, o3 := os[0][lo:hi], os[1][lo:hi], os[2][lo:hi], os[3][lo:hi]
+		u0, u1, u2, u3 := ch[0].u[lo:hi], ch[1].u[lo:hi], ch[2].u[lo:hi], ch[3].u[lo:hi]
+		o0, o1, o2, o3 := ch[0].out[lo:hi], ch[1].out[lo:hi], ch[2].out[lo:hi], ch[3].out[lo:hi]
 		for i := m - 1; i >= 0; i-- {
 			t := lo + i
 			x0, x1, x2, x3 := u0[i], u1[i], u2[i], u3[i]
-			h0 = da[0][i]*h0 + dt[0][i]*x0*bs[0][t*bStride[0]]
-			h1 = da[1][i]*h1 + dt[1][i]*x1*bs[1][t*bStride[1]]
-			h2 = da[2][i]*h2 + dt[2][i]*x2*bs[2][t*bStride[2]]
-			h3 = da[3][i]*h3 + dt[3][i]*x3*bs[3][t*bStride[3]]
-			o0[i] = (h0*cs[0][t*cStride[0]] + dSkip[0]*x0) * gate[0][i]
-			o1[i] = (h1*cs[1][t*cStride[1]] + dSkip[1]*x1) * gate[1][i]
-			o2[i] = (h2*cs[2][t*cStride[2]] + dSkip[2]*x2) * gate[2][i]
-			o3[i] = (h3*cs[3][t*cStride[3]] + dSkip[3]*x3) * gate[3][i]
+			h0 = da[0][i]*h0 + dt[0][i]*x0*ch[0].b[t*ch[0].bStride]
+			h1 = da[1][i]*h1 + dt[1][i]*x1*ch[1].b[t*ch[1].bStride]
+			h2 = da[2][i]*h2 + dt[2][i]*x2*ch[2].b[t*ch[2].bStride]
+			h3 = da[3][i]*h3 + dt[3][i]*x3*ch[3].b[t*ch[3].bStride]
+			o0[i] = (h0*ch[0].c[t*ch[0].cStride] + ch[0].dSkip*x0) * gate[0][i]
+			o1[i] = (h1*ch[1].c[t*ch[1].cStride] + ch[1].dSkip*x1) * gate[1][i]
+			o2[i] = (h2*ch[2].c[t*ch[2].cStride] + ch[2].dSkip*x2) * gate[2][i]
+			o3[i] = (h3*ch[3].c[t*ch[3].cStride] + ch[3].dSkip*x3) * gate[3][i]
 		}
 	}
 	h[0], h[1], h[2], h[3] = h0, h1, h2, h3

@@ -57,20 +57,9 @@ func scanOcts1(a *ScanArgs, lb, lc bcLayout, h []float32, d, l, ch, end int) int
 // indices), forward or (a.Reverse) backward in time, with states h. out
 // may alias u or delta: every block of steps is read before it is written.
 func scanOct1(sc *oct1Scratch, a *ScanArgs, lb, lc bcLayout, h *[8]float32, d, l, c int) {
-	var bs, cs, us, ds, zs, os [8][]float32
-	var dSkip, dBias, a0 [8]float32
-	var bStride, cStride [8]int
+	var ch [8]rows1
 	for k := range 8 {
-		bs[k], cs[k], bStride[k], cStride[k], dSkip[k], dBias[k] = channel1(a, lb, lc, d, l, c+k)
-		a0[k] = a.A.Data[(c+k)%d]
-		row := (c + k) * l
-		us[k], ds[k], os[k] = a.U.Data[row:row+l], a.Delta.Data[row:row+l], a.Out.Data[row:row+l]
-		if a.Z != nil {
-			zs[k] = a.Z.Data[row : row+l]
-		}
-	}
-	if a.D == nil {
-		dSkip = [8]float32{}
+		ch[k] = channelRows1(a, lb, lc, d, l, c+k)
 	}
 	for s0 := 0; s0 < l; s0 += oct1Block {
 		m := min(oct1Block, l-s0)
@@ -79,27 +68,27 @@ func scanOct1(sc *oct1Scratch, a *ScanArgs, lb, lc bcLayout, h *[8]float32, d, l
 			lo, hi = l-s0-m, l-s0
 		}
 		for k := range 8 {
-			if zs[k] != nil {
-				asm.Silu(sc.gate[k][:m], zs[k][lo:hi])
+			if ch[k].z != nil {
+				asm.Silu(sc.gate[k][:m], ch[k].z[lo:hi])
 			}
-			if a.DeltaSoftplus && bStride[k] == 1 { // one fused vector pass
-				asm.Oct1Prep(sc.da[k][:m], sc.w[k][:m], ds[k][lo:hi], us[k][lo:hi], bs[k][lo:hi], dBias[k], a0[k])
+			if a.DeltaSoftplus && ch[k].bStride == 1 { // one fused vector pass
+				asm.Oct1Prep(sc.da[k][:m], sc.w[k][:m], ch[k].delta[lo:hi], ch[k].u[lo:hi], ch[k].b[lo:hi], ch[k].dBias, ch[k].a)
 				continue
 			}
-			decayBlock(sc.dt[k][:m], sc.da[k][:m], nil, ds[k][lo:hi], nil, a0[k], dBias[k], a.DeltaSoftplus)
-			oct1Inputs(sc.w[k][:m], sc.dt[k][:m], us[k][lo:hi], bs[k], lo, bStride[k])
+			decayBlock(sc.dt[k][:m], sc.da[k][:m], nil, ch[k].delta[lo:hi], nil, ch[k].a, ch[k].dBias, a.DeltaSoftplus)
+			oct1Inputs(sc.w[k][:m], sc.dt[k][:m], ch[k].u[lo:hi], ch[k].b, lo, ch[k].bStride)
 		}
 		asm.Recur8(h, &sc.da, &sc.w, m, a.Reverse)
 		for k := range 8 {
 			gate := oct1Ones[:m] // no z: a gate of ones, shared read-only
-			if zs[k] != nil {
+			if ch[k].z != nil {
 				gate = sc.gate[k][:m]
 			}
-			if cStride[k] == 1 {
-				asm.Oct1Out(os[k][lo:hi], sc.w[k][:m], us[k][lo:hi], cs[k][lo:hi], gate, dSkip[k])
+			if ch[k].cStride == 1 {
+				asm.Oct1Out(ch[k].out[lo:hi], sc.w[k][:m], ch[k].u[lo:hi], ch[k].c[lo:hi], gate, ch[k].dSkip)
 				continue
 			}
-			oct1Outputs(os[k][lo:hi], sc.w[k][:m], us[k][lo:hi], cs[k], lo, cStride[k], dSkip[k], gate)
+			oct1Outputs(ch[k].out[lo:hi], sc.w[k][:m], ch[k].u[lo:hi], ch[k].c, lo, ch[k].cStride, ch[k].dSkip, gate)
 		}
 	}
 }
