@@ -11,14 +11,35 @@ import (
 	"github.com/gomamba/gomamba/kernels"
 )
 
-// Source is what Bind reads from: a *File or a *Set.
-type Source interface {
-	// Path names the file or folder (used in error messages).
-	Path() string
+// Header is the part of an open checkpoint that model loaders read to
+// recognise a model and infer its configuration without reading tensor
+// data. Every Source is a Header.
+type Header interface {
 	// Names returns the sorted tensor names.
 	Names() []string
 	// Info returns a tensor's shape and dtype without reading it.
 	Info(name string) (TensorInfo, bool)
+}
+
+// Shape returns the shape of tensor name in h, or nil when h has none.
+func Shape(h Header, name string) []int {
+	if ti, ok := h.Info(name); ok {
+		return ti.Shape
+	}
+	return nil
+}
+
+// Has reports whether h holds a tensor called name.
+func Has(h Header, name string) bool {
+	_, ok := h.Info(name)
+	return ok
+}
+
+// Source is what Bind reads from: a *File or a *Set.
+type Source interface {
+	Header
+	// Path names the file or folder (used in error messages).
+	Path() string
 	// Tensor reads a tensor converted to float32.
 	Tensor(name string) (*kernels.Tensor, error)
 }

@@ -16,12 +16,9 @@ import (
 )
 
 // Header is the part of an open checkpoint needed to recognise a DeiT model
-// and infer its configuration without reading tensor data
-// (*checkpoint.File and checkpoint.Source implement it).
-type Header interface {
-	Names() []string
-	Info(name string) (checkpoint.TensorInfo, bool)
-}
+// and infer its configuration without reading tensor data: any
+// checkpoint.Header (*checkpoint.File, checkpoint.Source).
+type Header = checkpoint.Header
 
 // ErrNotDeiT is returned (wrapped) when a checkpoint does not hold a timm
 // VisionTransformer state dict; callers can branch with errors.Is.
@@ -185,18 +182,6 @@ func (a *Args) imgSize() (int, error) {
 	return 0, fmt.Errorf("deit: img_size %s is neither an integer nor [h, w]", a.ImgSize)
 }
 
-func dims(h Header, name string) []int {
-	if ti, ok := h.Info(name); ok {
-		return ti.Shape
-	}
-	return nil
-}
-
-func has(h Header, name string) bool {
-	_, ok := h.Info(name)
-	return ok
-}
-
 // InferConfig derives a Config from tensor shapes: embed dim, channels and
 // patch from patch_embed.proj.weight; depth from the block indices; the MLP
 // width from fc1; qkv bias from its presence; classes from head.weight; the
@@ -210,7 +195,7 @@ func InferConfig(h Header, sc *Sidecar) (Config, error) {
 	if !Sniff(h) {
 		var missing []string
 		for _, k := range sniffKeys {
-			if !has(h, k) {
+			if !checkpoint.Has(h, k) {
 				missing = append(missing, k)
 			}
 		}
@@ -231,17 +216,17 @@ func InferConfig(h Header, sc *Sidecar) (Config, error) {
 		{a.InitValues != nil && *a.InitValues != 0, "layer scale (init_values)"},
 		{a.FcNorm != nil && *a.FcNorm, "fc_norm"},
 		{a.PosEmbed != nil && *a.PosEmbed != "learn", fmt.Sprintf("pos_embed=%q", deref(a.PosEmbed))},
-		{has(h, "dist_token"), "the distillation token (deit_*_distilled)"},
-		{has(h, "reg_token"), "register tokens"},
-		{has(h, "blocks.0.ls1.gamma"), "layer scale (blocks.*.ls1.gamma)"},
-		{has(h, "fc_norm.weight"), "fc_norm (global average pooling)"},
+		{checkpoint.Has(h, "dist_token"), "the distillation token (deit_*_distilled)"},
+		{checkpoint.Has(h, "reg_token"), "register tokens"},
+		{checkpoint.Has(h, "blocks.0.ls1.gamma"), "layer scale (blocks.*.ls1.gamma)"},
+		{checkpoint.Has(h, "fc_norm.weight"), "fc_norm (global average pooling)"},
 	} {
 		if u.bad {
 			return Config{}, fmt.Errorf("deit: %s is not supported (only timm's DeiT flags: cls token first, learned pos_embed with the cls slot, token pooling)", u.what)
 		}
 	}
 	cfg := Config{Name: "inferred", NormEps: 1e-6, Eval: TimmEval}
-	pw := dims(h, "patch_embed.proj.weight")
+	pw := checkpoint.Shape(h, "patch_embed.proj.weight")
 	if len(pw) != 4 || pw[2] != pw[3] || pw[0] <= 0 || pw[1] <= 0 || pw[2] <= 0 {
 		return Config{}, fmt.Errorf("deit: patch_embed.proj.weight has shape %v, want (C, channels, p, p)", pw)
 	}
@@ -254,19 +239,19 @@ func InferConfig(h Header, sc *Sidecar) (Config, error) {
 			}
 		}
 	}
-	if q := dims(h, "blocks.0.attn.qkv.weight"); len(q) != 2 || q[0] != 3*c || q[1] != c {
+	if q := checkpoint.Shape(h, "blocks.0.attn.qkv.weight"); len(q) != 2 || q[0] != 3*c || q[1] != c {
 		return Config{}, fmt.Errorf("deit: blocks.0.attn.qkv.weight has shape %v, want (%d, %d)", q, 3*c, c)
 	}
-	cfg.QKVBias = has(h, "blocks.0.attn.qkv.bias")
-	if f := dims(h, "blocks.0.mlp.fc1.weight"); len(f) == 2 && f[1] == c && f[0] > 0 {
+	cfg.QKVBias = checkpoint.Has(h, "blocks.0.attn.qkv.bias")
+	if f := checkpoint.Shape(h, "blocks.0.mlp.fc1.weight"); len(f) == 2 && f[1] == c && f[0] > 0 {
 		cfg.MLPHidden = f[0]
 	} else {
 		return Config{}, fmt.Errorf("deit: blocks.0.mlp.fc1.weight has shape %v, want (hidden, %d)", f, c)
 	}
-	if hw := dims(h, "head.weight"); len(hw) == 2 {
+	if hw := checkpoint.Shape(h, "head.weight"); len(hw) == 2 {
 		cfg.NumClasses = hw[0]
 	}
-	pe := dims(h, "pos_embed")
+	pe := checkpoint.Shape(h, "pos_embed")
 	if len(pe) != 3 || pe[0] != 1 || pe[2] != c {
 		return Config{}, fmt.Errorf("deit: pos_embed has shape %v, want (1, rows, %d)", pe, c)
 	}

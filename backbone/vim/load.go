@@ -16,12 +16,9 @@ import (
 )
 
 // Header is the part of an open checkpoint needed to recognise a Vim model
-// and infer its configuration without reading tensor data
-// (*checkpoint.File implements it).
-type Header interface {
-	Names() []string
-	Info(name string) (checkpoint.TensorInfo, bool)
-}
+// and infer its configuration without reading tensor data: any
+// checkpoint.Header (*checkpoint.File, checkpoint.Source).
+type Header = checkpoint.Header
 
 // ErrNotVim is returned (wrapped) when a checkpoint does not hold a
 // VisionMamba (bimamba v2) state dict; callers can branch with errors.Is.
@@ -97,13 +94,6 @@ func ReadSidecar(dir string) (*SidecarConfig, error) {
 	return &sc, nil
 }
 
-func dims(h Header, name string) []int {
-	if ti, ok := h.Info(name); ok {
-		return ti.Shape
-	}
-	return nil
-}
-
 // InferConfig derives a Config from tensor shapes alone: embed dim,
 // channels and patch from patch_embed.proj.weight; depth from the layer
 // indices; d_inner, d_state, d_conv and dt_rank from the first mixer; classes
@@ -133,7 +123,7 @@ func InferConfig(h Header, sc *SidecarConfig) (Config, error) {
 		return Config{}, fmt.Errorf("vim: bimamba_type %q is not supported (only \"v2\")", *sc.BimambaType)
 	}
 	cfg := Config{Name: "inferred", Channels: 3, DConv: 4, Expand: 2, NormEps: 1e-5, Cls: ClsMiddle, FinalPool: "mean", DivideOut: true, Eval: ImageNetEval}
-	pw := dims(h, "patch_embed.proj.weight")
+	pw := checkpoint.Shape(h, "patch_embed.proj.weight")
 	if len(pw) != 4 || pw[2] != pw[3] || pw[0] <= 0 || pw[1] <= 0 || pw[2] <= 0 {
 		return Config{}, fmt.Errorf("vim: patch_embed.proj.weight has shape %v, want (C, channels, p, p)", pw)
 	}
@@ -147,21 +137,21 @@ func InferConfig(h Header, sc *SidecarConfig) (Config, error) {
 		}
 	}
 	cfg.Depth = depth
-	in := dims(h, "layers.0.mixer.in_proj.weight")
+	in := checkpoint.Shape(h, "layers.0.mixer.in_proj.weight")
 	if len(in) != 2 || in[0]%2 != 0 || in[0]/2%cfg.EmbedDim != 0 {
 		return Config{}, fmt.Errorf("vim: layers.0.mixer.in_proj.weight has shape %v, want (2·expand·%d, %d)", in, cfg.EmbedDim, cfg.EmbedDim)
 	}
 	cfg.Expand = in[0] / 2 / cfg.EmbedDim
-	if a := dims(h, "layers.0.mixer.A_log"); len(a) == 2 {
+	if a := checkpoint.Shape(h, "layers.0.mixer.A_log"); len(a) == 2 {
 		cfg.DState = a[1]
 	}
-	if cw := dims(h, "layers.0.mixer.conv1d.weight"); len(cw) == 3 {
+	if cw := checkpoint.Shape(h, "layers.0.mixer.conv1d.weight"); len(cw) == 3 {
 		cfg.DConv = cw[2]
 	}
-	if dw := dims(h, "layers.0.mixer.dt_proj.weight"); len(dw) == 2 {
+	if dw := checkpoint.Shape(h, "layers.0.mixer.dt_proj.weight"); len(dw) == 2 {
 		cfg.DTRank = dw[1]
 	}
-	if hw := dims(h, "head.weight"); len(hw) == 2 {
+	if hw := checkpoint.Shape(h, "head.weight"); len(hw) == 2 {
 		cfg.NumClasses = hw[0]
 	}
 	if _, ok := h.Info("norm_f.bias"); ok {
@@ -190,7 +180,7 @@ func InferConfig(h Header, sc *SidecarConfig) (Config, error) {
 		cfg.DivideOut = *sc.IfDivideOut
 	}
 	// Grid, stride and image size.
-	pe := dims(h, "pos_embed")
+	pe := checkpoint.Shape(h, "pos_embed")
 	if len(pe) != 3 || pe[0] != 1 || pe[2] != cfg.EmbedDim {
 		return Config{}, fmt.Errorf("vim: pos_embed has shape %v, want (1, rows, %d)", pe, cfg.EmbedDim)
 	}
