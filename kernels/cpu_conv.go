@@ -74,22 +74,54 @@ func (cb cpuBackend) Conv1dStep(dst, state, x, w, bias *Tensor, act Activation) 
 		panicf("Conv1dStep", "state %v, x %v, w %v, bias %v, dst %v: want state (Bt, D, K), x, dst (Bt, D), w (D, K), bias (D)",
 			shp(state), shp(x), shp(w), shp(bias), shp(dst))
 	}
-	d, k := state.Dim(1), state.Dim(2)
-	for r := range x.Len() {
-		c := r % d
-		st := state.Data[r*k : r*k+k]
-		if k > 0 {
-			copy(st, st[1:])
-			st[k-1] = x.Data[r]
-		}
-		var s float32
-		for j, wv := range w.Data[c*k : c*k+k] {
-			s += wv * st[j]
-		}
+	conv1dStepRows(dst.Data, state.Data, x.Data, w.Data, bias, state.Dim(1), state.Dim(2))
+	applyAct(dst.Data, dst.Data, act)
+}
+
+// conv1dStepRows is Conv1dStep before the activation: one pass over the
+// (Bt·D) channels that shifts each channel's K-tap state left in registers,
+// writes x last and stores w[0]·state[0] + … + w[K−1]·state[K−1] + bias
+// (conv4's order, so a step equals the full causal conv's column bit for
+// bit before the activation). The caller applies the activation to all of
+// dst with one vector call.
+func conv1dStepRows(dst, state, x, w []float32, bias *Tensor, d, k int) {
+	if k == 0 {
+		clear(dst)
 		if bias != nil {
-			s += bias.Data[c]
+			for r := range dst {
+				dst[r] = bias.Data[r%d]
+			}
 		}
-		dst.Data[r] = actf(act, s)
+		return
+	}
+	for r0 := 0; r0 < len(x); r0 += d {
+		xs, ds := x[r0:r0+d], dst[r0:r0+d]
+		sts := state[r0*k : (r0+d)*k]
+		for c := range d {
+			var b float32
+			if bias != nil {
+				b = bias.Data[c]
+			}
+			xv := xs[c]
+			if k == 4 { // Mamba's d_conv
+				st := sts[4*c : 4*c+4 : 4*c+4]
+				wr := w[4*c : 4*c+4 : 4*c+4]
+				s0, s1, s2 := st[1], st[2], st[3]
+				st[0], st[1], st[2], st[3] = s0, s1, s2, xv
+				ds[c] = wr[0]*s0 + wr[1]*s1 + wr[2]*s2 + wr[3]*xv + b
+				continue
+			}
+			st := sts[c*k : c*k+k : c*k+k]
+			wr := w[c*k : c*k+k : c*k+k]
+			var s float32
+			for j := range k - 1 {
+				v := st[j+1]
+				st[j] = v
+				s += wr[j] * v
+			}
+			st[k-1] = xv
+			ds[c] = s + wr[k-1]*xv + b
+		}
 	}
 }
 
