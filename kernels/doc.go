@@ -41,9 +41,11 @@
 // AVX-512 and AVX2 twins for N = 16) over it. N = 1 (VMamba v2) has its own
 // path: eight channels at a time, a fused vector pass per channel for Δ,
 // exp(Δ·a) and Δ·u·B, the eight scalar recurrences interleaved, and a
-// vector pass for the outputs (scan_oct1.go). ScanArgs.Reverse runs the scan backwards in time in place, and
-// Conv1dReverse is the matching anti-causal conv: Vim's backward branch and
-// VMamba's reversed directions use them instead of flipped copies.
+// vector pass for the outputs (scan_oct1.go). ScanArgs.Reverse runs the
+// scan backwards in time in place (at N = 16 with the backward asm kernel,
+// elsewhere through a staged reversal), and Conv1dReverse is the matching
+// anti-causal conv: Vim's backward branch and VMamba's reversed directions
+// use them instead of flipped copies.
 // The parity tests compare it with the official PyTorch outputs in
 // ../shared/golden/scan (max abs diff below 1e-6).
 //

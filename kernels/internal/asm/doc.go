@@ -14,6 +14,13 @@
 // kernels remain the fallback; GOMAMBA_AVX512=0 selects them on an AVX-512
 // CPU (for comparisons), and SetAVX512 switches at run time.
 //
+// In both N = 16 scans (ScanStates16 and the in-place backward
+// ScanStates16Rev) the decay exp(Δ·A) is computed as 2^(Δ·A·log2e), with
+// A·log2e formed once per call and a degree-6 polynomial for 2^f (about
+// 1 ulp; no Cody–Waite reduction), inside the recurrence. Softplus is
+// max(x, 0) + log1p(exp(−|x|)) with a degree-9 log1p polynomial (no log, no
+// division). The AVX-512 and AVX2 states are bit-identical.
+//
 // scan1_amd64.s (generator gen/scan1.go) holds VMamba's kernels: the N = 1
 // scan's fused decay pass (Oct1Prep, also AVX-512), eight interleaved
 // recurrences (Recur8) and output pass (Oct1Out), and the channel-first
