@@ -114,15 +114,22 @@ func packBN64AVX2(n int, src *float32, ld int, dst *float32, pstride int)
 // each row per group, and returns how many it packed (a multiple of the
 // group size; the caller packs the rest panel by panel).
 func packBNGroups(dst, b []float32, ldb, panels, kc int) int {
-	const g = bnGroup // packBN64AVX2's 4 panels
+	return packGroups(dst, b, ldb, panels, kc, bnGroup, NR, packBN64AVX2) // 4 panels per sweep
+}
+
+// packGroups runs kern over the first panels/g·g panels of width w (NR
+// columns of B or MR rows of A, stored along src's rows of stride ld), g
+// panels per call, after one bounds check of src and dst for all of them,
+// and returns how many panels it packed (0 without SIMD).
+func packGroups(dst, src []float32, ld, panels, kc, g, w int, kern func(n int, src *float32, ld int, dst *float32, pstride int)) int {
 	if !useSIMD || kc == 0 || panels < g {
 		return 0
 	}
 	done := panels / g * g
-	_ = b[(kc-1)*ldb+done*NR-1]
-	_ = dst[done*NR*kc-1]
+	_ = src[(kc-1)*ld+done*w-1]
+	_ = dst[done*w*kc-1]
 	for q := 0; q < done; q += g {
-		packBN64AVX2(kc, &b[q*NR], ldb, &dst[q*NR*kc], NR*kc)
+		kern(kc, &src[q*w], ld, &dst[q*w*kc], w*kc)
 	}
 	return done
 }
@@ -145,17 +152,7 @@ func packAT48AVX2(n int, src *float32, ld int, dst *float32, pstride int)
 // each stored row per group, and returns how many it packed (a multiple of
 // 8; the caller packs the rest panel by panel).
 func packATGroups(dst, a []float32, lda, panels, kc int) int {
-	const g = atGroup
-	if !useSIMD || kc == 0 || panels < g {
-		return 0
-	}
-	done := panels / g * g
-	_ = a[(kc-1)*lda+done*MR-1]
-	_ = dst[done*MR*kc-1]
-	for q := 0; q < done; q += g {
-		packAT48AVX2(kc, &a[q*MR], lda, &dst[q*MR*kc], MR*kc)
-	}
-	return done
+	return packGroups(dst, a, lda, panels, kc, atGroup, MR, packAT48AVX2)
 }
 
 func packAT(dst, a []float32, lda, r, kc int) {
