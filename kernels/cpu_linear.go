@@ -92,11 +92,11 @@ func (cb cpuBackend) MatMul(dst, a, b *Tensor, transA, transB bool) {
 			packs = nil
 		}
 	}
-	for i := 0; i < batch; i++ {
+	item := func(cb cpuBackend, i int) {
 		c := dst.Data[i*m*n : (i+1)*m*n]
 		if k == 0 {
 			clear(c)
-			continue
+			return
 		}
 		bi := b.Data[i*bStride : i*bStride+br*bc]
 		if packs != nil {
@@ -105,10 +105,34 @@ func (cb cpuBackend) MatMul(dst, a, b *Tensor, transA, transB bool) {
 				pa = packs[i]
 			}
 			cb.sgemmA(pa, transB, n, bi, bc, c, n)
-			continue
+			return
 		}
 		cb.sgemm(transA, transB, m, n, k, 1, a.Data[i*aStride:i*aStride+ar*ac], ac, bi, bc, 0, c, n)
 	}
+	if procs := runtime.GOMAXPROCS(0); !cb.serial && k > 0 && batchSplit(batch, procs) {
+		// Whole batch items per goroutine, each computed serially (the
+		// same elements as a split of it): one goroutine start for the
+		// call instead of one per item. vmamba-tiny's dt_proj (K 6-48)
+		// and x_proj, batch 2, gained nothing or lost from splitting
+		// each item over 2 threads (BenchmarkGemmVMamba).
+		serial := cpuBackend{serial: true}
+		Parallel(batch, 1, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				item(serial, i)
+			}
+		})
+		return
+	}
+	for i := range batch {
+		item(cb, i)
+	}
+}
+
+// batchSplit reports whether a batched product of batch items runs whole
+// items per goroutine on procs threads: when they spread evenly (or
+// nearly so: at least two items per thread).
+func batchSplit(batch, procs int) bool {
+	return procs > 1 && batch > 1 && (batch%procs == 0 || batch >= 2*procs)
 }
 
 // usePacked reports whether Sgemm would take its packed path for an
