@@ -77,8 +77,10 @@ func newVmambaGemmCase(g vmambaGemm) vmambaGemmCase {
 // BenchmarkGemmVMamba runs each GEMM of vmamba-tiny at 224² (one batched
 // MatMul per op, through the CPU backend and its prepacked weights), and
 // "all" the whole list with its per-image counts (the GEMM time of one
-// image). Run with -cpu 1,2 for each shape's 2-thread speed-up.
+// image). Run with -cpu 1,2 for each shape's 2-thread speed-up. It holds
+// Parallel's helpers (HoldWorkers) as vmamba's forward does.
 func BenchmarkGemmVMamba(b *testing.B) {
+	defer HoldWorkers()()
 	be := CPU()
 	cases := make([]vmambaGemmCase, len(vmambaTinyGemms))
 	for i, g := range vmambaTinyGemms {
