@@ -31,6 +31,21 @@ type scanScratch struct {
 	sink           float32 // touchNext's sum, never read
 }
 
+// begin readies sc for one channel of the blocked scans: without z the gate
+// block is all ones (the kernels always multiply by it), and without D the
+// skip weight is 0. It returns the skip weight to use.
+func (sc *scanScratch) begin(z []float32, dSkip float32, hasD bool) float32 {
+	if z == nil {
+		for i := range sc.gate {
+			sc.gate[i] = 1
+		}
+	}
+	if !hasD {
+		return 0
+	}
+	return dSkip
+}
+
 // bcLayout describes how SelectiveScan reads B or C.
 type bcLayout struct {
 	varying bool // (Bt, G, N, L) rather than (D, N)
@@ -430,15 +445,8 @@ func scanChannelRevStaged(sc *scanScratch, h, a, u, delta, z, out, bt, ct []floa
 //
 // out may alias u or delta.
 func scanChannel1Rev(sc *scanScratch, h []float32, a0 float32, u, delta, z, out, b, c []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
+	dSkip = sc.begin(z, dSkip, hasD)
 	dt, da, gate := &sc.dt, &sc.da, &sc.gate
-	if !hasD {
-		dSkip = 0
-	}
-	if z == nil {
-		for i := range gate {
-			gate[i] = 1
-		}
-	}
 	hv := h[0]
 	steps := len(u)
 	for s0 := 0; s0 < steps; s0 += revBlock {

@@ -63,15 +63,8 @@ func scanChannel1(sc *scanScratch, h []float32, a0 float32, u, delta, z, out, bt
 		scanChannel1Go(h, a0, u, delta, z, out, bt, ct, bStride, cStride, dSkip, dBias, hasD, softplus)
 		return
 	}
+	dSkip = sc.begin(z, dSkip, hasD)
 	dt, da, gate := &sc.dt, &sc.da, &sc.gate
-	if !hasD {
-		dSkip = 0
-	}
-	if z == nil {
-		for i := range gate {
-			gate[i] = 1
-		}
-	}
 	for t0 := 0; t0 < len(u); t0 += scanBlock {
 		t1 := min(len(u), t0+scanBlock)
 		n := t1 - t0
@@ -82,19 +75,4 @@ func scanChannel1(sc *scanScratch, h []float32, a0 float32, u, delta, z, out, bt
 		decayBlock(dt[:n], da[:n], gate[:n], delta[t0:t1], zb, a0, dBias, softplus) // before out (may alias delta) is written
 		asm.ScanState1(h, da[:n], dt[:n], u[t0:t1], gate[:n], out[t0:t1], bt[t0*bStride:], ct[t0*cStride:], bStride, cStride, dSkip)
 	}
-}
-
-// begin readies sc for one channel of the asm scans: without z the gate
-// block is all ones (the kernels always multiply by it), and without D the
-// skip weight is 0. It returns the skip weight to use.
-func (sc *scanScratch) begin(z []float32, dSkip float32, hasD bool) float32 {
-	if z == nil {
-		for i := range sc.gate {
-			sc.gate[i] = 1
-		}
-	}
-	if !hasD {
-		return 0
-	}
-	return dSkip
 }
