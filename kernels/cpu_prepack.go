@@ -188,27 +188,11 @@ func sgemmAPart(pa *packedA, transB bool, i0, i1, j0, j1 int, alpha float32, b [
 	bp := aligned(&buf.b, ncMax*min(kcStep, k))
 	tile := buf.tile[:]
 	pairs := asm.Kernel2Fast()
-	for jc := 0; jc < n; jc += gemmNC {
-		nc := min(gemmNC, n-jc)
-		for bi, pc := 0, 0; pc < k; bi, pc = bi+1, pc+kcStep {
-			kc := min(kcStep, k-pc)
-			var bOff int
-			if transB {
-				bOff = jc*ldb + pc
-			} else {
-				bOff = pc*ldb + jc
-			}
-			asm.PackB(bp, b[bOff:], ldb, transB, nc, kc)
-			be := beta
-			if pc > 0 {
-				be = 1
-			}
-			ablk := pa.blocks[bi][i0*kc:]
-			for ic := 0; ic < m; ic += gemmMC {
-				mc := min(gemmMC, m-ic)
-				ap := ablk[ic*kc:]
-				macroTile(mc, nc, kc, ap, bp, c[ic*ldc+jc:], ldc, alpha, be, tile, pairs)
-			}
+	packedBBlocks(transB, n, k, kcStep, b, ldb, bp, beta, func(jc, nc, bi, _, kc int, be float32) {
+		ablk := pa.blocks[bi][i0*kc:]
+		for ic := 0; ic < m; ic += gemmMC {
+			mc := min(gemmMC, m-ic)
+			macroTile(mc, nc, kc, ablk[ic*kc:], bp, c[ic*ldc+jc:], ldc, alpha, be, tile, pairs)
 		}
-	}
+	})
 }

@@ -164,9 +164,30 @@ func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 	ap := aligned(&buf.a, mcMax*min(kcStep, k))
 	tile := buf.tile[:]
 	pairs := asm.Kernel2Fast()
+	packedBBlocks(transB, n, k, kcStep, b, ldb, bp, beta, func(jc, nc, _, pc, kc int, be float32) {
+		for ic := 0; ic < m; ic += gemmMC {
+			mc := min(gemmMC, m-ic)
+			var aOff int
+			if transA {
+				aOff = pc*lda + ic
+			} else {
+				aOff = ic*lda + pc
+			}
+			asm.PackA(ap, a[aOff:], lda, transA, mc, kc)
+			macroTile(mc, nc, kc, ap, bp, c[ic*ldc+jc:], ldc, alpha, be, tile, pairs)
+		}
+	})
+}
+
+// packedBBlocks is the outer two loops of the blocked GEMM (jc → pc) over
+// op(B) of n columns and depth k: column blocks of gemmNC, depth blocks of
+// kcStep (block bi starts at depth pc). Each kc×nc block is packed into bp
+// and then handed to blk with the factor of C to apply: beta for the first
+// depth block, 1 after it. sgemmPacked and sgemmAPart share it.
+func packedBBlocks(transB bool, n, k, kcStep int, b []float32, ldb int, bp []float32, beta float32, blk func(jc, nc, bi, pc, kc int, be float32)) {
 	for jc := 0; jc < n; jc += gemmNC {
 		nc := min(gemmNC, n-jc)
-		for pc := 0; pc < k; pc += kcStep {
+		for bi, pc := 0, 0; pc < k; bi, pc = bi+1, pc+kcStep {
 			kc := min(kcStep, k-pc)
 			var bOff int
 			if transB {
@@ -179,17 +200,7 @@ func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 			if pc > 0 {
 				be = 1
 			}
-			for ic := 0; ic < m; ic += gemmMC {
-				mc := min(gemmMC, m-ic)
-				var aOff int
-				if transA {
-					aOff = pc*lda + ic
-				} else {
-					aOff = ic*lda + pc
-				}
-				asm.PackA(ap, a[aOff:], lda, transA, mc, kc)
-				macroTile(mc, nc, kc, ap, bp, c[ic*ldc+jc:], ldc, alpha, be, tile, pairs)
-			}
+			blk(jc, nc, bi, pc, kc, be)
 		}
 	}
 }
