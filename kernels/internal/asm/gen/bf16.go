@@ -70,23 +70,7 @@ func dotPanelBF16(name, reg string) {
 	p("\tJZ %s_sum", lbl)
 	block(0, 0)
 	p("%s_sum:", lbl)
-	if reg == "Z" {
-		for r := 0; r < 4; r++ {
-			p("\tVADDPS Z%d, Z%d, Z%d", r+4, r, r)
-			p("\tVEXTRACTF64X4 $1, Z%d, Y%d", r, r+4)
-		}
-	}
-	for r := 0; r < 4; r++ {
-		p("\tVADDPS Y%d, Y%d, Y%d", r+4, r, r)
-	}
-	p("\tVHADDPS Y1, Y0, Y0")
-	p("\tVHADDPS Y3, Y2, Y2")
-	p("\tVHADDPS Y2, Y0, Y0")
-	p("\tVEXTRACTF128 $1, Y0, X1")
-	p("\tVADDPS X1, X0, X0")
-	p("\tVMOVUPS X0, (DX)")
-	p("\tVZEROUPPER")
-	p("\tRET")
+	sum4Store(reg == "Z")
 }
 
 // widenPanelBF16 emits the AVX2 unpacking of one panel into four fp32

@@ -264,11 +264,7 @@ func ln2dv(v int, masked bool) {
 	if masked {
 		p("// func %s(c, stride int, x, dst, w, b *float32, eps, invC float32, n int)", name)
 		p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
-		p("\tMOVQ n+56(FP), R11")
-		p("\tLEAQ masktab<>+32(SB), R10")
-		p("\tSHLQ $2, R11")
-		p("\tSUBQ R11, R10")
-		p("\tVMOVUPS (R10), Y14")
+		laneMask("n+56(FP)", "Y14")
 	} else {
 		p("// func %s(c, stride int, x, dst, w, b *float32, eps, invC float32)", name)
 		p("TEXT ·%s(SB), NOSPLIT, $0-56", name)
@@ -388,12 +384,7 @@ func transposeTile(masked bool) {
 	if masked {
 		p("\tMOVQ r+32(FP), R8")
 		p("\tMOVQ c+40(FP), R9")
-		// Y15 = the first c lanes set: masktab<> + 4·(8 − c).
-		p("\tLEAQ masktab<>+32(SB), R10")
-		p("\tMOVQ R9, R11")
-		p("\tSHLQ $2, R11")
-		p("\tSUBQ R11, R10")
-		p("\tVMOVUPS (R10), Y15")
+		laneMask("R9", "Y15") // the first c lanes
 	}
 	for i := range 8 {
 		if masked {
@@ -426,12 +417,7 @@ func transposeTile(masked bool) {
 		p("\tVPERM2F128 $0x31, Y%d, Y%d, Y%d", k+4, k, 12+k)
 	}
 	if masked {
-		// Y0 = the first r lanes set.
-		p("\tLEAQ masktab<>+32(SB), R10")
-		p("\tMOVQ R8, R11")
-		p("\tSHLQ $2, R11")
-		p("\tSUBQ R11, R10")
-		p("\tVMOVUPS (R10), Y0")
+		laneMask("R8", "Y0") // the first r lanes
 	}
 	for j := range 8 {
 		if masked {
@@ -559,4 +545,15 @@ func gather2() {
 	p("g2_done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
+}
+
+// laneMask loads into dst the AVX2 mask of the first count lanes (count, a
+// register or memory operand, in 0..8): masktab<> + 4·(8 − count). It uses
+// R10 and R11.
+func laneMask(count, dst string) {
+	p("\tMOVQ %s, R11", count)
+	p("\tLEAQ masktab<>+32(SB), R10")
+	p("\tSHLQ $2, R11")
+	p("\tSUBQ R11, R10")
+	p("\tVMOVUPS (R10), %s", dst)
 }

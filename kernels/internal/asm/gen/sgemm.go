@@ -408,6 +408,20 @@ func dot4() {
 	p("\tDECQ CX")
 	p("\tJNZ dot4_loop")
 	p("dot4_sum:")
+	sum4Store(false)
+}
+
+// sum4Store ends a four-row dot kernel: the accumulator pairs Y0+Y4 …
+// Y3+Y7 (first folded from zmm halves when zmm) are summed across lanes
+// into four floats stored at (DX); then VZEROUPPER and RET. dot4AVX2 and
+// the bf16 panel dot kernels (bf16.go) end with it.
+func sum4Store(zmm bool) {
+	if zmm {
+		for r := 0; r < 4; r++ {
+			p("\tVADDPS Z%d, Z%d, Z%d", r+4, r, r)
+			p("\tVEXTRACTF64X4 $1, Z%d, Y%d", r, r+4)
+		}
+	}
 	for r := 0; r < 4; r++ {
 		p("\tVADDPS Y%d, Y%d, Y%d", r+4, r, r)
 	}
