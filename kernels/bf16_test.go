@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sync/atomic"
 	"testing"
 
 	"github.com/gomamba/gomamba/kernels/internal/asm"
@@ -135,24 +134,6 @@ func BenchmarkLinearBF16(b *testing.B) {
 				i++
 			}
 		})
-	}
-}
-
-// TestShareGEMV checks that every index is handed out exactly once, for
-// chunk sizes that do and do not divide n and more helpers than chunks.
-func TestShareGEMV(t *testing.T) {
-	for _, c := range []struct{ n, chunk, workers int }{{1, 1, 2}, {10, 3, 2}, {64, 16, 4}, {1000, 7, 3}, {5, 10, 8}} {
-		hits := make([]atomic.Int32, c.n)
-		shareGEMV(c.n, c.chunk, c.workers, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				hits[i].Add(1)
-			}
-		})
-		for i := range hits {
-			if h := hits[i].Load(); h != 1 {
-				t.Fatalf("%+v: index %d run %d times", c, i, h)
-			}
-		}
 	}
 }
 

@@ -84,6 +84,9 @@ type parJob struct {
 	chunks int32
 	next   atomic.Int32 // chunks claimed
 	left   atomic.Int32 // chunks not finished
+	// finished, when not nil, is closed by whoever finishes the last
+	// chunk (shareChunks waits on it).
+	finished chan struct{}
 }
 
 // work runs chunks of j until none is left to claim.
@@ -95,8 +98,36 @@ func (j *parJob) work() {
 		}
 		lo := c * j.step
 		j.fn(lo, min(lo+j.step, j.n))
-		j.left.Add(-1)
+		if j.left.Add(-1) == 0 && j.finished != nil {
+			close(j.finished)
+		}
 	}
+}
+
+// shareChunks runs fn over [0, n) in chunks of the given size, claimed
+// from a parJob by the calling goroutine and workers−1 goroutines started
+// for the call, and returns once every chunk is done without waiting for
+// helpers that never got one. A fixed split waits for its slowest worker:
+// on the device machine's Xeon (2 threads) it ran a 3072×768 bf16
+// matrix-vector product in 390 µs against 445 µs on one thread, and the
+// fp32 one in 655 against 866 µs, as if the helper started 170–220 µs late,
+// while the 77 MB LM head reached 1.8× one thread. Here the caller streams
+// from the start and a late helper takes what is left, so a call never
+// takes longer than on one thread (plus a goroutine start); a helper that
+// finds no chunk exits.
+func shareChunks(n, chunk, workers int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	chunk = max(chunk, 1)
+	chunks := (n + chunk - 1) / chunk
+	j := &parJob{fn: fn, n: n, step: chunk, chunks: int32(chunks), finished: make(chan struct{})}
+	j.left.Store(int32(chunks))
+	for range workers - 1 {
+		go j.work()
+	}
+	j.work()
+	<-j.finished
 }
 
 func spawnChunks(j *parJob) {
