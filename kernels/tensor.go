@@ -113,17 +113,22 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 	return &Tensor{shape: s, Data: t.Data, Dev: t.Dev}
 }
 
-// Narrow0 returns a view of rows [start, start+n) of the first dimension
-// (host tensors only; device backends provide Backend.CopyBox instead).
+// Narrow0 returns a view of rows [start, start+n) of the first dimension.
+// Of a device tensor it can view only a prefix (start 0: the same buffer
+// under a shorter shape, e.g. a scratch tensor reused for a smaller batch);
+// device backends provide Backend.CopyBox for other rows.
 func (t *Tensor) Narrow0(start, n int) *Tensor {
-	if t.Data == nil {
-		panic("kernels: Narrow0 on a device tensor")
-	}
 	if start < 0 || n < 0 || start+n > t.shape[0] {
 		panic(fmt.Sprintf("kernels: Narrow0(%d, %d) out of range for %v", start, n, t.shape))
 	}
-	row := t.Len() / max(t.shape[0], 1)
 	s := append([]int{n}, t.shape[1:]...)
+	if t.Data == nil {
+		if start != 0 {
+			panic(fmt.Sprintf("kernels: Narrow0(%d, %d) of a device tensor: only a prefix (start 0) is a view", start, n))
+		}
+		return &Tensor{shape: s, Dev: t.Dev}
+	}
+	row := t.Len() / max(t.shape[0], 1)
 	return &Tensor{shape: s, Data: t.Data[start*row : (start+n)*row]}
 }
 

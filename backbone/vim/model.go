@@ -435,14 +435,11 @@ func (m *Model) embedTokens(ws *mamba.Workspace, residual, x *kernels.Tensor, fi
 
 // prefix returns the first shape[0] rows of t (a scratch tensor whose first
 // dimension is at least that) as a tensor of the given shape: a view of the
-// same storage, so that a short last group reuses the group buffers instead
-// of reallocating them.
+// same storage (host or device), so that a short last group reuses the group
+// buffers instead of reallocating them.
 func prefix(t *kernels.Tensor, shape ...int) *kernels.Tensor {
 	if t.Dim(0) == shape[0] {
 		return t
-	}
-	if t.OnDevice() {
-		return kernels.NewDevice(t.Dev, shape...)
 	}
 	return t.Narrow0(0, shape[0]).Reshape(shape...)
 }
