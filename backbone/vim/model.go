@@ -313,13 +313,22 @@ func (m *Model) posFor(gh, gw int) (*kernels.Tensor, error) {
 	})
 }
 
+// checkInput reports an input that is not an image batch (Bt, Channels,
+// H, W) for this model.
+func (m *Model) checkInput(x *kernels.Tensor) error {
+	if x.Rank() != 4 || x.Dim(1) != m.cfg.Channels {
+		return fmt.Errorf("vim: input %v, want (batch, %d, H, W)", x.Shape(), m.cfg.Channels)
+	}
+	return nil
+}
+
 // run is the trunk: it embeds x (Bt, Cin, H, W), adds cls tokens and
 // positions, runs the blocks and the final norm. visit, if non-nil, sees
 // each block's mixer output and residual stream (before the next add).
 // It returns the final normalised tokens (Bt, L, C).
 func (m *Model) run(ctx context.Context, ws *mamba.Workspace, x *kernels.Tensor, visit func(i int, hidden, residual *kernels.Tensor) error) (out *kernels.Tensor, gh, gw int, err error) {
-	if x.Rank() != 4 {
-		return nil, 0, 0, fmt.Errorf("vim: input %v, want (batch, %d, H, W)", x.Shape(), m.cfg.Channels)
+	if err := m.checkInput(x); err != nil {
+		return nil, 0, 0, err
 	}
 	return m.runRange(ctx, ws, x, 0, x.Dim(0), visit)
 }
@@ -328,8 +337,8 @@ func (m *Model) run(ctx context.Context, ws *mamba.Workspace, x *kernels.Tensor,
 // may be a host tensor (see embedTokens).
 func (m *Model) runRange(ctx context.Context, ws *mamba.Workspace, x *kernels.Tensor, first, bt int, visit func(i int, hidden, residual *kernels.Tensor) error) (out *kernels.Tensor, gh, gw int, err error) {
 	be := m.be
-	if x.Rank() != 4 || x.Dim(1) != m.cfg.Channels {
-		return nil, 0, 0, fmt.Errorf("vim: input %v, want (batch, %d, H, W)", x.Shape(), m.cfg.Channels)
+	if err := m.checkInput(x); err != nil {
+		return nil, 0, 0, err
 	}
 	gh, gw, err = m.embed.Grid(x.Dim(2), x.Dim(3))
 	if err != nil {
@@ -467,17 +476,15 @@ func (m *Model) pooling(patches int) heads.Pooling {
 func (m *Model) Forward(ctx context.Context, x *kernels.Tensor) (features, logits *kernels.Tensor, err error) {
 	ws := m.workspace()
 	defer m.wsPool.Put(ws)
-	if x.Rank() == 4 {
-		per, err := m.chunkSize(x)
-		if err != nil {
-			return nil, nil, err
-		}
-		if per < x.Dim(0) {
-			return m.forwardChunked(ctx, ws, x, per)
-		}
+	if err := m.checkInput(x); err != nil {
+		return nil, nil, err
 	}
-	if x.Rank() != 4 {
-		return nil, nil, fmt.Errorf("vim: input %v, want (batch, %d, H, W)", x.Shape(), m.cfg.Channels)
+	per, err := m.chunkSize(x)
+	if err != nil {
+		return nil, nil, err
+	}
+	if per < x.Dim(0) {
+		return m.forwardChunked(ctx, ws, x, per)
 	}
 	return m.forwardRange(ctx, ws, x, 0, x.Dim(0))
 }
@@ -532,8 +539,8 @@ func (m *Model) DenseFeatures(ctx context.Context, x *kernels.Tensor, blocks []i
 	if len(blocks) == 0 {
 		return nil, nil
 	}
-	if x.Rank() != 4 {
-		return nil, fmt.Errorf("vim: input %v, want (batch, %d, H, W)", x.Shape(), m.cfg.Channels)
+	if err := m.checkInput(x); err != nil {
+		return nil, err
 	}
 	gh, gw, err := m.embed.Grid(x.Dim(2), x.Dim(3))
 	if err != nil {
