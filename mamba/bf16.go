@@ -18,7 +18,7 @@ const (
 	// stay fp32. A decode step then reads half the bytes (it streams every
 	// weight once) and the model takes about half the memory. The logits
 	// differ from fp32 by the rounding of the weights (see
-	// TestBF16MatchesGolden for the measured error).
+	// TestBF16 for the measured error).
 	PrecisionBF16 = "bf16"
 )
 
