@@ -146,29 +146,27 @@ func spawnChunks(j *parJob) {
 // parallelPool is Parallel's set of helper goroutines (started on demand,
 // never stopped; a parked one costs nothing).
 type parallelPool struct {
-	cur         atomic.Pointer[parJob] // the job on offer, nil when none
-	holders     atomic.Int32           // HoldWorkers in force
-	sleeping    atomic.Int32           // helpers parked on wake
-	wake        chan struct{}
-	mu          sync.Mutex
-	started     int
-	startedFast atomic.Int32
+	cur      atomic.Pointer[parJob] // the job on offer, nil when none
+	holders  atomic.Int32           // HoldWorkers in force
+	sleeping atomic.Int32           // helpers parked on wake
+	wake     chan struct{}
+	mu       sync.Mutex   // serialises starting helpers
+	started  atomic.Int32 // helpers started
 }
 
 var pool = parallelPool{wake: make(chan struct{}, 1024)}
 
 // ensure starts helpers until there are at least h.
 func (p *parallelPool) ensure(h int) {
-	if p.startedFast.Load() >= int32(h) {
+	if p.started.Load() >= int32(h) {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for p.started < h {
-		p.started++
+	for p.started.Load() < int32(h) {
+		p.started.Add(1)
 		go p.helper()
 	}
-	p.startedFast.Store(int32(p.started))
 }
 
 // helper claims chunks of the job on offer, polls for parallelSpin after
