@@ -32,12 +32,21 @@ func Parallel(n, grain int, fn func(lo, hi int)) {
 	chunks := (n + step - 1) / step
 	j := &parJob{fn: fn, n: n, step: step, chunks: int32(chunks)}
 	j.left.Store(int32(chunks))
-	if pool.holders.Load() == 0 || !pool.cur.CompareAndSwap(nil, j) {
+	if !runHeld(j, workers) {
 		// No HoldWorkers in force, or another Parallel (a concurrent
 		// caller, or fn nested in a chunk) holds the helpers: one
 		// goroutine per chunk, the caller only waits.
 		spawnChunks(j)
-		return
+	}
+}
+
+// runHeld offers j's chunks to the held helpers (at most workers−1 of
+// them) and claims chunks on the caller too, returning once all are done.
+// It runs nothing and reports false when no HoldWorkers is in force or
+// another job holds the helpers.
+func runHeld(j *parJob, workers int) bool {
+	if pool.holders.Load() == 0 || !pool.cur.CompareAndSwap(nil, j) {
+		return false
 	}
 	pool.ensure(workers - 1)
 	if pool.sleeping.Load() > 0 {
@@ -53,6 +62,7 @@ func Parallel(n, grain int, fn func(lo, hi int)) {
 		runtime.Gosched()
 	}
 	pool.cur.Store(nil)
+	return true
 }
 
 // HoldWorkers makes Parallel hand its chunks to helper goroutines that
@@ -114,7 +124,8 @@ func (j *parJob) work() {
 // while the 77 MB LM head reached 1.8× one thread. Here the caller streams
 // from the start and a late helper takes what is left, so a call never
 // takes longer than on one thread (plus a goroutine start); a helper that
-// finds no chunk exits.
+// finds no chunk exits. While a HoldWorkers is in force the chunks go to
+// the spinning helpers instead (runHeld), which start at once.
 func shareChunks(n, chunk, workers int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
@@ -123,6 +134,9 @@ func shareChunks(n, chunk, workers int, fn func(lo, hi int)) {
 	chunks := (n + chunk - 1) / chunk
 	j := &parJob{fn: fn, n: n, step: chunk, chunks: int32(chunks), finished: make(chan struct{})}
 	j.left.Store(int32(chunks))
+	if runHeld(j, workers) {
+		return
+	}
 	for range workers - 1 {
 		go j.work()
 	}

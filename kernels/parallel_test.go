@@ -104,17 +104,24 @@ func BenchmarkParallel(b *testing.B) {
 // TestShareChunks checks that every index is handed out exactly once, for
 // chunk sizes that do and do not divide n and more helpers than chunks.
 func TestShareChunks(t *testing.T) {
-	for _, c := range []struct{ n, chunk, workers int }{{1, 1, 2}, {10, 3, 2}, {64, 16, 4}, {1000, 7, 3}, {5, 10, 8}} {
-		hits := make([]atomic.Int32, c.n)
-		shareChunks(c.n, c.chunk, c.workers, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				hits[i].Add(1)
-			}
-		})
-		for i := range hits {
-			if h := hits[i].Load(); h != 1 {
-				t.Fatalf("%+v: index %d run %d times", c, i, h)
+	for _, held := range []bool{false, true} {
+		release := func() {}
+		if held { // the chunks go to the held helpers (runHeld)
+			release = HoldWorkers()
+		}
+		for _, c := range []struct{ n, chunk, workers int }{{1, 1, 2}, {10, 3, 2}, {64, 16, 4}, {1000, 7, 3}, {5, 10, 8}} {
+			hits := make([]atomic.Int32, c.n)
+			shareChunks(c.n, c.chunk, c.workers, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					hits[i].Add(1)
+				}
+			})
+			for i := range hits {
+				if h := hits[i].Load(); h != 1 {
+					t.Fatalf("held %v, %+v: index %d run %d times", held, c, i, h)
+				}
 			}
 		}
+		release()
 	}
 }
