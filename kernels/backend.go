@@ -150,6 +150,11 @@ type ScanArgs struct {
 	// U, Delta, Z and time-varying B and C along L, scanning, and flipping
 	// Out back, without the copies (Vim's backward branch).
 	Reverse bool
+	// Accumulate adds the scan's output to what Out holds (Out += y, as
+	// SelectiveScan into a temporary followed by Add(Out, Out, y)) instead
+	// of overwriting it: Vim's backward branch adds y_b to y_f this way
+	// without a separate pass over both.
+	Accumulate bool
 }
 
 // StepArgs are the operands of SelectiveStateUpdate (selective_state_update):

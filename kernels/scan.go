@@ -94,6 +94,17 @@ func (cb cpuBackend) SelectiveScan(a *ScanArgs) {
 		}
 		return
 	}
+	if a.Accumulate {
+		// The scan into pooled scratch, then Out += it: exactly the
+		// SelectiveScan + Add that Accumulate is defined as.
+		buf := getScratch(a.Out.Len())
+		f := *a
+		f.Out, f.Accumulate = MustFromSlice(*buf, a.Out.Shape()...), false
+		cb.SelectiveScan(&f)
+		cb.Add(a.Out, a.Out, f.Out)
+		putScratch(buf)
+		return
+	}
 	grain := max(1, (1<<16)/max(l*max(n, 1), 1))
 	if cb.inline(bt*d, grain) {
 		scanRange(a, lb, lc, d, l, n, 0, bt*d)
