@@ -1,7 +1,6 @@
 package kernels
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -48,45 +47,6 @@ func TestBF16MatrixRoundsAndWidens(t *testing.T) {
 	}
 }
 
-// TestLinearBF16 compares LinearBF16 with Linear on the widened weights
-// (the same function up to the order of the fp32 sums), on the
-// matrix-vector path (m ≤ 4) and the widened-GEMM path, odd sizes, with
-// and without bias, on the parallel and the serial backend.
-func TestLinearBF16(t *testing.T) {
-	r := rand.New(rand.NewPCG(33, 34))
-	for _, be := range []Backend{CPU(), CPUSerial()} {
-		lb := be.(BF16Linear)
-		for _, m := range []int{1, 2, 4, 5, 17} {
-			for _, sh := range [][2]int{{1, 1}, {5, 15}, {4, 16}, {67, 33}, {130, 768}, {300, 48}} {
-				for _, withBias := range []bool{false, true} {
-					n, k := sh[0], sh[1]
-					name := fmt.Sprintf("%s/m%d/n%d/k%d/bias%v", map[bool]string{true: "serial", false: "par"}[be == CPUSerial()], m, n, k, withBias)
-					w, x := randTensor(r, n, k), randTensor(r, m, k)
-					var bias *Tensor
-					if withBias {
-						bias = randTensor(r, n)
-					}
-					wb := NewBF16Matrix(w)
-					wide := New(n, k)
-					wb.Widen(wide)
-					want := New(m, n)
-					be.Linear(want, x, wide, bias)
-					got := New(m, n)
-					for i := range got.Data {
-						got.Data[i] = float32(math.NaN())
-					}
-					lb.LinearBF16(got, x, wb, bias)
-					for i := range got.Data {
-						if d := math.Abs(float64(got.Data[i] - want.Data[i])); !(d <= 1e-5*float64(k)) {
-							t.Fatalf("%s: dst[%d] = %v, Linear on widened weights %v", name, i, got.Data[i], want.Data[i])
-						}
-					}
-				}
-			}
-		}
-	}
-}
-
 func TestLinearBF16ShapePanics(t *testing.T) {
 	defer func() {
 		if recover() == nil {
@@ -95,46 +55,6 @@ func TestLinearBF16ShapePanics(t *testing.T) {
 	}()
 	w := NewBF16Matrix(New(3, 4))
 	CPU().(BF16Linear).LinearBF16(New(1, 3), New(1, 5), w, nil)
-}
-
-// BenchmarkLinearBF16 runs the matrix-vector products of one mamba-130m
-// decode step's shapes (in_proj 3072×768, out_proj 768×1536, the 50280×768
-// LM head) with bf16 and fp32 weights, cycling over enough copies to
-// exceed the last-level cache; bytes are the weights read.
-func BenchmarkLinearBF16(b *testing.B) {
-	r := rand.New(rand.NewPCG(35, 36))
-	for _, sh := range []struct {
-		name string
-		n, k int
-	}{{"in_proj", 3072, 768}, {"out_proj", 768, 1536}, {"head", 50280, 768}} {
-		copies := max(1, (256<<20)/(4*sh.n*sh.k))
-		x, dst := randTensor(r, 1, sh.k), New(1, sh.n)
-		ws := make([]*Tensor, copies)
-		for i := range ws {
-			ws[i] = randTensor(r, sh.n, sh.k)
-		}
-		b.Run(sh.name+"/fp32", func(b *testing.B) {
-			b.SetBytes(int64(4 * sh.n * sh.k))
-			i := 0
-			for b.Loop() {
-				CPU().Linear(dst, x, ws[i%copies], nil)
-				i++
-			}
-		})
-		wb := make([]*BF16Matrix, copies)
-		for i := range wb {
-			wb[i] = NewBF16Matrix(ws[i])
-		}
-		b.Run(sh.name+"/bf16", func(b *testing.B) {
-			b.SetBytes(int64(2 * sh.n * sh.k))
-			lb := CPU().(BF16Linear)
-			i := 0
-			for b.Loop() {
-				lb.LinearBF16(dst, x, wb[i%copies], nil)
-				i++
-			}
-		})
-	}
 }
 
 // BenchmarkNewBF16Matrix times the rounding and panel packing of a

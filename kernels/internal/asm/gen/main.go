@@ -3,13 +3,16 @@
 // AVX-512 6×16 and 6×32 micro-kernels; sgemm.go) and scan_amd64.s (the
 // selective-scan state update over N = 16, vector exp, softplus, SiLU and
 // exact GELU, each for AVX2 and AVX-512F; scan.go) and bf16_amd64.s (dot
-// products and widening of bfloat16 weight panels; bf16.go). Run from
+// products and widening of bfloat16 weight panels; bf16.go) and
+// int8_amd64.s (the same for int8 weight panels with fp32 scales; int8.go).
+// Run from
 // kernels/internal/asm:
 //
 //	go run ./gen sgemm > sgemm_amd64.s
 //	go run ./gen scan > scan_amd64.s
 //	go run ./gen bf16 > bf16_amd64.s
 //	go run ./gen scan1 > scan1_amd64.s
+//	go run ./gen int8 > int8_amd64.s
 //
 // It prints plain Go assembler text; unrolled loops are generated rather
 // than copied by hand. Each output has its own file of generator functions,
@@ -63,6 +66,10 @@ func main() {
 		dotPanelBF16("dotPanelBF16AVX2", "Y")
 		dotPanelBF16("dotPanelBF16AVX512", "Z")
 		widenPanelBF16()
+	case "int8":
+		dotPanelInt8("dotPanelInt8AVX2", "Y")
+		dotPanelInt8("dotPanelInt8AVX512", "Z")
+		widenPanelInt8()
 	case "scan1":
 		scan1Consts()
 		oct1Prep()
@@ -79,7 +86,7 @@ func main() {
 		ln2dMasked()
 		gather2()
 	default:
-		fmt.Fprintln(os.Stderr, "usage: go run ./gen sgemm|scan|bf16|scan1")
+		fmt.Fprintln(os.Stderr, "usage: go run ./gen sgemm|scan|bf16|scan1|int8")
 		os.Exit(2)
 	}
 	os.Stdout.WriteString(w.String())
