@@ -59,10 +59,14 @@ func TestDotPanelInt8MatchesTwin(t *testing.T) {
 
 func TestInt8BadOperands(t *testing.T) {
 	for name, f := range map[string]func(){
-		"short panel":  func() { DotPanelInt8(2, 2, make([]float32, 32), make([]int8, 127), make([]float32, 4), new([4]float32)) },
-		"short scales": func() { DotPanelInt8(3, 2, make([]float32, 48), make([]int8, 192), make([]float32, 4), new([4]float32)) },
-		"zero group":   func() { DotPanelInt8(1, 0, make([]float32, 16), make([]int8, 64), make([]float32, 4), new([4]float32)) },
-		"short dst":    func() { WidenPanelInt8(1, 1, make([]int8, 64), make([]float32, 4), make([]float32, 63), 16) },
+		"short panel": func() {
+			DotPanelInt8(2, 2, make([]float32, 32), make([]int8, 127), make([]float32, 4), new([4]float32))
+		},
+		"short scales": func() {
+			DotPanelInt8(3, 2, make([]float32, 48), make([]int8, 192), make([]float32, 4), new([4]float32))
+		},
+		"zero group": func() { DotPanelInt8(1, 0, make([]float32, 16), make([]int8, 64), make([]float32, 4), new([4]float32)) },
+		"short dst":  func() { WidenPanelInt8(1, 1, make([]int8, 64), make([]float32, 4), make([]float32, 63), 16) },
 	} {
 		func() {
 			defer func() {
