@@ -98,24 +98,38 @@ func BenchmarkPrefill(b *testing.B) {
 // bandwidth beside OpenBLAS's GFLOP/s on the in_proj GEMV shape (anchor).
 func BenchmarkDecode(b *testing.B) { benchDecode(b, model130m(b)) }
 
+// packed130m holds one mamba-130m-shaped random model per packed weight
+// precision, built on first use.
 var (
-	bench130m16     *Model
-	bench130m16Once sync.Once
+	packed130m   = map[string]*Model{}
+	packed130mMu sync.Mutex
 )
+
+// model130mPacked returns the random mamba-130m-shaped model stored in
+// precision (Model.UsePrecision).
+func model130mPacked(b *testing.B, precision string) *Model {
+	packed130mMu.Lock()
+	defer packed130mMu.Unlock()
+	if m := packed130m[precision]; m != nil {
+		return m
+	}
+	cfg, _ := Preset("mamba-130m")
+	m := randomModel(b, cfg, 1)
+	if err := m.UsePrecision(precision); err != nil {
+		b.Fatal(err)
+	}
+	packed130m[precision] = m
+	return m
+}
 
 // BenchmarkDecodeBF16 is BenchmarkDecode with bf16 weight storage
 // (Model.UseBF16); weight-GB/s counts the fp32 bytes, so it compares with
 // BenchmarkDecode's as a rate of parameters.
-func BenchmarkDecodeBF16(b *testing.B) {
-	bench130m16Once.Do(func() {
-		cfg, _ := Preset("mamba-130m")
-		bench130m16 = randomModel(b, cfg, 1)
-		if err := bench130m16.UseBF16(); err != nil {
-			b.Fatal(err)
-		}
-	})
-	benchDecode(b, bench130m16)
-}
+func BenchmarkDecodeBF16(b *testing.B) { benchDecode(b, model130mPacked(b, PrecisionBF16)) }
+
+// BenchmarkDecodeInt8 is BenchmarkDecode with int8 weight storage
+// (Model.UseInt8); weight-GB/s counts the fp32 bytes, as BenchmarkDecodeBF16.
+func BenchmarkDecodeInt8(b *testing.B) { benchDecode(b, model130mPacked(b, PrecisionInt8)) }
 
 // benchDecode times m's recurrent steps (see BenchmarkDecode).
 func benchDecode(b *testing.B, m *Model) {

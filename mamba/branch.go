@@ -28,9 +28,9 @@ import (
 type Branch struct {
 	ConvW, ConvB, XProj, DTProjW, DTProjB, ALog, D *kernels.Tensor
 
-	// xProj16 and dtProj16 replace XProj and DTProjW under bf16 storage
-	// (Model.UseBF16).
-	xProj16, dtProj16 *kernels.BF16Matrix
+	// xProjP and dtProjP replace XProj and DTProjW under bf16 or int8
+	// storage (Model.UseBF16, Model.UseInt8).
+	xProjP, dtProjP kernels.PackedMatrix
 	// A = −exp(ALog), precomputed once (fp32).
 	A *kernels.Tensor
 	// DTRank is R, the width of the low-rank dt projection.
@@ -134,7 +134,7 @@ func (b *Branch) PrepareScan(be kernels.Backend, ws *Workspace, y, x, z *kernels
 
 	// x_dbl = x_proj · xc per batch, channel-major: rows dt | B | C.
 	xdbl := ws.Get(be, "mamba.branch.xdbl", bt, r+2*n, l)
-	be.MatMul(xdbl, widened(be, ws, "mamba.bf16.xproj", b.XProj, b.xProj16), xc, false, false)
+	be.MatMul(xdbl, widened(be, ws, "mamba.packed.xproj", b.XProj, b.xProjP), xc, false, false)
 	dtLow := ws.Get(be, "mamba.branch.dtlow", bt, r, l)
 	bm := ws.Get(be, "mamba.branch.B", bt, n, l)
 	cm := ws.Get(be, "mamba.branch.C", bt, n, l)
@@ -144,7 +144,7 @@ func (b *Branch) PrepareScan(be kernels.Backend, ws *Workspace, y, x, z *kernels
 
 	// dt = dt_proj.weight · dtLow (no bias: it goes into the scan as delta_bias).
 	dt := ws.Get(be, "mamba.branch.dt", bt, e, l)
-	be.MatMul(dt, widened(be, ws, "mamba.bf16.dtproj", b.DTProjW, b.dtProj16), dtLow, false, false)
+	be.MatMul(dt, widened(be, ws, "mamba.packed.dtproj", b.DTProjW, b.dtProjP), dtLow, false, false)
 
 	return &kernels.ScanArgs{
 		U: xc, Delta: dt, A: b.A, B: bm, C: cm, D: b.D, Z: z,
@@ -187,7 +187,7 @@ func (b *Branch) Step(be kernels.Backend, ws *Workspace, y, x, z, convState, ssm
 	be.Conv1dStep(xc, convState, x, b.ConvW, b.ConvB, kernels.ActSiLU)
 
 	xdbl := ws.Get(be, "mamba.step.xdbl", bt, r+2*n)
-	linear(be, xdbl, xc, b.XProj, b.xProj16, nil)
+	linear(be, xdbl, xc, b.XProj, b.xProjP, nil)
 	dtLow := ws.Get(be, "mamba.step.dtlow", bt, r)
 	bm := ws.Get(be, "mamba.step.B", bt, n)
 	cm := ws.Get(be, "mamba.step.C", bt, n)
@@ -196,7 +196,7 @@ func (b *Branch) Step(be kernels.Backend, ws *Workspace, y, x, z, convState, ssm
 	be.CopyBox(cm, []int{0, 0}, xdbl, []int{0, r + n}, []int{bt, n})
 
 	dt := ws.Get(be, "mamba.step.dt", bt, e)
-	linear(be, dt, dtLow, b.DTProjW, b.dtProj16, nil)
+	linear(be, dt, dtLow, b.DTProjW, b.dtProjP, nil)
 
 	be.SelectiveStateUpdate(&kernels.StepArgs{
 		State: ssmState, X: xc, DT: dt, A: b.A, B: bm, C: cm, D: b.D, Z: z,

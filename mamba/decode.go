@@ -90,7 +90,7 @@ func (s *State) stepBody(db decodeBackend, x, logits *kernels.Tensor) {
 			be.Add(x, x, mo)
 		}
 		be.RMSNorm(hn, x, m.NormF, eps)
-		linear(be, logits, hn, m.Head, m.head16, nil)
+		linear(be, logits, hn, m.Head, m.headP, nil)
 		return
 	}
 	e, n, r := m.Config.Inner(), m.Config.DState, m.Config.Rank()

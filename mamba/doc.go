@@ -39,8 +39,12 @@
 // the bytes. mamba-130m shape, batch 1, 2 threads on the device machine's
 // Xeon, same run: 22.8 ms per token with bf16 weights, 34.9–36.0 ms fp32,
 // HF transformers' MambaForCausalLM 34.8 ms (its own step loop); 262 MB of
-// weights instead of 519 MB. The logits move by about 0.7% of their scale
-// (TestBF16).
+// weights instead of 519 MB. The logits move by about 0.7% of their scale.
+// Model.UseInt8 (PrecisionInt8, `--precision int8`) stores the same
+// matrices in int8 with one fp32 scale per 64 inputs of each row
+// (kernels.Int8Matrix), about a quarter of fp32's bytes (137 MB for
+// mamba-130m); the logits then move by up to about 4% of their scale on the
+// fixtures, whose greedy tokens stay the same (TestPrecision).
 //
 // All model code is written against kernels.Backend (CPU or CUDA); scratch
 // memory comes from a Workspace so that steady-state decoding allocates

@@ -82,3 +82,27 @@ func ExampleModel_UseBF16() {
 	// bf16
 	// [170 59 55 105 105 82 82 82]
 }
+
+// Store the weights in int8 with per-group fp32 scales for the fewest
+// bytes per token on the CPU; the scan, the state and the accumulation
+// stay fp32.
+func ExampleModel_UseInt8() {
+	dir := filepath.Join(golden.Root(), "mambabyte", "hf")
+	m, err := mamba.Load(dir, &mamba.LoadOptions{Precision: mamba.PrecisionInt8})
+	if err != nil {
+		log.Fatal(err)
+	}
+	var prompt []int
+	for _, b := range []byte("Once upon a time") {
+		prompt = append(prompt, int(b))
+	}
+	g, err := m.Generate(context.Background(), [][]int{prompt}, mamba.GenerateOptions{MaxNewTokens: 8})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(m.WeightPrecision(), m.WeightBytes() < 130_000)
+	fmt.Println(g.Tokens[0]) // the fp32 model's tokens on this fixture
+	// Output:
+	// int8 true
+	// [170 59 55 105 105 82 82 82]
+}

@@ -174,7 +174,7 @@ func (m *Model) prefill(ctx context.Context, ws *Workspace, ids [][]int, conv, s
 	be.CopyBox(last, []int{0, 0, 0}, x, []int{0, l - 1, 0}, []int{bt, 1, d})
 	last2 := last.Reshape(bt, d)
 	be.RMSNorm(last2, last2, m.NormF, eps)
-	linear(be, logits, last2, m.Head, m.head16, nil)
+	linear(be, logits, last2, m.Head, m.headP, nil)
 	return nil
 }
 

@@ -13,7 +13,8 @@ type LoadOptions struct {
 	// Backend runs the model; nil means kernels.CPU().
 	Backend kernels.Backend
 	// Precision is the weight storage: "" or PrecisionFP32 (the parity
-	// default), or PrecisionBF16 (Model.UseBF16; CPU backend only).
+	// default), PrecisionBF16 (Model.UseBF16) or PrecisionInt8
+	// (Model.UseInt8); the last two on the CPU backend only.
 	Precision string
 }
 
@@ -46,8 +47,8 @@ func Load(dir string, opt *LoadOptions) (*Model, error) {
 	if opt != nil && opt.Precision != "" {
 		precision = opt.Precision
 	}
-	if precision != PrecisionFP32 && precision != PrecisionBF16 {
-		return nil, fmt.Errorf("mamba: load %s: precision %q: want %q or %q", dir, precision, PrecisionFP32, PrecisionBF16)
+	if precision != PrecisionFP32 && precision != PrecisionBF16 && precision != PrecisionInt8 {
+		return nil, fmt.Errorf("mamba: load %s: precision %q: want %q, %q or %q", dir, precision, PrecisionFP32, PrecisionBF16, PrecisionInt8)
 	}
 	cfg, layout, err := LoadConfig(dir)
 	if err != nil {
@@ -79,11 +80,9 @@ func Load(dir string, opt *LoadOptions) (*Model, error) {
 	if err := m.Prepare(be); err != nil {
 		return nil, fmt.Errorf("mamba: load %s: %w", dir, err)
 	}
-	if precision == PrecisionBF16 {
-		if err := m.UseBF16(); err != nil {
-			m.Release()
-			return nil, fmt.Errorf("mamba: load %s: %w", dir, err)
-		}
+	if err := m.UsePrecision(precision); err != nil {
+		m.Release()
+		return nil, fmt.Errorf("mamba: load %s: %w", dir, err)
 	}
 	return m, nil
 }

@@ -22,10 +22,10 @@ type Mixer struct {
 	OutProj, OutProjB *kernels.Tensor
 	Branch
 
-	// inProj16 and outProj16 replace InProj and OutProj under bf16
-	// storage (Model.UseBF16), which also sets dModel.
-	inProj16, outProj16 *kernels.BF16Matrix
-	dModel              int
+	// inProjP and outProjP replace InProj and OutProj under bf16 or int8
+	// storage (Model.UseBF16, Model.UseInt8), which also sets dModel.
+	inProjP, outProjP kernels.PackedMatrix
+	dModel            int
 }
 
 // Model returns d (d_model), the width of the mixer's input and output.
@@ -75,11 +75,11 @@ func (m *Mixer) Prefill(be kernels.Backend, ws *Workspace, out, h, convState, ss
 
 	// xz (Bt, 2E, L), channel-major, = in_proj · hᵀ per batch.
 	xz := ws.Get(be, "mamba.mixer.xz", bt, 2*e, l)
-	if m.InProjB == nil && m.inProj16 == nil {
+	if m.InProjB == nil && m.inProjP == nil {
 		be.MatMul(xz, m.InProj, h, false, true)
 	} else {
 		tmp := ws.Get(be, "mamba.mixer.xzt", bt, l, 2*e)
-		linear(be, tmp, h, m.InProj, m.inProj16, m.InProjB)
+		linear(be, tmp, h, m.InProj, m.inProjP, m.InProjB)
 		be.Permute(xz, tmp, 0, 2, 1)
 	}
 	x := ws.Get(be, "mamba.mixer.x", bt, e, l)
@@ -91,10 +91,10 @@ func (m *Mixer) Prefill(be kernels.Backend, ws *Workspace, out, h, convState, ss
 	m.Branch.Prefill(be, ws, y, x, z, convState, ssmState)
 
 	// out = yᵀ · out_projᵀ per batch.
-	if m.outProj16 != nil {
+	if m.outProjP != nil {
 		yt := ws.Get(be, "mamba.mixer.yt", bt, l, e)
 		be.Permute(yt, y, 0, 2, 1)
-		linear(be, out, yt, nil, m.outProj16, m.OutProjB)
+		linear(be, out, yt, nil, m.outProjP, m.OutProjB)
 		return
 	}
 	be.MatMul(out, y, m.OutProj, true, true)
@@ -109,12 +109,12 @@ func (m *Mixer) Step(be kernels.Backend, ws *Workspace, out, h, convState, ssmSt
 	bt := h.Dim(0)
 	e := m.Inner()
 	xz := ws.Get(be, "mamba.mstep.xz", bt, 2*e)
-	linear(be, xz, h, m.InProj, m.inProj16, m.InProjB)
+	linear(be, xz, h, m.InProj, m.inProjP, m.InProjB)
 	x := ws.Get(be, "mamba.mstep.x", bt, e)
 	z := ws.Get(be, "mamba.mstep.z", bt, e)
 	be.CopyBox(x, []int{0, 0}, xz, []int{0, 0}, []int{bt, e})
 	be.CopyBox(z, []int{0, 0}, xz, []int{0, e}, []int{bt, e})
 	y := ws.Get(be, "mamba.mstep.y", bt, e)
 	m.Branch.Step(be, ws, y, x, z, convState, ssmState)
-	linear(be, out, y, m.OutProj, m.outProj16, m.OutProjB)
+	linear(be, out, y, m.OutProj, m.outProjP, m.OutProjB)
 }

@@ -38,9 +38,11 @@ type Model struct {
 	// NormF is the final RMSNorm weight (DModel).
 	NormF *kernels.Tensor
 
-	// emb16 and head16 replace Embedding and Head under bf16 storage
-	// (UseBF16); they are one matrix when the embeddings are tied.
-	emb16, head16 *kernels.BF16Matrix
+	// embP and headP replace Embedding and Head under bf16 or int8
+	// storage (UseBF16, UseInt8); they are one matrix when the embeddings
+	// are tied. precision is the weight storage ("" = fp32).
+	embP, headP kernels.PackedMatrix
+	precision   string
 
 	be       kernels.Backend
 	mu       sync.Mutex
@@ -205,7 +207,7 @@ func (m *Model) Release() {
 	}
 	m.prepared = false
 	m.Blocks, m.Embedding, m.Head, m.NormF = nil, nil, nil, nil
-	m.emb16, m.head16 = nil, nil
+	m.embP, m.headP, m.precision = nil, nil, ""
 }
 
 // Backend returns the backend the model was prepared for (nil before
@@ -296,7 +298,7 @@ func (m *Model) Forward(ctx context.Context, ids [][]int, opt *ForwardOptions) (
 	be.RMSNorm(hn, x, m.NormF, eps)
 	hook("norm_f_out", hn)
 	logits := be.New(bt, l, m.Config.PaddedVocab())
-	linear(be, logits, hn, m.Head, m.head16, nil)
+	linear(be, logits, hn, m.Head, m.headP, nil)
 	if err := be.Sync(); err != nil {
 		return nil, fmt.Errorf("mamba: forward on %s: %w", be.Name(), err)
 	}
