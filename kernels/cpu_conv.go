@@ -1,6 +1,10 @@
 package kernels
 
-import "github.com/gomamba/gomamba/kernels/internal/asm"
+import (
+	"runtime"
+
+	"github.com/gomamba/gomamba/kernels/internal/asm"
+)
 
 func (cb cpuBackend) Conv1dCausal(dst, x, w, bias *Tensor, act Activation) {
 	cb.conv1d("Conv1dCausal", dst, x, w, bias, act, false)
@@ -165,14 +169,27 @@ func (cb cpuBackend) Conv2d(dst, x, w, bias *Tensor, p Conv2dParams) {
 	if packs := packedFor(w, cout, kc); g == 1 && packs != nil {
 		pa = packs[0]
 	}
+	// With prepacked weights the GEMM adds the bias to each block of the
+	// output as it finishes it (no pass over the output afterwards).
+	var epi *gemmEpi
+	if pa != nil && bias != nil {
+		epi = &gemmEpi{bias: bias.Data}
+	}
+	procs := 1
+	if !cb.serial {
+		procs = runtime.GOMAXPROCS(0)
+	}
 	// mul writes wg (cog × kc) · m (kc × n, row stride ldm) into o (row
 	// stride plane), from the prepacked weights when they serve the shape.
 	mul := func(wg []float32, n int, m []float32, ldm int, o []float32) {
 		if pa != nil && usePacked(false, cog, n, kc) {
-			cb.sgemmA(pa, false, n, m, ldm, o, plane)
+			sgemmAEpi(procs, pa, false, n, m, ldm, 0, o, plane, epi)
 			return
 		}
 		cb.sgemm(false, false, cog, n, kc, 1, wg, kc, m, ldm, 0, o, plane)
+		if epi != nil { // a band too small for the packed path (Groups 1)
+			epi.apply(o, plane, cog, 0, 0, n)
+		}
 	}
 	for b := range bt {
 		for gi := range g {
@@ -192,7 +209,7 @@ func (cb cpuBackend) Conv2d(dst, x, w, bias *Tensor, p Conv2dParams) {
 			}
 		}
 	}
-	if bias != nil {
+	if bias != nil && epi == nil {
 		cb.par(bt*cout, rowGrain(plane), func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				asm.AddScalar(dst.Data[r*plane:(r+1)*plane], bias.Data[r%cout])

@@ -153,6 +153,14 @@ func packedFor(w *Tensor, m, k int) []*packedA {
 // against 197–208 GFLOP/s). Every element is computed exactly as
 // sgemmPacked computes it (same depth blocks, kernels and order).
 func sgemmA(procs int, pa *packedA, transB bool, n int, b []float32, ldb int, c []float32, ldc int) {
+	sgemmAEpi(procs, pa, transB, n, b, ldb, 0, c, ldc, nil)
+}
+
+// sgemmAEpi is sgemmA computing C = A·op(B) + beta·C (beta is applied by
+// the first depth block, as in Sgemm) and then epi (nil for none) on every
+// finished block of C, on the goroutine that computed the block while it is
+// in cache.
+func sgemmAEpi(procs int, pa *packedA, transB bool, n int, b []float32, ldb int, beta float32, c []float32, ldc int, epi *gemmEpi) {
 	m, k := pa.m, pa.k
 	if m == 0 || n == 0 {
 		return
@@ -160,18 +168,19 @@ func sgemmA(procs int, pa *packedA, transB bool, n int, b []float32, ldb int, c 
 	checkGemm(false, transB, m, n, k, m*k, k, len(b), ldb, len(c), ldc)
 	pm, pn := gemmGridCost(m, n, k, procs, 0)
 	if pm*pn <= 1 {
-		sgemmAPart(pa, transB, 0, m, 0, n, 1, b, ldb, 0, c, ldc)
+		sgemmAPart(pa, transB, 0, m, 0, n, 1, b, ldb, beta, c, ldc, epi)
 		return
 	}
 	parallelTiles(m, n, pm, pn, func(i0, i1, j0, j1 int) {
-		sgemmAPart(pa, transB, i0, i1, j0, j1, 1, b, ldb, 0, c, ldc)
+		sgemmAPart(pa, transB, i0, i1, j0, j1, 1, b, ldb, beta, c, ldc, epi)
 	})
 }
 
 // sgemmAPart computes rows [i0, i1) (i0 a multiple of MR) and columns
 // [j0, j1) of C = alpha·A·op(B) + beta·C, A taken from pa, on one goroutine
-// with sgemmPacked's loops (jc → pc → ic → jr → ir).
-func sgemmAPart(pa *packedA, transB bool, i0, i1, j0, j1 int, alpha float32, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// with sgemmPacked's loops (jc → pc → ic → jr → ir), then epi (nil for
+// none) on each finished block.
+func sgemmAPart(pa *packedA, transB bool, i0, i1, j0, j1 int, alpha float32, b []float32, ldb int, beta float32, c []float32, ldc int, epi *gemmEpi) {
 	const nr = asm.NR
 	m, k := i1-i0, pa.k
 	n := j1 - j0
@@ -188,11 +197,15 @@ func sgemmAPart(pa *packedA, transB bool, i0, i1, j0, j1 int, alpha float32, b [
 	bp := aligned(&buf.b, ncMax*min(kcStep, k))
 	tile := buf.tile[:]
 	pairs := asm.Kernel2Fast()
-	packedBBlocks(transB, n, k, kcStep, b, ldb, bp, beta, func(jc, nc, bi, _, kc int, be float32) {
+	packedBBlocks(transB, n, k, kcStep, b, ldb, bp, beta, func(jc, nc, bi, pc, kc int, be float32) {
 		ablk := pa.blocks[bi][i0*kc:]
+		var e *gemmEpi
+		if pc+kc == k {
+			e = epi
+		}
 		for ic := 0; ic < m; ic += gemmMC {
 			mc := min(gemmMC, m-ic)
-			macroTile(mc, nc, kc, ablk[ic*kc:], bp, c[ic*ldc+jc:], ldc, alpha, be, tile, pairs)
+			macroTile(mc, nc, kc, ablk[ic*kc:], bp, c[ic*ldc+jc:], ldc, alpha, be, tile, pairs, e, i0+ic)
 		}
 	})
 }

@@ -174,7 +174,7 @@ func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 				aOff = ic*lda + pc
 			}
 			asm.PackA(ap, a[aOff:], lda, transA, mc, kc)
-			macroTile(mc, nc, kc, ap, bp, c[ic*ldc+jc:], ldc, alpha, be, tile, pairs)
+			macroTile(mc, nc, kc, ap, bp, c[ic*ldc+jc:], ldc, alpha, be, tile, pairs, nil, 0)
 		}
 	})
 }
@@ -209,9 +209,13 @@ func packedBBlocks(transB bool, n, k, kcStep int, b []float32, ldb int, bp []flo
 // one packed kc×nc block of B (bp, NR-column panels) into the mc×nc block
 // of C starting at c[0]: C = alpha·A·B + be·C. Full tiles go straight to C
 // (two B panels at once through asm.Kernel2 when pairs, the AVX-512 2·NR
-// tile); edge tiles go through tile (MR·NR floats) and are copied out.
-func macroTile(mc, nc, kc int, ap, bp, c []float32, ldc int, alpha, be float32, tile []float32, pairs bool) {
+// tile); edge tiles go through tile (MR·NR floats) and are copied out. A
+// non-nil epi is applied to the finished block (the caller passes it with
+// the last depth block only), a band of columns at a time while the band is
+// still in cache; row0 is the row of C that c[0] lies in (epi's bias index).
+func macroTile(mc, nc, kc int, ap, bp, c []float32, ldc int, alpha, be float32, tile []float32, pairs bool, epi *gemmEpi, row0 int) {
 	const mr, nr = asm.MR, asm.NR
+	epiFrom := 0 // first column the epilogue has not reached
 	for jr := 0; jr < nc; {
 		span := nr
 		if pairs && jr+2*nr <= nc {
@@ -247,6 +251,10 @@ func macroTile(mc, nc, kc int, ap, bp, c []float32, ldc int, alpha, be float32, 
 			}
 		}
 		jr += span
+		if epi != nil && (jr-epiFrom >= gemmEpiCols || jr >= nc) {
+			epi.apply(c, ldc, mc, row0, epiFrom, min(jr, nc))
+			epiFrom = jr
+		}
 	}
 }
 
