@@ -88,6 +88,28 @@ func (r *run) pointwise(dst, x, w, b *kernels.Tensor) {
 	r.be.Conv2d(dst, x, w, b, kernels.Conv2dParams{})
 }
 
+// pointwiseAct is Linear2d followed by act, into dst.
+func (r *run) pointwiseAct(dst, x, w, b *kernels.Tensor, act kernels.Activation) {
+	if f, ok := r.be.(kernels.FusedPointwise); ok { // bias and act in the GEMM
+		f.PointwiseConv(dst, x, w, b, act, false)
+		return
+	}
+	r.pointwise(dst, x, w, b)
+	r.be.Unary(dst, dst, act)
+}
+
+// pointwiseAdd is the residual dst += Linear2d(x); tmp (dst's shape) holds
+// the product on backends without kernels.FusedPointwise, which add it in
+// the GEMM (dst must not alias x).
+func (r *run) pointwiseAdd(dst, x, w, b, tmp *kernels.Tensor) {
+	if f, ok := r.be.(kernels.FusedPointwise); ok {
+		f.PointwiseConv(dst, x, w, b, kernels.ActNone, true)
+		return
+	}
+	r.pointwise(tmp, x, w, b)
+	r.be.Add(dst, dst, tmp)
+}
+
 func (r *run) forward(ctx context.Context, x *kernels.Tensor, opts *Options, toHost bool) (*Output, error) {
 	be := r.be
 	in := x
@@ -283,30 +305,27 @@ func (r *run) downsample(d *downWeights, x *kernels.Tensor, i int) *kernels.Tens
 // block is one VSSBlock, in place on x (Bt, C, H, W):
 // x += SS2D(norm(x)); x += fc2(GELU(fc1(norm2(x)))) when there is an MLP.
 func (r *run) block(b *blockWeights, x *kernels.Tensor) {
-	be := r.be
 	s := x.Shape()
 	t := r.buf("block.norm", s...)
 	r.ln2d(t, x, b.normW, b.normB)
 	y := r.buf("block.branch", s...)
-	r.ss2d(&b.op, y, t)
-	be.Add(x, x, y)
+	r.ss2d(&b.op, x, t, y) // x += SS2D(t)
 	if b.fc1W == nil {
 		return
 	}
 	r.ln2d(t, x, b.norm2W, b.norm2B)
 	hid := r.buf("block.hidden", s[0], b.fc1W.Dim(0), s[2], s[3])
-	r.pointwise(hid, t, b.fc1W, b.fc1B)
-	be.Unary(hid, hid, kernels.ActGELU)
-	r.pointwise(y, hid, b.fc2W, b.fc2B)
-	be.Add(x, x, y)
+	r.pointwiseAct(hid, t, b.fc1W, b.fc1B, kernels.ActGELU)
+	r.pointwiseAdd(x, hid, b.fc2W, b.fc2B, y)
 }
 
 // ss2d is the SS2D module (forward_type v05_noz, or with the z gate when
 // gated): in_proj → depthwise conv → SiLU → cross-scan → per-direction x_proj
 // and dt_proj → one selective scan over 4·Di channels with grouped B/C →
-// cross-merge → out_norm (→ ·SiLU(z)) → out_proj. dst and x are
-// (Bt, Dm, H, W).
-func (r *run) ss2d(p *ss2dWeights, dst, x *kernels.Tensor) {
+// cross-merge → out_norm (→ ·SiLU(z)) → out_proj, whose result is added to
+// dst (the residual connection). dst, x and tmp (scratch for backends
+// without kernels.FusedPointwise) are (Bt, Dm, H, W); dst must not alias x.
+func (r *run) ss2d(p *ss2dWeights, dst, x, tmp *kernels.Tensor) {
 	be := r.be
 	bt, h, w := x.Dim(0), x.Dim(2), x.Dim(3)
 	l := h * w
@@ -370,7 +389,7 @@ func (r *run) ss2d(p *ss2dWeights, dst, x *kernels.Tensor) {
 	if z != nil {
 		be.Mul(y, y, z)
 	}
-	r.pointwise(dst, y, p.outProj, nil)
+	r.pointwiseAdd(dst, y, p.outProj, nil, tmp)
 }
 
 // spaceToDepth is PatchMerging2D's gather of an even-sized src (Bt, C, H, W)
