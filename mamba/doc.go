@@ -42,7 +42,7 @@
 // weights instead of 519 MB. The logits move by about 0.7% of their scale.
 // Model.UseInt8 (PrecisionInt8, `--precision int8`) stores the same
 // matrices in int8 with one fp32 scale per 64 inputs of each row
-// (kernels.Int8Matrix), about a quarter of fp32's bytes (137 MB for
+// (kernels.Int8Matrix), about a quarter of fp32's bytes (142 MB for
 // mamba-130m); the logits then move by up to about 4% of their scale on the
 // fixtures, whose greedy tokens stay the same (TestPrecision).
 //

@@ -26,7 +26,7 @@ const (
 	// Int8Group columns of each row, rounded to nearest at load), which
 	// the kernels dequantise in registers with fp32 accumulation; the
 	// scan, state, conv and norms stay fp32. A decode step reads about a
-	// quarter of fp32's bytes (mamba-130m: 137 MB against 519 MB fp32 and
+	// quarter of fp32's bytes (mamba-130m: 142 MB against 519 MB fp32 and
 	// 262 MB bf16), at a larger error than bf16 (see TestPrecision for
 	// the measured error and its tolerance).
 	PrecisionInt8 = "int8"

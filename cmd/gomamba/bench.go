@@ -646,7 +646,7 @@ type benchLMFlags struct {
 type benchLMResult struct {
 	Model             string  `json:"model"`
 	Device            string  `json:"device"`
-	Weights           string  `json:"weights"`      // weight storage: fp32 or bf16
+	Weights           string  `json:"weights"`      // weight storage: fp32, bf16 or int8
 	WeightBytes       int64   `json:"weight_bytes"` // memory of the weights
 	Params            int64   `json:"params"`
 	Batch             int     `json:"batch"`
@@ -709,10 +709,8 @@ func measureLM(ctx context.Context, fl benchLMFlags) (benchLMResult, error) {
 		if err := m.Prepare(be); err != nil {
 			return benchLMResult{}, err
 		}
-		if prec == mamba.PrecisionBF16 {
-			if err := m.UseBF16(); err != nil {
-				return benchLMResult{}, err
-			}
+		if err := m.UsePrecision(prec); err != nil {
+			return benchLMResult{}, err
 		}
 	}
 	prompts := make([][]int, fl.batch)

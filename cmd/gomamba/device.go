@@ -30,7 +30,7 @@ func addDeviceFlag(f *pflag.FlagSet, dst *string, def string) {
 	f.StringVar(dst, "device", def, `compute device: "auto" (the first CUDA GPU if there is one, else the CPU), "cpu", "cuda" or "cuda:N"`)
 	if f.Lookup("precision") == nil {
 		f.StringVar(&precisionFlag, "precision", cuda.PrecisionFP32,
-			`GPU matrix-multiply precision: "fp32" (exact, matches PyTorch fp32), "tf32" or "bf16" (tensor cores round the GEMM inputs; storage, accumulation, scan and norms stay fp32); on the CPU, generate and bench lm take "bf16" as bf16 weight storage (half the memory and bytes per token; fp32 accumulation, scan and norms)`)
+			`GPU matrix-multiply precision: "fp32" (exact, matches PyTorch fp32), "tf32" or "bf16" (tensor cores round the GEMM inputs; storage, accumulation, scan and norms stay fp32); on the CPU, generate and bench lm take "bf16" as bf16 weight storage (half the memory and bytes per token; fp32 accumulation, scan and norms) and "int8" as int8 weight storage with fp32 scales (a quarter; CPU only)`)
 	}
 }
 
@@ -87,9 +87,18 @@ func openBackendPrecision(name, precision string) (kernels.Backend, error) {
 // lm), where --precision bf16 on the CPU means bf16 weight storage: it
 // returns the backend and the weight precision to load the model with
 // (mamba.PrecisionBF16 only on the CPU; a GPU takes bf16 as its tensor-core
-// GEMM precision and keeps fp32 weights).
+// GEMM precision and keeps fp32 weights). --precision int8 is int8 weight
+// storage, which only the CPU has: "auto" then means the CPU.
 func openLMBackend(name string) (kernels.Backend, string, error) {
-	if strings.ToLower(strings.TrimSpace(precisionFlag)) != mamba.PrecisionBF16 {
+	prec := strings.ToLower(strings.TrimSpace(precisionFlag))
+	if prec == mamba.PrecisionInt8 {
+		switch n := strings.ToLower(strings.TrimSpace(name)); n {
+		case "", "cpu", "auto":
+			return kernels.CPU(), mamba.PrecisionInt8, nil
+		}
+		return nil, "", fmt.Errorf("--precision int8: int8 weight storage runs on the CPU only (use --device cpu)")
+	}
+	if prec != mamba.PrecisionBF16 {
 		be, err := openBackend(name)
 		return be, mamba.PrecisionFP32, err
 	}

@@ -244,36 +244,59 @@ func TestBenchLMCLI(t *testing.T) {
 	if err := runBenchLM(context.Background(), benchLMFlags{preset: "mamba-9b", batch: 1, prompt: 1, tokens: 2, repeat: 1}, &out); err == nil || !strings.Contains(err.Error(), "unknown") {
 		t.Errorf("unknown preset: %v", err)
 	}
+	// --precision int8 on a checkpoint and on a random preset: int8
+	// weights, at most 40% of fp32's bytes (a quarter plus scales and
+	// padding, which weigh more in the small model).
+	prev := precisionFlag
+	defer func() { precisionFlag = prev }()
+	precisionFlag = "int8"
+	for _, fl := range []benchLMFlags{{model: dir, batch: 1, prompt: 4, tokens: 2, repeat: 1}, {preset: "mamba-130m", batch: 1, prompt: 2, tokens: 2, repeat: 1}} {
+		got, err := measureLM(context.Background(), fl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Weights != "int8" || float64(got.WeightBytes) > 0.4*4*float64(got.Params) || got.DecodeTokensPerS <= 0 {
+			t.Errorf("%+v: int8 result %+v", fl, got)
+		}
+	}
 }
 
-// TestGenerateCLIBF16 runs generate with --precision bf16 on the CPU (bf16
-// weight storage) on the mambabyte fixture: its greedy tokens equal
-// PyTorch fp32's (the logits' error, ≤ 0.8% of their scale, stays below
-// the fixture's top-1 margin), and the model line says bf16.
-func TestGenerateCLIBF16(t *testing.T) {
+// TestGenerateCLIPacked runs generate with --precision bf16 and int8 on
+// the CPU (packed weight storage; int8 also through --device auto) on the
+// mambabyte fixture: the greedy tokens equal PyTorch fp32's (the logits'
+// error, ≤ 0.8% of their scale in bf16 and ≤ 2.5% in int8, stays below the
+// fixture's top-1 margins), and the model line names the storage. int8 on
+// a GPU is refused.
+func TestGenerateCLIPacked(t *testing.T) {
 	prev := precisionFlag
-	precisionFlag = "bf16"
 	defer func() { precisionFlag = prev }()
 	set := golden.Dir(t, "mambabyte")
 	prompt, want := goldenGreedy(t, set)
-	fl := generateFlags{model: filepath.Join(set, "hf"), device: "cpu", maxTokens: len(want), ids: true}
-	var out, errb bytes.Buffer
-	if err := runGenerate(context.Background(), fl, []string{strings.Trim(fmt.Sprint(prompt), "[]")}, &out, &errb); err != nil {
-		t.Fatal(err)
+	for _, c := range []struct{ precision, device string }{{"bf16", "cpu"}, {"int8", "cpu"}, {"int8", "auto"}} {
+		precisionFlag = c.precision
+		fl := generateFlags{model: filepath.Join(set, "hf"), device: c.device, maxTokens: len(want), ids: true}
+		var out, errb bytes.Buffer
+		if err := runGenerate(context.Background(), fl, []string{strings.Trim(fmt.Sprint(prompt), "[]")}, &out, &errb); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(errb.String(), "on cpu, "+c.precision+" weights") {
+			t.Errorf("%+v: model line does not say cpu, %s weights: %q", c, c.precision, errb.String())
+		}
+		fl.json, fl.quiet = true, true
+		out.Reset()
+		if err := runGenerate(context.Background(), fl, []string{strings.Trim(fmt.Sprint(prompt), "[]")}, &out, &errb); err != nil {
+			t.Fatal(err)
+		}
+		var res generateJSON
+		if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+			t.Fatalf("%v in %q", err, out.String())
+		}
+		if fmt.Sprint(res.IDs) != fmt.Sprint(want) {
+			t.Errorf("%+v: greedy ids %v, PyTorch fp32 %v", c, res.IDs, want)
+		}
 	}
-	if !strings.Contains(errb.String(), "bf16 weights") {
-		t.Errorf("model line does not say bf16 weights: %q", errb.String())
-	}
-	fl.json, fl.quiet = true, true
-	out.Reset()
-	if err := runGenerate(context.Background(), fl, []string{strings.Trim(fmt.Sprint(prompt), "[]")}, &out, &errb); err != nil {
-		t.Fatal(err)
-	}
-	var res generateJSON
-	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
-		t.Fatalf("%v in %q", err, out.String())
-	}
-	if fmt.Sprint(res.IDs) != fmt.Sprint(want) {
-		t.Errorf("bf16 greedy ids %v, PyTorch fp32 %v", res.IDs, want)
+	precisionFlag = "int8"
+	if _, _, err := openLMBackend("cuda"); err == nil || !strings.Contains(err.Error(), "CPU only") {
+		t.Errorf("--precision int8 --device cuda: %v, want the CPU-only error", err)
 	}
 }
