@@ -166,8 +166,12 @@ func (cb cpuBackend) Conv2d(dst, x, w, bias *Tensor, p Conv2dParams) {
 		defer putScratch(col)
 	}
 	var pa *packedA // w prepacked as one (Cout, Cin·KH·KW) matrix (Groups 1)
-	if packs := packedFor(w, cout, kc); g == 1 && packs != nil {
-		pa = packs[0]
+	var pe *prepackEntry
+	if g == 1 {
+		pe = packedEntry(w, cout, kc)
+	}
+	if pe != nil {
+		pa = pe.mats[0]
 	}
 	// With prepacked weights the GEMM adds the bias to each block of the
 	// output as it finishes it (no pass over the output afterwards).
@@ -180,9 +184,14 @@ func (cb cpuBackend) Conv2d(dst, x, w, bias *Tensor, p Conv2dParams) {
 		procs = runtime.GOMAXPROCS(0)
 	}
 	// mul writes wg (cog × kc) · m (kc × n, row stride ldm) into o (row
-	// stride plane), from the prepacked weights when they serve the shape.
+	// stride plane), from the prepacked weights when they serve the shape
+	// (as the swapped product when n is narrow: cpu_gemm_swap.go).
 	mul := func(wg []float32, n int, m []float32, ldm int, o []float32) {
 		if pa != nil && usePacked(false, cog, n, kc) {
+			if swapWins(cog, n, kc) {
+				sgemmSwapped(procs, pe, w.Data, m, ldm, n, 0, o, plane, epi)
+				return
+			}
 			sgemmAEpi(procs, pa, false, n, m, ldm, 0, o, plane, epi)
 			return
 		}

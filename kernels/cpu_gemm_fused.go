@@ -66,8 +66,8 @@ func (cb cpuBackend) PointwiseConv(dst, x, w, bias *Tensor, act Activation, accu
 	if dst.Len() == 0 {
 		return
 	}
-	packs := packedFor(w, cout, cin)
-	if packs == nil || !usePacked(false, cout, plane, cin) {
+	pe := packedEntry(w, cout, cin)
+	if pe == nil || !usePacked(false, cout, plane, cin) {
 		cb.pointwiseUnfused(dst, x, w, bias, act, accumulate)
 		return
 	}
@@ -86,7 +86,11 @@ func (cb cpuBackend) PointwiseConv(dst, x, w, bias *Tensor, act Activation, accu
 	for b := range bt {
 		xb := x.Data[b*cin*plane : (b+1)*cin*plane]
 		ob := dst.Data[b*cout*plane : (b+1)*cout*plane]
-		sgemmAEpi(procs, packs[0], false, plane, xb, plane, beta, ob, plane, epi)
+		if swapWins(cout, plane, cin) { // narrow maps: cpu_gemm_swap.go
+			sgemmSwapped(procs, pe, w.Data, xb, plane, plane, beta, ob, plane, epi)
+			continue
+		}
+		sgemmAEpi(procs, pe.mats[0], false, plane, xb, plane, beta, ob, plane, epi)
 	}
 }
 

@@ -74,6 +74,10 @@ type prepackEntry struct {
 	data0 *float32 // &Data[0] when packed: a replaced Data slice is not used
 	n     int      // len(Data) when packed
 	mats  []*packedA
+	// bt is the matrix (rank-2 or conv weights only) packed as the right
+	// operand of the swapped product (packedBT), made on first use.
+	btOnce sync.Once
+	bt     *packedBT
 }
 
 // Prepack packs w (see Prepacker). The packed copy costs as much memory as
@@ -127,6 +131,15 @@ func packMatrix(a []float32, m, k int) *packedA {
 // packedFor returns the packed matrices of w (one per batch slice), or nil,
 // for use as an m×k left operand.
 func packedFor(w *Tensor, m, k int) []*packedA {
+	if e := packedEntry(w, m, k); e != nil {
+		return e.mats
+	}
+	return nil
+}
+
+// packedEntry returns w's prepack entry when its packed matrices serve an
+// m×k left operand, or nil.
+func packedEntry(w *Tensor, m, k int) *prepackEntry {
 	if w == nil || len(w.Data) == 0 {
 		return nil
 	}
@@ -141,7 +154,7 @@ func packedFor(w *Tensor, m, k int) []*packedA {
 	if e.data0 != &w.Data[0] || e.n != len(w.Data) || e.mats[0].m != m || e.mats[0].k != k {
 		return nil
 	}
-	return e.mats
+	return e
 }
 
 // sgemmA computes C = A·op(B) (alpha 1, beta 0) with A prepacked, over up

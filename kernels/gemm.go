@@ -131,6 +131,9 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 type gemmBuf struct {
 	a, b []float32
 	tile [asm.MR * asm.NR]float32
+	// ct and ctT hold a block of the swapped product and its transpose
+	// (sgemmSwapped).
+	ct, ctT []float32
 }
 
 var gemmPool = sync.Pool{New: func() any { return new(gemmBuf) }}
