@@ -6,9 +6,10 @@ import (
 	"testing"
 )
 
-// Odd lengths and tails around the 8- and 16-lane widths, up to a full
+// Odd lengths and tails around the 8-, 16- and 64-lane widths (Oct1Prep's
+// AVX-512 loop takes four vectors at a time), up to a full
 // Recur8Block.
-var oct1Sizes = []int{1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 100, 255, Recur8Block}
+var oct1Sizes = []int{1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 81, 100, 129, 200, 255, Recur8Block}
 
 func TestRecur8MatchesTwin(t *testing.T) {
 	r := rand.New(rand.NewPCG(51, 52))

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -111,6 +113,25 @@ func oct1PrepZ() {
 	p("\tMOVQ b+40(FP), R11")
 	p("\tVBROADCASTSS bias+48(FP), Z15")
 	p("\tVBROADCASTSS a+52(FP), Z14")
+	// Four vectors per iteration: each one's softplus and exp is a chain
+	// of about 45 dependent instructions, so a single vector per
+	// iteration waits on latency (oct1PrepAVX512 was 8% of vmamba-tiny's
+	// time on the device Xeon); four independent chains fill the ports.
+	one := append([]string{"VMOVUPS (SI), Z0"}, body()...)
+	one = append(one, "VMOVUPS Z7, (R8)", "VMULPS (R10), Z0, Z0", "VMULPS (R11), Z0, Z0", "VMOVUPS Z0, (R9)")
+	chains := make([][]string, 4)
+	for c := range chains {
+		chains[c] = renameChain(one, oct1PrepRegs[c], 64*c)
+	}
+	p("prepz_loop4:")
+	p("\tCMPQ CX, $64")
+	p("\tJLT prepz_loop")
+	interleave1(chains...)
+	for _, r := range []string{"SI", "R8", "R9", "R10", "R11"} {
+		p("\tADDQ $256, %s", r)
+	}
+	p("\tSUBQ $64, CX")
+	p("\tJMP prepz_loop4")
 	p("prepz_loop:")
 	p("\tCMPQ CX, $16")
 	p("\tJLT prepz_tail")
@@ -135,6 +156,44 @@ func oct1PrepZ() {
 	p("prepz_done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
+}
+
+// oct1PrepRegs maps the zmm registers of oct1PrepZ's single-vector body
+// (Z0–Z5 and Z7; Z14 and Z15 hold a and the bias) to those of each of the
+// four interleaved chains.
+var oct1PrepRegs = [4]map[int]int{
+	{0: 0, 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 7: 7},
+	{0: 6, 1: 8, 2: 9, 3: 10, 4: 11, 5: 12, 7: 13},
+	{0: 16, 1: 17, 2: 18, 3: 19, 4: 20, 5: 21, 7: 22},
+	{0: 23, 1: 24, 2: 25, 3: 26, 4: 27, 5: 28, 7: 29},
+}
+
+var (
+	zmmRe  = regexp.MustCompile(`\bZ([0-9]+)\b`)
+	baseRe = regexp.MustCompile(`(^|[ ,])\((SI|R8|R9|R10|R11)\)`)
+)
+
+// renameChain returns lines with their zmm registers renamed by regs (Z14
+// and Z15, the shared constants, stay) and their (SI), (R8), (R9), (R10)
+// and (R11) operands displaced by off bytes. It panics on a register that
+// regs does not cover, so a change of the body cannot silently share one.
+func renameChain(lines []string, regs map[int]int, off int) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		l = zmmRe.ReplaceAllStringFunc(l, func(z string) string {
+			n, _ := strconv.Atoi(z[1:])
+			if n == 14 || n == 15 {
+				return z
+			}
+			m, ok := regs[n]
+			if !ok {
+				panic(fmt.Sprintf("renameChain: %s in %q has no mapping", z, l))
+			}
+			return fmt.Sprintf("Z%d", m)
+		})
+		out[i] = baseRe.ReplaceAllString(l, fmt.Sprintf("${1}%d(${2})", off))
+	}
+	return out
 }
 
 // oct1Out emits oct1OutAVX2(n8, out, h, u, c, gate, dSkip): for 8·n8
