@@ -9,6 +9,13 @@ import "fmt"
 // the panel. Weight (r, 16b+i) of a panel is float32(w[64b+16r+i]) ·
 // s[4·(b/gb)+r].
 
+// int8Prefetch is how many bytes ahead of the weights being read the int8
+// dot kernels prefetch (one 64-byte block per step); GOMAMBA_INT8_PREFETCH
+// overrides it. mamba-130m int8 decode on the device machine's Xeon, 2
+// threads, 16 KiB GEMV chunks, one run each: the step's GEMVs took 9.6 ms
+// at 512 bytes, 9.5–10.0 at 1024, 7.5 at 2048, 8.5 at 4096.
+var int8Prefetch = envInt("GOMAMBA_INT8_PREFETCH", 2048)
+
 // DotPanelInt8 computes out[r] = Σ_g s[4g+r]·Σ_{b in group g} Σ_{i<16}
 // x[16b+i]·w[64b+16r+i] for r < 4: the dot products of x (16·kb floats)
 // with the four rows of an int8 weight panel w (64·kb values) whose groups

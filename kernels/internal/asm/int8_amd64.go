@@ -16,9 +16,9 @@ func dotPanelInt8(kb, gb int, x []float32, w []int8, s []float32, out *[4]float3
 	case !useSIMD || kb == 0:
 		DotPanelInt8Go(kb, gb, x, w, s, out)
 	case useAVX512:
-		dotPanelInt8AVX512(kb, gb, &x[0], &w[0], &s[0], bf16Prefetch, &out[0])
+		dotPanelInt8AVX512(kb, gb, &x[0], &w[0], &s[0], int8Prefetch, &out[0])
 	default:
-		dotPanelInt8AVX2(kb, gb, &x[0], &w[0], &s[0], bf16Prefetch, &out[0])
+		dotPanelInt8AVX2(kb, gb, &x[0], &w[0], &s[0], int8Prefetch, &out[0])
 	}
 }
 
