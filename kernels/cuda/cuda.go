@@ -163,7 +163,10 @@ func kernelNames() []string {
 		"gm_unary", "gm_scale", "gm_binary", "gm_strided_copy", "gm_sgemm",
 	}
 	for _, n := range scanNMax {
-		names = append(names, fmt.Sprintf("gm_scan_fwd_s%d", n), fmt.Sprintf("gm_scan_fwd_g%d", n))
+		names = append(names, fmt.Sprintf("gm_scan_fwd_g%d", n))
+	}
+	for _, split := range scanSplitNames {
+		names = append(names, split...)
 	}
 	names = append(names, opKernels...)
 	return names

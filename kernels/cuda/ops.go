@@ -10,15 +10,8 @@ import (
 const threads = 256
 
 // opKernels lists the kernels of this file that kernelNames does not name
-// itself: the reverse split-state scans and the fast data-movement and
-// depthwise-conv paths.
-var opKernels = func() []string {
-	names := []string{"gm_flip", "gm_transpose", "gm_dwconv2d_k3", "gm_conv1d_naive"}
-	for _, n := range scanNMax {
-		names = append(names, fmt.Sprintf("gm_scan_rev_s%d", n))
-	}
-	return names
-}()
+// itself: the fast data-movement and depthwise-conv paths.
+var opKernels = []string{"gm_flip", "gm_transpose", "gm_dwconv2d_k3", "gm_conv1d_naive"}
 
 func panicf(op, format string, args ...any) {
 	panic(fmt.Sprintf("cuda: %s: %s", op, fmt.Sprintf(format, args...)))

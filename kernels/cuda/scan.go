@@ -84,6 +84,16 @@ func (be *Backend) SelectiveScan(a *kernels.ScanArgs) {
 	// are time-varying and no block straddles two groups.
 	stageable := func(t *kernels.Tensor, group int) bool { return t.Rank() == 3 || group%32 == 0 }
 	staged := bVar && cVar && stageable(a.B, bGroup) && stageable(a.C, cGroup)
+	if a.Accumulate && !staged {
+		// Only the split kernels add into Out themselves.
+		tmp := be.New(a.Out.Shape()...)
+		f := *a
+		f.Out, f.Accumulate = tmp, false
+		be.SelectiveScan(&f)
+		be.Add(a.Out, a.Out, tmp)
+		be.Free(tmp)
+		return
+	}
 	if a.Reverse && !staged {
 		be.reverseScan(a) // flips into scratch, then the forward kernel
 		return
@@ -99,14 +109,32 @@ func (be *Backend) SelectiveScan(a *kernels.ScanArgs) {
 	args = append(args, i64(bt), i64(d), i64(l), i64(n), b64(a.DeltaSoftplus))
 	chanWarps := (d + 31) / 32
 	if staged {
-		name := scanSplitNames[0][nmaxIndex(nmax)]
+		dir := 0
 		if a.Reverse {
-			name = scanSplitNames[1][nmaxIndex(nmax)]
+			dir = 1
 		}
-		grid := [3]uint32{uint32(chanWarps), uint32(min(bt, 65535)), 1}
-		be.launch(name, grid, [3]uint32{uint32(32 * scanLanes(nmax)), 1, 1}, args)
+		ni := nmaxIndex(nmax)
+		block := [3]uint32{uint32(32 * scanLanes(nmax)), 1, 1}
+		rows := min(bt, 65535)
+		nch := (l + scanStep - 1) / scanStep
+		segC := be.scanSegmentChunks(chanWarps*rows, nch)
+		nseg := (nch + segC - 1) / segC
+		var carry *kernels.Tensor
+		if nseg > 1 {
+			// (Bt, nseg, D, N) end states, then (Bt, nseg, D) sums of Δ.
+			carry = be.New(bt * nseg * d * (n + 1))
+		}
+		args = append(args, be.dev(op, carry), i64(segC), b64(a.Accumulate))
+		if nseg > 1 {
+			be.launch(scanSplitNames[2+dir][ni], [3]uint32{uint32(chanWarps), uint32(rows), uint32(nseg - 1)}, block, args)
+		}
+		be.launch(scanSplitNames[dir][ni], [3]uint32{uint32(chanWarps), uint32(rows), uint32(nseg)}, block, args)
+		if carry != nil {
+			be.Free(carry) // the stream orders its reuse after these kernels
+		}
 		return
 	}
+	args = append(args, 0, 1, 0)
 	warps := 2
 	if nmax == 64 {
 		warps = 1
@@ -115,15 +143,59 @@ func (be *Backend) SelectiveScan(a *kernels.ScanArgs) {
 	be.launch(scanGeneralNames[nmaxIndex(nmax)], grid, [3]uint32{uint32(32 * warps), 1, 1}, args)
 }
 
-// Kernel names by scanNMax index: split-state forward and reverse, general.
-var scanSplitNames, scanGeneralNames = func() (split [2][]string, general []string) {
+// Kernel names by scanNMax index: split-state forward and reverse scans,
+// the forward and reverse first passes of a segmented scan, general.
+var scanSplitNames, scanGeneralNames = func() (split [4][]string, general []string) {
 	for _, n := range scanNMax {
 		split[0] = append(split[0], fmt.Sprintf("gm_scan_fwd_s%d", n))
 		split[1] = append(split[1], fmt.Sprintf("gm_scan_rev_s%d", n))
+		split[2] = append(split[2], fmt.Sprintf("gm_scan_fwd_e%d", n))
+		split[3] = append(split[3], fmt.Sprintf("gm_scan_rev_e%d", n))
 		general = append(general, fmt.Sprintf("gm_scan_fwd_g%d", n))
 	}
 	return
 }()
+
+// scanStep is the split kernels' chunk of time steps (SCAN2_T in
+// src/scan.cu): segments over L are whole chunks.
+const scanStep = 16
+
+// Segmenting a long scan over L (src/scan.cu scan_split). A split-state
+// scan runs one block per 32 channels of a batch row; when those are too
+// few to fill the GPU (vim-tiny at 1248² runs passes of Bt 16 × 384
+// channels: 192 blocks on 132 SMs, which hold 6 each), the sequence is cut
+// into segments run side by side: a first pass takes every segment but the
+// last from a zero state to its end state (no C, z or outputs), and the
+// scan proper starts each segment from the state that the ones before it
+// carry (the recurrence is linear in its initial state). The first pass
+// repeats the exps of all but one segment, so segments pay only where the
+// GPU would otherwise idle.
+var (
+	// scanBlocksPerSM is how many split-kernel blocks an SM holds at once
+	// (768 threads by the kernels' launch bounds).
+	scanBlocksPerSM = 6
+	// scanMinSegChunks is the shortest segment, in chunks of scanStep.
+	scanMinSegChunks = 32
+	// scanForceSegChunks, when positive, fixes the segment length in
+	// chunks (tests run every shape segmented with it).
+	scanForceSegChunks = 0
+)
+
+// scanSegmentChunks returns the segment length, in chunks, of a staged scan
+// of nch chunks launched as `blocks` blocks per segment: nch (one segment)
+// unless the blocks fill less than half of one wave, else as many segments
+// as fill one wave, each at least scanMinSegChunks long.
+func (be *Backend) scanSegmentChunks(blocks, nch int) int {
+	if scanForceSegChunks > 0 {
+		return min(scanForceSegChunks, nch)
+	}
+	wave := scanBlocksPerSM * max(be.sms, 1)
+	segs := min(wave/max(blocks, 1), nch/scanMinSegChunks)
+	if 2*blocks > wave || segs < 2 {
+		return nch
+	}
+	return (nch + segs - 1) / segs
+}
 
 func nmaxIndex(nmax int) int {
 	for i, m := range scanNMax {

@@ -32,6 +32,13 @@ struct ScanParams {
   i64 bBatch, bGroup, bChan, bN, bL, bDPG;
   i64 cBatch, cGroup, cChan, cN, cL, cDPG;
   i64 Bt, Dm, L, N, softplus;
+  // Segments over L (split kernels only): segment blockIdx.z covers chunks
+  // [z·segChunks, (z+1)·segChunks) of SCAN2_T steps in processing order;
+  // carry holds, per (b, segment, d), the state a segment reaches from
+  // zero (N floats, (Bt, nseg, D, N)) and then, after all of those, the sum
+  // of its softplus'd Δ ((Bt, nseg, D)). acc: out += y instead of out = y.
+  float* carry;
+  i64 segChunks, acc;
 };
 
 __device__ __forceinline__ void scan_cp_wait0() { asm volatile("cp.async.wait_group 0;\n" ::); }
@@ -74,7 +81,7 @@ __device__ __forceinline__ float scan_softplus(float x) {
 #define SCAN2_RED 0  // y partials: 0 through shared memory, 1 shuffle reduce-scatter
 #endif
 #ifndef SCAN2_SPL16
-#define SCAN2_SPL16 4  // states per lane at N = 16 (4: 4 lanes per channel, 8: 2)
+#define SCAN2_SPL16 4  // states per lane at N = 16 (4: 4 lanes per channel, 8: 2, 2: 8)
 #endif
 #define SCAN2_CH 32  // channels per block
 
@@ -82,12 +89,12 @@ __device__ __forceinline__ float scan_softplus(float x) {
 template <int NMAX>
 struct ScanSplit {
   static constexpr int SPL = NMAX <= 4 ? NMAX : (NMAX == 16 ? SCAN2_SPL16 : (NMAX < 16 ? 4 : NMAX / 4));
-  static constexpr int LPC = NMAX / SPL;  // 1, 2 or 4: must match scanLanes in ops.go
+  static constexpr int LPC = NMAX / SPL;  // 1, 2, 4 or 8 (SCAN2_SPL16=2): must match scanLanes in scan.go
   static constexpr int NT = SCAN2_CH * LPC;
   static constexpr int T = NMAX <= 16 ? SCAN2_T : 16;
   // Row stride of the partial sums y[t][ch*LPC + g], padded so that the
   // epilogue's vector loads along t are free of bank conflicts.
-  static constexpr int YS = SCAN2_CH * LPC + (LPC == 4 ? 4 : LPC == 2 ? 2 : 1);
+  static constexpr int YS = SCAN2_CH * LPC + (LPC >= 4 ? 4 : LPC == 2 ? 2 : 1);
 };
 
 template <int NMAX, int T>
@@ -147,7 +154,14 @@ __device__ __forceinline__ float scan_reduce_scatter(const float (&p)[LPC], int 
   }
 }
 
-template <int NMAX, bool REV>
+// One split-state scan over the chunks of segment blockIdx.z (the whole
+// sequence when p.segChunks covers it). END (the first pass of a segmented
+// scan) runs the recurrence from zero without C, z or outputs and stores
+// the segment's end state and Σ softplus(Δ) in p.carry; otherwise a
+// segment after the first starts from the state that the carries of the
+// segments before it fold to: h ← exp2(A·log2e·ΣΔ)·h + h_end, segment by
+// segment (the recurrence over a segment is linear in its initial state).
+template <int NMAX, bool REV, bool END>
 __device__ __forceinline__ void scan_split(const ScanParams& p) {
   using S = ScanSplit<NMAX>;
   constexpr int SPL = S::SPL, LPC = S::LPC, NT = S::NT, T = S::T, CH = SCAN2_CH;
@@ -155,8 +169,9 @@ __device__ __forceinline__ void scan_split(const ScanParams& p) {
   const int tid = threadIdx.x;
   const int Dm = (int)p.Dm, L = (int)p.L, N = (int)p.N;
   const int d0 = blockIdx.x * CH;
-  const bool hasZ = p.z != nullptr;
+  const bool hasZ = !END && p.z != nullptr;
   const bool sp = p.softplus != 0;
+  const bool acc = p.acc != 0;
 
   // Recurrence role: channel chl of the block, states g*SPL .. g*SPL+SPL-1.
   const int lane = tid & 31;
@@ -175,6 +190,9 @@ __device__ __forceinline__ void scan_split(const ScanParams& p) {
     sm.db[tid] = p.dbias ? p.dbias[dc] : 0.f;
   }
   const int nch = (L + T - 1) / T;
+  const int seg = blockIdx.z, segC = (int)p.segChunks;
+  const int nseg = (nch + segC - 1) / segC;
+  const int cBeg = seg * segC, cEnd = min(cBeg + segC, nch);
   // Element-wise role: step te of channels ch0, ch0 + CPI, ... (nOwn of them
   // inside D).
   constexpr int CPI = NT / T;
@@ -185,9 +203,24 @@ __device__ __forceinline__ void scan_split(const ScanParams& p) {
     const i64 rowBase = (i64)b * Dm * L;
     const float* Bw = p.B + b * p.bBatch + (d0 / p.bDPG) * p.bGroup;
     const float* Cw = p.C + b * p.cBatch + (d0 / p.cDPG) * p.cGroup;
+    // carry of (b, segment q, channel dr): end state, then ΣΔ.
+    const i64 carryRow = (i64)b * nseg * Dm + dr;
+    float* const sdelta = p.carry + (i64)p.Bt * nseg * Dm * N;
     float h[SPL];
 #pragma unroll
     for (int j = 0; j < SPL; ++j) h[j] = 0.f;
+    if (!END) {
+      for (int q = 0; q < seg; ++q) {
+        const i64 row = carryRow + (i64)q * Dm;
+        const float sd = sdelta[row];
+#pragma unroll
+        for (int j = 0; j < SPL; ++j) {
+          const int n = g * SPL + j;
+          if (n < N) h[j] = fmaf(gm_exp2(A2[j] * sd), h[j], p.carry[row * N + n]);
+        }
+      }
+    }
+    float dsum = 0.f;
 
     // Chunk c covers steps [lo, lo + tl): from the start forwards, from the
     // end backwards when REV.
@@ -248,7 +281,7 @@ __device__ __forceinline__ void scan_split(const ScanParams& p) {
       for (int i = 0; i < (NMAX + CPI - 1) / CPI; ++i) {
         const bool ok = tok && ch0 + i * CPI < N;
         scan_cp4_if(sb + i * CPI * (T + 2) * 4, gb, ok);
-        scan_cp4_if(sc + i * CPI * (T + 2) * 4, gc, ok);
+        if (!END) scan_cp4_if(sc + i * CPI * (T + 2) * 4, gc, ok);
         gb += bStep;
         gc += cStep;
       }
@@ -256,14 +289,23 @@ __device__ __forceinline__ void scan_split(const ScanParams& p) {
     };
 
     __syncthreads();  // the previous row's epilogue is done with the buffers
-    issue(0);
-    for (int c = 0; c < nch; ++c) {
+    issue(cBeg);
+    for (int c = cBeg; c < cEnd; ++c) {
       ScanStage<NMAX, T>& s = sm.st[c & 1];
       int lo, tl;
       span(c, lo, tl);
       scan_cp_wait0();
       __syncthreads();  // chunk c landed; chunk c-1 is fully consumed
-      if (c + 1 < nch) issue(c + 1);
+      if (c + 1 < cEnd) issue(c + 1);
+      // With acc, the values out holds are loaded now, so that their
+      // latency hides behind the prologue and the recurrence rather than
+      // stalling the epilogue's stores.
+      float prior[CH / CPI];
+      if (!END && acc && te < tl) {
+        const float* go = p.out + elem0 + lo;
+#pragma unroll
+        for (int i = 0; i < CH / CPI; ++i, go += rowStep) prior[i] = i < nOwn ? *go : 0.f;
+      }
 
       // Prologue: softplus once per element, B and C transposed.
       if (te < tl) {
@@ -287,7 +329,7 @@ __device__ __forceinline__ void scan_split(const ScanParams& p) {
         if (e < NMAX * T) {
           const bool ok = n < N && t < tl;
           sm.Bt[t][n] = ok ? s.B[n][t] : 0.f;
-          sm.Ct[t][n] = ok ? s.C[n][t] : 0.f;
+          if (!END) sm.Ct[t][n] = ok ? s.C[n][t] : 0.f;
         }
       }
       __syncthreads();
@@ -298,16 +340,27 @@ __device__ __forceinline__ void scan_split(const ScanParams& p) {
         const float du = v.x * v.y;
         float Bv[SPL], Cv[SPL];
         scan_load_row<SPL>(Bv, &sm.Bt[t][g * SPL]);
-        scan_load_row<SPL>(Cv, &sm.Ct[t][g * SPL]);
+        if (!END) scan_load_row<SPL>(Cv, &sm.Ct[t][g * SPL]);
         float y = 0.f;
 #pragma unroll
         for (int j = 0; j < SPL; ++j) {
           const float dA = gm_exp2(v.y * A2[j]);
           h[j] = fmaf(dA, h[j], Bv[j] * du);
-          y = fmaf(h[j], Cv[j], y);
+          if (!END) y = fmaf(h[j], Cv[j], y);
         }
+        if (END) dsum += v.y;
         return y;
       };
+      if (END) {
+        if (tl == T) {
+#pragma unroll
+          for (int i = 0; i < T; ++i) step(REV ? T - 1 - i : i);
+        } else {
+#pragma unroll 1
+          for (int i = 0; i < tl; ++i) step(REV ? tl - 1 - i : i);
+        }
+        continue;  // the next chunk's first barrier orders the buffer reuse
+      }
 #if SCAN2_RED == 0
       if (tl == T) {
         // The chunk's y are stored after the loop, so that no shared store
@@ -356,9 +409,9 @@ __device__ __forceinline__ void scan_split(const ScanParams& p) {
 #endif
       __syncthreads();
 
-      // Epilogue: y = (Σ partials + D·u)·silu(z), stored along L.
-      // Branch-free per element (only the store is predicated), so that
-      // the shared addresses are computed once.
+      // Epilogue: y = (Σ partials + D·u)·silu(z), stored along L (added to
+      // what out held, prior, when acc). Branch-free per element (only the store
+      // is predicated), so that the shared addresses are computed once.
       auto ysum = [&](int ch) -> float {
 #if SCAN2_RED == 0
         float part[LPC];
@@ -379,35 +432,56 @@ __device__ __forceinline__ void scan_split(const ScanParams& p) {
             const int ch = ch0 + i * CPI;
             const float zz = s.z[ch][te];
             const float y = ysum(ch) * __fdividef(zz, 1.f + gm_exp2(-zz * LOG2E_F));
-            if (i < nOwn) *go = y;
+            if (i < nOwn) *go = acc ? prior[i] + y : y;
           }
         } else {
 #pragma unroll
           for (int i = 0; i < CH / CPI; ++i, go += rowStep) {
             const float y = ysum(ch0 + i * CPI);
-            if (i < nOwn) *go = y;
+            if (i < nOwn) *go = acc ? prior[i] + y : y;
           }
         }
       }
     }
-    if (p.last && d0 + chl < Dm) {
+    if (d0 + chl < Dm) {
+      if (END) {
+        const i64 row = carryRow + (i64)seg * Dm;
 #pragma unroll
-      for (int j = 0; j < SPL; ++j) {
-        const int n = g * SPL + j;
-        if (n < N) p.last[((i64)b * Dm + d0 + chl) * N + n] = h[j];
+        for (int j = 0; j < SPL; ++j) {
+          const int n = g * SPL + j;
+          if (n < N) p.carry[row * N + n] = h[j];
+        }
+        if (g == 0) sdelta[row] = dsum;
+      } else if (p.last && cEnd == nch) {
+#pragma unroll
+        for (int j = 0; j < SPL; ++j) {
+          const int n = g * SPL + j;
+          if (n < N) p.last[((i64)b * Dm + d0 + chl) * N + n] = h[j];
+        }
       }
     }
   }
 }
 
+// gm_scan_{fwd,rev}_s<N>: the scan (or, with segments, its second pass);
+// gm_scan_{fwd,rev}_e<N>: the first pass of a segmented scan (grid.z = the
+// segments but the last).
 #define SCAN_SPLIT_KERNEL(NM)                                                                    \
   GM_KERNEL void __launch_bounds__(ScanSplit<NM>::NT, 768 / ScanSplit<NM>::NT)                   \
       gm_scan_fwd_s##NM(const ScanParams p) {                                                    \
-    scan_split<NM, false>(p);                                                                    \
+    scan_split<NM, false, false>(p);                                                             \
   }                                                                                              \
   GM_KERNEL void __launch_bounds__(ScanSplit<NM>::NT, 768 / ScanSplit<NM>::NT)                   \
       gm_scan_rev_s##NM(const ScanParams p) {                                                    \
-    scan_split<NM, true>(p);                                                                     \
+    scan_split<NM, true, false>(p);                                                              \
+  }                                                                                              \
+  GM_KERNEL void __launch_bounds__(ScanSplit<NM>::NT, 768 / ScanSplit<NM>::NT)                   \
+      gm_scan_fwd_e##NM(const ScanParams p) {                                                    \
+    scan_split<NM, false, true>(p);                                                              \
+  }                                                                                              \
+  GM_KERNEL void __launch_bounds__(ScanSplit<NM>::NT, 768 / ScanSplit<NM>::NT)                   \
+      gm_scan_rev_e##NM(const ScanParams p) {                                                    \
+    scan_split<NM, true, true>(p);                                                               \
   }
 
 SCAN_SPLIT_KERNEL(1)
