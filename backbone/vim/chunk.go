@@ -24,8 +24,8 @@ const DefaultChunkBytes = 1 << 30
 
 // activationBytes estimates the scratch bytes one image of l tokens needs in
 // one forward pass. On the sequential path (device backends, one CPU
-// thread): five (E, L) sequences (x, which y_b overwrites, z, y_f, and the
-// running branch's conv output and Δ), two (L, C) token tensors (residual,
+// thread): five (E, L) sequences (x, z, y_f, which the backward scan adds
+// y_b into, and the running branch's conv output and Δ), two (L, C) token tensors (residual,
 // and hidden, which also holds the norm's output) and the two x_proj
 // outputs (dt/B/C rows). Concurrent CPU branches add y_b and the second
 // branch's conv output and Δ; a host backend also holds the whole pass's

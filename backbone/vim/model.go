@@ -152,9 +152,11 @@ func (m *BiMixer) Forward(be kernels.Backend, ws *mamba.Workspace, out, h *kerne
 		}
 	} else {
 		m.Fwd.Forward(be, ws, yf, x, z)
-		yb = m.backward(be, ws, x, z)
+		yb = m.backward(be, ws, yf, x, z)
 	}
-	be.Add(yf, yf, yb)
+	if yb != nil {
+		be.Add(yf, yf, yb)
+	}
 	outProj := m.OutProj
 	switch {
 	case m.DivideOut && m.outProjHalf != nil:
@@ -165,19 +167,17 @@ func (m *BiMixer) Forward(be kernels.Backend, ws *mamba.Workspace, out, h *kerne
 	be.MatMul(out, yf, outProj, true, true) // yᵀ (L, E) · out_projᵀ (E, C)
 }
 
-// backward runs the _b branch and returns y_b: anti-causally in place when
-// Bwd.Reverse is set (flip(branch_b(flip(x), flip(z))) without the copies),
-// otherwise (a hand-built mixer) by flipping x and z in time, running it and
-// flipping back. In the anti-causal case y_b is written over x: x's last
-// reader is the branch's conv (PrepareScan), not the scan, so the mixer
-// needs one (E, L) sequence less (the sequential path only: the concurrent
-// CPU branches both read x).
-func (m *BiMixer) backward(be kernels.Backend, ws *mamba.Workspace, x, z *kernels.Tensor) *kernels.Tensor {
+// backward runs the _b branch: anti-causally in place when Bwd.Reverse is
+// set (flip(branch_b(flip(x), flip(z))) without the copies), its scan adding
+// y_b into yf (ScanArgs.Accumulate: no separate Add pass over both; it
+// returns nil), otherwise (a hand-built mixer) by flipping x and z in time,
+// running it and flipping back, and it returns y_b for the caller to add.
+func (m *BiMixer) backward(be kernels.Backend, ws *mamba.Workspace, yf, x, z *kernels.Tensor) *kernels.Tensor {
 	if m.Bwd.Reverse {
-		a := m.Bwd.PrepareScan(be, ws, x, x, z)
-		a.Out = x // x is no scan operand: U is the conv output
+		a := m.Bwd.PrepareScan(be, ws, yf, x, z)
+		a.Accumulate = true
 		be.SelectiveScan(a)
-		return x
+		return nil
 	}
 	yb := ws.Get(be, "vim.yb", x.Shape()...)
 	xb := ws.Get(be, "vim.xb", x.Shape()...)
