@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"path/filepath"
+	"slices"
 
 	"github.com/gomamba/gomamba/internal/golden"
 	"github.com/gomamba/gomamba/mamba"
@@ -84,25 +85,34 @@ func ExampleModel_UseBF16() {
 }
 
 // Store the weights in int8 with per-group fp32 scales for the fewest
-// bytes per token on the CPU; the scan, the state and the accumulation
-// stay fp32.
+// bytes per token on the CPU (the scan, the state and the accumulation
+// stay fp32), and compare the next-token choices with the fp32 model's.
 func ExampleModel_UseInt8() {
-	dir := filepath.Join(golden.Root(), "mambabyte", "hf")
-	m, err := mamba.Load(dir, &mamba.LoadOptions{Precision: mamba.PrecisionInt8})
+	dir := filepath.Join(golden.Root(), "mamba_lm", "hf")
+	fp32, err := mamba.Load(dir, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	var prompt []int
-	for _, b := range []byte("Once upon a time") {
-		prompt = append(prompt, int(b))
-	}
-	g, err := m.Generate(context.Background(), [][]int{prompt}, mamba.GenerateOptions{MaxNewTokens: 8})
+	q, err := mamba.Load(dir, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(m.WeightPrecision(), m.WeightBytes() < 130_000)
-	fmt.Println(g.Tokens[0]) // the fp32 model's tokens on this fixture
+	if err := q.UseInt8(); err != nil { // or LoadOptions.Precision = PrecisionInt8
+		log.Fatal(err)
+	}
+	fmt.Printf("%s weights: %.0f%% of fp32's bytes\n", q.WeightPrecision(), 100*float64(q.WeightBytes())/float64(fp32.WeightBytes()))
+	ids := [][]int{{3, 14, 15, 92, 65, 35, 89, 79, 32, 38}}
+	want, _ := fp32.Forward(context.Background(), ids, nil)
+	got, _ := q.Forward(context.Background(), ids, nil)
+	v := want.Dim(-1)
+	same := 0
+	for t := range len(ids[0]) {
+		if slices.Index(want.Data[t*v:(t+1)*v], slices.Max(want.Data[t*v:(t+1)*v])) == slices.Index(got.Data[t*v:(t+1)*v], slices.Max(got.Data[t*v:(t+1)*v])) {
+			same++
+		}
+	}
+	fmt.Printf("same next token at %d of %d positions\n", same, len(ids[0]))
 	// Output:
-	// int8 true
-	// [170 59 55 105 105 82 82 82]
+	// int8 weights: 36% of fp32's bytes
+	// same next token at 10 of 10 positions
 }

@@ -217,28 +217,40 @@ func TestGenerateBehaviour(t *testing.T) {
 // nothing on the compute side beyond a small constant.
 func TestDecodeAllocs(t *testing.T) {
 	m := randomModel(t, smallConfig(), 5)
-	st, err := m.NewState(2)
+	allocs := stepAllocs(t, m, [][]int{{1, 2, 3}, {4, 5, 6}})
+	t.Logf("%.0f allocations per step (%d layers)", allocs, len(m.Blocks))
+}
+
+// stepAllocs prefills a State of m with prompts and returns the
+// allocations of one steady-state step, failing the test beyond a small
+// constant per layer: offsets passed to CopyBox and the ScanArgs/StepArgs
+// structs may escape; nothing proportional to the model or the sequence
+// is allowed.
+func stepAllocs(t *testing.T, m *Model, prompts [][]int) float64 {
+	t.Helper()
+	st, err := m.NewState(len(prompts))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer st.Release()
 	ctx := context.Background()
-	if _, err := st.Prefill(ctx, [][]int{{1, 2, 3}, {4, 5, 6}}); err != nil {
+	if _, err := st.Prefill(ctx, prompts); err != nil {
 		t.Fatal(err)
 	}
-	tok := []int{7, 8}
+	tok := make([]int, len(prompts))
+	for i := range tok {
+		tok[i] = 7 + i
+	}
 	st.Step(ctx, tok)
 	allocs := testing.AllocsPerRun(20, func() {
 		if _, err := st.Step(ctx, tok); err != nil {
 			t.Fatal(err)
 		}
 	})
-	// Offsets passed to CopyBox and the ScanArgs/StepArgs structs may escape;
-	// nothing proportional to the model or the sequence is allowed.
-	limit := float64(64*len(m.Blocks) + 32)
-	t.Logf("%.0f allocations per step (%d layers)", allocs, len(m.Blocks))
-	if allocs > limit {
-		t.Errorf("%.0f allocations per step, want <= %.0f", allocs, limit)
+	if limit := float64(64*len(m.Blocks) + 32); allocs > limit {
+		t.Errorf("%.0f allocations per step (%s weights), want <= %.0f", allocs, m.WeightPrecision(), limit)
 	}
+	return allocs
 }
 
 // TestConcurrentUse decodes with several States and runs Forward from

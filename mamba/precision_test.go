@@ -215,23 +215,7 @@ func checkPackedUntied(t *testing.T, prec string) {
 		}
 	}
 
-	st, err := m.NewState(2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Prefill(ctx, prompt); err != nil {
-		t.Fatal(err)
-	}
-	tok := []int{7, 8}
-	st.Step(ctx, tok)
-	allocs := testing.AllocsPerRun(20, func() {
-		if _, err := st.Step(ctx, tok); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if limit := float64(64*len(m.Blocks) + 32); allocs > limit {
-		t.Errorf("%.0f allocations per %s step, want ≤ %.0f", allocs, prec, limit)
-	}
+	stepAllocs(t, m, prompt)
 
 	wantGen, err := m.Generate(ctx, prompt[:1], GenerateOptions{MaxNewTokens: 5})
 	if err != nil {
