@@ -290,3 +290,38 @@ func Gather2Go(dst, src []float32) {
 		dst[k] = src[2*k]
 	}
 }
+
+// DeltaRow writes dst[t] = Σ_r w[r]·x[r·stride + t] for t < len(dst): the
+// Δ projection (dt_proj) of one channel, a row of w times len(w) rows of x,
+// summed in r order with one fused multiply-add per term starting from 0,
+// which is the GEMM micro-kernel's order for one depth block (so the SIMD
+// version equals MatMul's element bit for bit). x needs
+// (len(w)−1)·stride + len(dst) elements. Its twin DeltaRowGo is the
+// definition.
+func DeltaRow(dst, x []float32, stride int, w []float32) {
+	n, r := len(dst), len(w)
+	if n == 0 {
+		return
+	}
+	if r == 0 {
+		clear(dst)
+		return
+	}
+	if stride < n || len(x) < (r-1)*stride+n {
+		panic(fmt.Sprintf("asm: DeltaRow %d steps of %d rows: stride %d, len(x) %d", n, r, stride, len(x)))
+	}
+	deltaRow(dst, x, stride, w)
+}
+
+// DeltaRowGo is the pure-Go twin of DeltaRow and its definition (each term
+// through math.FMA: the product is exact in float64, the sum rounded to
+// float64 then to float32).
+func DeltaRowGo(dst, x []float32, stride int, w []float32) {
+	for t := range dst {
+		var acc float32
+		for r, wv := range w {
+			acc = float32(math.FMA(float64(x[r*stride+t]), float64(wv), float64(acc)))
+		}
+		dst[t] = acc
+	}
+}

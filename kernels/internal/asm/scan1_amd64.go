@@ -162,3 +162,31 @@ func gather2(dst, src []float32) {
 	gather2AVX2(n8, &dst[0], &src[0])
 	Gather2Go(dst[8*n8:], src[16*n8:])
 }
+
+//go:noescape
+func deltaRowAVX512(n int, dst, x *float32, stride int, w *float32, r int)
+
+//go:noescape
+func deltaRowAVX2(n int, dst, x *float32, stride int, w *float32, r int)
+
+// deltaRow runs whole vectors of steps in SIMD (16 or 8 lanes) and the
+// remaining steps through the twin.
+func deltaRow(dst, x []float32, stride int, w []float32) {
+	i := 0
+	switch {
+	case !useSIMD:
+	case useAVX512:
+		if v := len(dst) / 16; v > 0 {
+			deltaRowAVX512(v, &dst[0], &x[0], stride, &w[0], len(w))
+			i = 16 * v
+		}
+	default:
+		if v := len(dst) / 8; v > 0 {
+			deltaRowAVX2(v, &dst[0], &x[0], stride, &w[0], len(w))
+			i = 8 * v
+		}
+	}
+	if i < len(dst) {
+		DeltaRowGo(dst[i:], x[i:], stride, w)
+	}
+}

@@ -1044,6 +1044,129 @@ out_done:
 	VZEROUPPER
 	RET
 
+// func deltaRowAVX512(n int, dst, x *float32, stride int, w *float32, r int)
+TEXT ·deltaRowAVX512(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ x+16(FP), R8
+	MOVQ stride+24(FP), R9
+	SHLQ $2, R9
+	MOVQ w+32(FP), R10
+	MOVQ r+40(FP), R11
+drz_loop4:
+	CMPQ CX, $4
+	JLT drz_loop1
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ R8, SI
+	MOVQ R10, DX
+	MOVQ R11, BX
+drz_r4:
+	VMOVUPS 0(SI), Z4
+	VMOVUPS 64(SI), Z5
+	VMOVUPS 128(SI), Z6
+	VMOVUPS 192(SI), Z7
+	VFMADD231PS.BCST (DX), Z4, Z0
+	VFMADD231PS.BCST (DX), Z5, Z1
+	VFMADD231PS.BCST (DX), Z6, Z2
+	VFMADD231PS.BCST (DX), Z7, Z3
+	ADDQ R9, SI
+	ADDQ $4, DX
+	DECQ BX
+	JNZ drz_r4
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, R8
+	SUBQ $4, CX
+	JMP drz_loop4
+drz_loop1:
+	CMPQ CX, $1
+	JLT drz_done
+	VPXORD Z0, Z0, Z0
+	MOVQ R8, SI
+	MOVQ R10, DX
+	MOVQ R11, BX
+drz_r1:
+	VMOVUPS 0(SI), Z4
+	VFMADD231PS.BCST (DX), Z4, Z0
+	ADDQ R9, SI
+	ADDQ $4, DX
+	DECQ BX
+	JNZ drz_r1
+	VMOVUPS Z0, 0(DI)
+	ADDQ $64, DI
+	ADDQ $64, R8
+	SUBQ $1, CX
+	JMP drz_loop1
+drz_done:
+	VZEROUPPER
+	RET
+
+// func deltaRowAVX2(n int, dst, x *float32, stride int, w *float32, r int)
+TEXT ·deltaRowAVX2(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ x+16(FP), R8
+	MOVQ stride+24(FP), R9
+	SHLQ $2, R9
+	MOVQ w+32(FP), R10
+	MOVQ r+40(FP), R11
+dry_loop4:
+	CMPQ CX, $4
+	JLT dry_loop1
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ R8, SI
+	MOVQ R10, DX
+	MOVQ R11, BX
+dry_r4:
+	VBROADCASTSS (DX), Y8
+	VFMADD231PS 0(SI), Y8, Y0
+	VFMADD231PS 32(SI), Y8, Y1
+	VFMADD231PS 64(SI), Y8, Y2
+	VFMADD231PS 96(SI), Y8, Y3
+	ADDQ R9, SI
+	ADDQ $4, DX
+	DECQ BX
+	JNZ dry_r4
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, R8
+	SUBQ $4, CX
+	JMP dry_loop4
+dry_loop1:
+	CMPQ CX, $1
+	JLT dry_done
+	VXORPS Y0, Y0, Y0
+	MOVQ R8, SI
+	MOVQ R10, DX
+	MOVQ R11, BX
+dry_r1:
+	VBROADCASTSS (DX), Y8
+	VFMADD231PS 0(SI), Y8, Y0
+	ADDQ R9, SI
+	ADDQ $4, DX
+	DECQ BX
+	JNZ dry_r1
+	VMOVUPS Y0, 0(DI)
+	ADDQ $32, DI
+	ADDQ $32, R8
+	SUBQ $1, CX
+	JMP dry_loop1
+dry_done:
+	VZEROUPPER
+	RET
+
 // func recur8AVX(h *[8]float32, da, w *[8][256]float32, n int, rev bool)
 TEXT ·recur8AVX(SB), NOSPLIT, $0-33
 	MOVQ h+0(FP), AX

@@ -23,3 +23,5 @@ func dw3Row(o, r0, r1, r2, w []float32, b float32) { DW3RowGo(o, r0, r1, r2, w, 
 func addScalar(dst []float32, v float32) { AddScalarGo(dst, v) }
 
 func gather2(dst, src []float32) { Gather2Go(dst, src) }
+
+func deltaRow(dst, x []float32, stride int, w []float32) { DeltaRowGo(dst, x, stride, w) }

@@ -2,6 +2,7 @@ package asm
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -373,5 +374,76 @@ func BenchmarkGather2(b *testing.B) {
 		for b.Loop() {
 			Gather2(dst, src)
 		}
+	})
+}
+
+// TestDeltaRowMatchesTwin checks the Δ projection against its twin for
+// 1 to 48 rows (VMamba's dt ranks 6–48) on odd lengths, with guards, and
+// against MatMul's own micro-kernel: the SIMD kernels must equal Kernel's
+// elements bit for bit (same fused multiply-adds in the same order).
+func TestDeltaRowMatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(59, 60))
+	for _, rows := range []int{1, 6, 24, 48} {
+		for _, n := range oct1Sizes {
+			stride := n + 5
+			x, w := randSlice(r, (rows-1)*stride+n), randSlice(r, rows)
+			want := make([]float32, n)
+			DeltaRowGo(want, x, stride, w)
+			bothWays(t, func(t *testing.T) {
+				got, all := guarded(n)
+				DeltaRow(got, x, stride, w)
+				checkGuards(t, all, n)
+				for i := range n {
+					var mag float64
+					for k := range rows {
+						mag += math.Abs(float64(w[k] * x[k*stride+i]))
+					}
+					if !relClose(float64(got[i]), float64(want[i]), 0, 1e-6*mag) {
+						t.Fatalf("rows %d n %d i %d: %v, want %v", rows, n, i, got[i], want[i])
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestDeltaRowIsKernel checks that whole SIMD vectors of DeltaRow equal
+// the GEMM micro-kernel's products of the same operands (one MR-row panel
+// of w, one NR-column panel of x), bit for bit.
+func TestDeltaRowIsKernel(t *testing.T) {
+	r := rand.New(rand.NewPCG(61, 62))
+	for _, rows := range []int{1, 6, 24, 48} {
+		x, w := randSlice(r, rows*NR), randSlice(r, MR*rows)
+		ap, bp := make([]float32, MR*rows), make([]float32, NR*rows)
+		PackA(ap, w, rows, false, MR, rows)
+		PackB(bp, x, NR, false, NR, rows)
+		bothWays(t, func(t *testing.T) {
+			c := make([]float32, MR*NR)
+			Kernel(rows, ap, bp, c, NR, 1, 0)
+			if !Enabled() {
+				t.Skip("the pure-Go kernels do not fuse multiply-adds")
+			}
+			for i := range MR {
+				got := make([]float32, NR)
+				DeltaRow(got, x, NR, w[i*rows:(i+1)*rows])
+				for j := range NR {
+					if got[j] != c[i*NR+j] {
+						t.Fatalf("rows %d: row %d col %d: %v, micro-kernel %v", rows, i, j, got[j], c[i*NR+j])
+					}
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkDeltaRow(b *testing.B) {
+	r := rand.New(rand.NewPCG(63, 64))
+	const n, rows = Recur8Block, 24 // a block of vmamba-tiny's stage 3
+	x, w, dst := randSlice(r, rows*n), randSlice(r, rows), make([]float32, n)
+	benchModes(b, func(b *testing.B) {
+		for b.Loop() {
+			DeltaRow(dst, x, n, w)
+		}
+		b.ReportMetric(float64(b.N*n*rows)/b.Elapsed().Seconds()/1e9, "GFMA/s")
 	})
 }

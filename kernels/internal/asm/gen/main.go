@@ -75,6 +75,7 @@ func main() {
 		oct1Prep()
 		oct1PrepZ()
 		oct1Out()
+		deltaRow()
 		recur8()
 		ln2d(2)
 		ln2d(1)

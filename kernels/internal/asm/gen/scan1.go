@@ -616,3 +616,75 @@ func laneMask(count, dst string) {
 	p("\tSUBQ R11, R10")
 	p("\tVMOVUPS (R10), %s", dst)
 }
+
+// deltaRow emits deltaRowAVX512 and deltaRowAVX2(n, dst, x, stride, w, r):
+// for n vectors of 16 (8) steps, dst = Σ_r w[r]·x[r·stride + ·], one fused
+// multiply-add per term in r order from zero (the GEMM micro-kernel's order
+// for one depth block), four vectors per pass over the r rows while they
+// last. r ≥ 1.
+func deltaRow() {
+	for _, v := range []struct {
+		name, reg, lab string
+		width          int // bytes per vector
+	}{{"deltaRowAVX512", "Z", "drz", 64}, {"deltaRowAVX2", "Y", "dry", 32}} {
+		R := func(i int) string { return fmt.Sprintf("%s%d", v.reg, i) }
+		p("")
+		p("// func %s(n int, dst, x *float32, stride int, w *float32, r int)", v.name)
+		p("TEXT ·%s(SB), NOSPLIT, $0-48", v.name)
+		p("\tMOVQ n+0(FP), CX")
+		p("\tMOVQ dst+8(FP), DI")
+		p("\tMOVQ x+16(FP), R8")
+		p("\tMOVQ stride+24(FP), R9")
+		p("\tSHLQ $2, R9")
+		p("\tMOVQ w+32(FP), R10")
+		p("\tMOVQ r+40(FP), R11")
+		for _, chains := range []int{4, 1} {
+			loop := fmt.Sprintf("%s_loop%d", v.lab, chains)
+			next := fmt.Sprintf("%s_loop1", v.lab)
+			if chains == 1 {
+				next = v.lab + "_done"
+			}
+			p("%s:", loop)
+			p("\tCMPQ CX, $%d", chains)
+			p("\tJLT %s", next)
+			for c := range chains {
+				if v.reg == "Z" {
+					p("\tVPXORD %s, %s, %s", R(c), R(c), R(c))
+				} else {
+					p("\tVXORPS %s, %s, %s", R(c), R(c), R(c))
+				}
+			}
+			p("\tMOVQ R8, SI")
+			p("\tMOVQ R10, DX")
+			p("\tMOVQ R11, BX")
+			p("%s_r%d:", v.lab, chains)
+			if v.reg == "Z" {
+				for c := range chains {
+					p("\tVMOVUPS %d(SI), %s", c*v.width, R(4+c))
+				}
+				for c := range chains {
+					p("\tVFMADD231PS.BCST (DX), %s, %s", R(4+c), R(c))
+				}
+			} else {
+				p("\tVBROADCASTSS (DX), Y8")
+				for c := range chains {
+					p("\tVFMADD231PS %d(SI), Y8, %s", c*v.width, R(c))
+				}
+			}
+			p("\tADDQ R9, SI")
+			p("\tADDQ $4, DX")
+			p("\tDECQ BX")
+			p("\tJNZ %s_r%d", v.lab, chains)
+			for c := range chains {
+				p("\tVMOVUPS %s, %d(DI)", R(c), c*v.width)
+			}
+			p("\tADDQ $%d, DI", chains*v.width)
+			p("\tADDQ $%d, R8", chains*v.width)
+			p("\tSUBQ $%d, CX", chains)
+			p("\tJMP %s", loop)
+		}
+		p("%s_done:", v.lab)
+		p("\tVZEROUPPER")
+		p("\tRET")
+	}
+}
