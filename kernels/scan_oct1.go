@@ -48,7 +48,7 @@ func scanOcts1(a *ScanArgs, lb, lc bcLayout, h []float32, d, l, ch, end int) int
 	var sc oct1Scratch
 	c := ch
 	for ; c+8 <= end; c += 8 {
-		scanOct1(&sc, a, lb, lc, (*[8]float32)(h[c-ch:c-ch+8]), d, l, c)
+		scanOct1(&sc, a, lb, lc, (*[8]float32)(h[c-ch:c-ch+8]), d, l, c, nil)
 	}
 	return c
 }
@@ -56,7 +56,10 @@ func scanOcts1(a *ScanArgs, lb, lc bcLayout, h []float32, d, l, ch, end int) int
 // scanOct1 runs the N = 1 scan of channels c … c+7 (flattened (Bt, D)
 // indices), forward or (a.Reverse) backward in time, with states h. out
 // may alias u or delta: every block of steps is read before it is written.
-func scanOct1(sc *oct1Scratch, a *ScanArgs, lb, lc bcLayout, h *[8]float32, d, l, c int) {
+// With dp set, each channel's block of Δ is projected from dp's operands
+// into scratch (asm.DeltaRow) instead of read from a.Delta, and the caller
+// guarantees the fused Oct1Prep path (softplus, time-varying B).
+func scanOct1(sc *oct1Scratch, a *ScanArgs, lb, lc bcLayout, h *[8]float32, d, l, c int, dp *deltaProj) {
 	var ch [8]rows1
 	for k := range 8 {
 		ch[k] = channelRows1(a, lb, lc, d, l, c+k)
@@ -71,8 +74,13 @@ func scanOct1(sc *oct1Scratch, a *ScanArgs, lb, lc bcLayout, h *[8]float32, d, l
 			if ch[k].z != nil {
 				asm.Silu(sc.gate[k][:m], ch[k].z[lo:hi])
 			}
+			delta := ch[k].delta[lo:hi]
+			if dp != nil {
+				delta = sc.dt[k][:m]
+				dp.block(delta, c+k, lo)
+			}
 			if a.DeltaSoftplus && ch[k].bStride == 1 { // one fused vector pass
-				asm.Oct1Prep(sc.da[k][:m], sc.w[k][:m], ch[k].delta[lo:hi], ch[k].u[lo:hi], ch[k].b[lo:hi], ch[k].dBias, ch[k].a)
+				asm.Oct1Prep(sc.da[k][:m], sc.w[k][:m], delta, ch[k].u[lo:hi], ch[k].b[lo:hi], ch[k].dBias, ch[k].a)
 				continue
 			}
 			decayBlock(sc.dt[k][:m], sc.da[k][:m], nil, ch[k].delta[lo:hi], nil, ch[k].a, ch[k].dBias, a.DeltaSoftplus)

@@ -1,0 +1,92 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+)
+
+// TestSelectiveScanDeltaProj checks the scan with Δ projected inside it
+// against the MatMul of each group into Delta followed by SelectiveScan:
+// VMamba's layout (two groups of directions, grouped B and C, softplus,
+// skip and bias, forward and reverse, 49 to 600 steps over several blocks,
+// batches, 1 and 2 goroutines) on the fused path, and the fallback (N = 2,
+// channels not a multiple of eight, no softplus, the N = 1 path switched
+// off). The fused Δ sums like the micro-kernel, so the outputs agree to
+// rounding (bit for bit except where a tail's twin rounds twice).
+func TestSelectiveScanDeltaProj(t *testing.T) {
+	r := rand.New(rand.NewPCG(81, 82))
+	for _, c := range []struct {
+		bt, d, l, n, g, rk int
+		opts, oct          bool
+	}{
+		{1, 32, 196, 1, 2, 6, true, true},
+		{2, 48, 49, 1, 2, 3, true, true},
+		{1, 16, 600, 1, 2, 24, true, true},
+		{1, 16, 300, 1, 4, 5, false, true}, // no softplus: fallback
+		{1, 12, 40, 1, 2, 4, true, true},   // 12 channels: fallback
+		{1, 16, 40, 2, 2, 4, true, true},   // N = 2: fallback
+		{1, 16, 100, 1, 2, 6, true, false}, // N = 1 octets off: fallback
+	} {
+		for _, rev := range []bool{false, true} {
+			for _, procs := range []int{1, 2} {
+				name := fmt.Sprintf("%+v/rev=%v/procs=%d", c, rev, procs)
+				t.Run(name, func(t *testing.T) {
+					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+					if !c.oct {
+						useOct1 = false
+						defer func() { useOct1 = true }()
+					}
+					a := randScan(r, c.bt, c.d, c.l, c.n, "grp", "grp", c.g, c.opts)
+					a.Reverse, a.LastState = rev, nil
+					w, low := rndT(r, 0.5, c.d, c.rk), rndT(r, 1, c.bt, c.g, c.rk, c.l)
+					per := c.d / c.g
+					for b := range c.bt {
+						for gi := range c.g {
+							Sgemm(false, false, per, c.l, c.rk, 1, w.Data[gi*per*c.rk:], c.rk, low.Data[(b*c.g+gi)*c.rk*c.l:], c.l,
+								0, a.Delta.Data[(b*c.d+gi*per)*c.l:], c.l)
+						}
+					}
+					CPU().SelectiveScan(a)
+					want := a.Out.Clone()
+					got := New(a.Out.Shape()...)
+					f := *a
+					f.Delta, f.Out = nil, got
+					CPU().(DeltaProjScanner).SelectiveScanDeltaProj(&f, w, low)
+					closeTo(t, "out", got.Data, f64(want.Data), 1e-6, 1e-5)
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkSelectiveScanDeltaProj times vmamba-tiny's stage-1 and stage-3
+// scans (one direction pair: 2·Di channels, dt rank R) with Δ projected
+// inside the scan, against dt_proj as MatMul then SelectiveScan.
+func BenchmarkSelectiveScanDeltaProj(b *testing.B) {
+	defer HoldWorkers()()
+	r := rand.New(rand.NewPCG(83, 84))
+	for _, s := range []struct{ di, l, rk int }{{96, 3136, 6}, {384, 196, 24}} {
+		a := randScan(r, 1, 2*s.di, s.l, 1, "grp", "grp", 2, true)
+		a.LastState = nil
+		w, low := rndT(r, 0.5, 2, s.di, s.rk), rndT(r, 1, 2, s.rk, s.l)
+		Prepack(CPU(), w)
+		elems := float64(2 * s.di * s.l)
+		b.Run(fmt.Sprintf("L%d_Di%d_R%d/fused", s.l, s.di, s.rk), func(b *testing.B) {
+			f := *a
+			f.Delta = nil
+			for b.Loop() {
+				CPU().(DeltaProjScanner).SelectiveScanDeltaProj(&f, w.Reshape(2*s.di, s.rk), low.Reshape(1, 2, s.rk, s.l))
+			}
+			b.ReportMetric(elems*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
+		})
+		b.Run(fmt.Sprintf("L%d_Di%d_R%d/matmul", s.l, s.di, s.rk), func(b *testing.B) {
+			for b.Loop() {
+				CPU().MatMul(a.Delta.Reshape(2, s.di, s.l), w, low, false, false)
+				CPU().SelectiveScan(a)
+			}
+			b.ReportMetric(elems*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
+		})
+	}
+}
