@@ -372,16 +372,24 @@ func (r *run) ss2d(p *ss2dWeights, dst, x, tmp *kernels.Tensor) {
 		be.CopyBox(bs.Reshape(bt*2, n, l), []int{0, 0, 0}, xdbl, []int{0, row + rk, 0}, []int{bt * 2, n, l})
 		cs := r.buf(tag+"C", bt, 2, n, l)
 		be.CopyBox(cs.Reshape(bt*2, n, l), []int{0, 0, 0}, xdbl, []int{0, row + rk + n, 0}, []int{bt * 2, n, l})
-		// dts[b,k] = dt_projs_weight[k] · dts_low[b,k]: (Di, L); no bias here.
-		dts := r.buf(tag+"dts", bt*2, di, l)
-		be.MatMul(dts, r.tile(q.dtProj, bt), dtLow, false, false)
 		ys[half] = r.buf(tag+"ys", bt, 2, di, l)
-		be.SelectiveScan(&kernels.ScanArgs{
-			U: xs.Reshape(bt, 2*di, l), Delta: dts.Reshape(bt, 2*di, l),
+		args := &kernels.ScanArgs{
+			U: xs.Reshape(bt, 2*di, l),
 			A: q.a, B: bs, C: cs, D: q.ds,
 			DeltaBias: q.dtBias, DeltaSoftplus: true,
 			Out: ys[half].Reshape(bt, 2*di, l), Reverse: half == 1,
-		})
+		}
+		// dts[b,k] = dt_projs_weight[k] · dts_low[b,k]: (Di, L); no bias
+		// here. Made inside the scan, block by block, where the backend
+		// can (the CPU's N = 1 scan).
+		if dps, ok := be.(kernels.DeltaProjScanner); ok {
+			dps.SelectiveScanDeltaProj(args, q.dtProj.Reshape(2*di, rk), dtLow.Reshape(bt, 2, rk, l))
+			continue
+		}
+		dts := r.buf(tag+"dts", bt*2, di, l)
+		be.MatMul(dts, r.tile(q.dtProj, bt), dtLow, false, false)
+		args.Delta = dts.Reshape(bt, 2*di, l)
+		be.SelectiveScan(args)
 	}
 	y := r.buf("ss2d.y", bt, di, h, w)
 	r.scan.CrossMergePair(y, ys[0], ys[1])
