@@ -383,7 +383,7 @@ func BenchmarkGather2(b *testing.B) {
 // elements bit for bit (same fused multiply-adds in the same order).
 func TestDeltaRowMatchesTwin(t *testing.T) {
 	r := rand.New(rand.NewPCG(59, 60))
-	for _, rows := range []int{1, 6, 24, 48} {
+	for _, rows := range []int{1, 6, 24, 48, 64, 65} { // 65: the tail through the twin
 		for _, n := range oct1Sizes {
 			stride := n + 5
 			x, w := randSlice(r, (rows-1)*stride+n), randSlice(r, rows)
@@ -407,9 +407,9 @@ func TestDeltaRowMatchesTwin(t *testing.T) {
 	}
 }
 
-// TestDeltaRowIsKernel checks that whole SIMD vectors of DeltaRow equal
-// the GEMM micro-kernel's products of the same operands (one MR-row panel
-// of w, one NR-column panel of x), bit for bit.
+// TestDeltaRowIsKernel checks that DeltaRow (whole SIMD vectors and a
+// padded tail) equals the GEMM micro-kernel's products of the same operands
+// (one MR-row panel of w, one NR-column panel of x), bit for bit.
 func TestDeltaRowIsKernel(t *testing.T) {
 	r := rand.New(rand.NewPCG(61, 62))
 	for _, rows := range []int{1, 6, 24, 48} {
@@ -424,11 +424,13 @@ func TestDeltaRowIsKernel(t *testing.T) {
 				t.Skip("the pure-Go kernels do not fuse multiply-adds")
 			}
 			for i := range MR {
-				got := make([]float32, NR)
-				DeltaRow(got, x, NR, w[i*rows:(i+1)*rows])
-				for j := range NR {
-					if got[j] != c[i*NR+j] {
-						t.Fatalf("rows %d: row %d col %d: %v, micro-kernel %v", rows, i, j, got[j], c[i*NR+j])
+				for _, n := range []int{NR, NR - 3} { // NR − 3: a padded tail vector
+					got := make([]float32, n)
+					DeltaRow(got, x, NR, w[i*rows:(i+1)*rows])
+					for j := range n {
+						if got[j] != c[i*NR+j] {
+							t.Fatalf("rows %d, %d steps: row %d col %d: %v, micro-kernel %v", rows, n, i, j, got[j], c[i*NR+j])
+						}
 					}
 				}
 			}
