@@ -56,7 +56,9 @@ func scanOcts1(a *ScanArgs, lb, lc bcLayout, h []float32, d, l, ch, end int) int
 // scanOct1 runs the N = 1 scan of channels c … c+7 (flattened (Bt, D)
 // indices), forward or (a.Reverse) backward in time, with states h. out
 // may alias u or delta: every block of steps is read before it is written.
-// With dp set, each channel's block of Δ is projected from dp's operands
+// With a.Accumulate, out += y (SelectiveScan's definition: y rounded,
+// then one add), which only SelectiveScanDeltaProj passes here. With dp
+// set, each channel's block of Δ is projected from dp's operands
 // into scratch (asm.DeltaRow) instead of read from a.Delta, and the caller
 // guarantees the fused Oct1Prep path (softplus, time-varying B).
 func scanOct1(sc *oct1Scratch, a *ScanArgs, lb, lc bcLayout, h *[8]float32, d, l, c int, dp *deltaProj) {
@@ -92,11 +94,18 @@ func scanOct1(sc *oct1Scratch, a *ScanArgs, lb, lc bcLayout, h *[8]float32, d, l
 			if ch[k].z != nil {
 				gate = sc.gate[k][:m]
 			}
-			if ch[k].cStride == 1 {
-				asm.Oct1Out(ch[k].out[lo:hi], sc.w[k][:m], ch[k].u[lo:hi], ch[k].c[lo:hi], gate, ch[k].dSkip)
-				continue
+			out := ch[k].out[lo:hi]
+			if a.Accumulate { // y into the spent decays, then out += y
+				out = sc.da[k][:m]
 			}
-			oct1Outputs(ch[k].out[lo:hi], sc.w[k][:m], ch[k].u[lo:hi], ch[k].c, lo, ch[k].cStride, ch[k].dSkip, gate)
+			if ch[k].cStride == 1 {
+				asm.Oct1Out(out, sc.w[k][:m], ch[k].u[lo:hi], ch[k].c[lo:hi], gate, ch[k].dSkip)
+			} else {
+				oct1Outputs(out, sc.w[k][:m], ch[k].u[lo:hi], ch[k].c, lo, ch[k].cStride, ch[k].dSkip, gate)
+			}
+			if a.Accumulate {
+				addRow(ch[k].out[lo:hi], ch[k].out[lo:hi], out)
+			}
 		}
 	}
 }

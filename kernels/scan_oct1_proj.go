@@ -31,11 +31,12 @@ func (p *deltaProj) block(dst []float32, c, t0 int) {
 }
 
 // SelectiveScanDeltaProj implements DeltaProjScanner. VMamba's scans (N = 1,
-// softplus Δ, grouped time-varying B and C, groups of a multiple of eight
-// channels) run scanOct1 with Δ projected block by block (asm.DeltaRow
+// softplus Δ, time-varying B, Bt·D a multiple of eight channels, no
+// LastState) run scanOct1 with Δ projected block by block (asm.DeltaRow
 // sums in the GEMM micro-kernel's order, so Δ equals MatMul's bit for bit
-// with the SIMD kernels); any other scan runs the MatMul into pooled
-// scratch and SelectiveScan.
+// with the SIMD kernels) and, with Accumulate, each block of y added into
+// Out as it is made; any other scan runs the MatMul into pooled scratch and
+// SelectiveScan.
 func (cb cpuBackend) SelectiveScanDeltaProj(a *ScanArgs, w, low *Tensor) {
 	const op = "SelectiveScanDeltaProj"
 	host(op, a.U, a.A, w, low)
@@ -57,7 +58,7 @@ func (cb cpuBackend) SelectiveScanDeltaProj(a *ScanArgs, w, low *Tensor) {
 	lb := scanBCLayout(op, "B", a.B, bt, d, n, l)
 	lc := scanBCLayout(op, "C", a.C, bt, d, n, l)
 	fused := useOct1 && asm.Enabled() && n == 1 && a.DeltaSoftplus && lb.varying && r > 0 &&
-		(bt*d)%8 == 0 && a.LastState == nil && !a.Accumulate && l > 0
+		(bt*d)%8 == 0 && a.LastState == nil && l > 0
 	if !fused {
 		buf := getScratch(a.U.Len())
 		defer putScratch(buf)

@@ -13,8 +13,8 @@ import (
 // skip and bias, forward and reverse, 49 to 600 steps over several blocks,
 // batches, 1 and 2 goroutines) on the fused path, and the fallback (N = 2,
 // channels not a multiple of eight, no softplus, the N = 1 path switched
-// off). The fused Δ sums like the micro-kernel, so the outputs agree to
-// rounding (bit for bit except where a tail's twin rounds twice).
+// off), overwriting Out or (Accumulate) adding to it. The fused Δ sums
+// like the micro-kernel, so the outputs agree to rounding.
 func TestSelectiveScanDeltaProj(t *testing.T) {
 	r := rand.New(rand.NewPCG(81, 82))
 	for _, c := range []struct {
@@ -31,7 +31,8 @@ func TestSelectiveScanDeltaProj(t *testing.T) {
 	} {
 		for _, rev := range []bool{false, true} {
 			for _, procs := range []int{1, 2} {
-				name := fmt.Sprintf("%+v/rev=%v/procs=%d", c, rev, procs)
+				acc := procs == 2 // Out += y on the two-goroutine runs
+				name := fmt.Sprintf("%+v/rev=%v/procs=%d/acc=%v", c, rev, procs, acc)
 				t.Run(name, func(t *testing.T) {
 					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 					if !c.oct {
@@ -48,9 +49,12 @@ func TestSelectiveScanDeltaProj(t *testing.T) {
 								0, a.Delta.Data[(b*c.d+gi*per)*c.l:], c.l)
 						}
 					}
+					a.Accumulate = acc
+					init := rndT(r, 1, a.Out.Shape()...)
+					copy(a.Out.Data, init.Data)
 					CPU().SelectiveScan(a)
 					want := a.Out.Clone()
-					got := New(a.Out.Shape()...)
+					got := init.Clone()
 					f := *a
 					f.Delta, f.Out = nil, got
 					CPU().(DeltaProjScanner).SelectiveScanDeltaProj(&f, w, low)
