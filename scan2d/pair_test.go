@@ -10,8 +10,8 @@ import (
 )
 
 // TestPairMatchesFour checks CrossScanPair against directions 0 and 1 of
-// CrossScan, and CrossMergePair(ys0|ys1, flip(ys2)|flip(ys3)) against
-// CrossMerge(ys), bit for bit.
+// CrossScan, and CrossMergePair(ys0|ys1, flip(ys2)|flip(ys3)) and
+// CrossMergeSum of their sum against CrossMerge(ys), bit for bit.
 func TestPairMatchesFour(t *testing.T) {
 	be := kernels.CPU()
 	r := rand.New(rand.NewPCG(11, 12))
@@ -43,12 +43,21 @@ func TestPairMatchesFour(t *testing.T) {
 			tail := kernels.New(s.bt, 2, s.c, l)
 			be.CopyBox(tail, []int{0, 0, 0, 0}, ys, []int{0, 2, 0, 0}, tail.Shape())
 			be.Flip(rev, tail, 3)
+			sum := kernels.New(s.bt, 2, s.c, l)
+			be.Add(sum, fwd, rev)
 			got := kernels.New(s.bt, s.c, s.h, s.w)
 			ws.CrossMergePair(got, fwd, rev)
 			require.Equal(t, merged.Data, got.Data)
+			// CrossMergeSum from the pair sums made elsewhere.
+			fromSum := kernels.New(s.bt, s.c, s.h, s.w)
+			ws.CrossMergeSum(fromSum, sum)
+			require.Equal(t, merged.Data, fromSum.Data)
 		})
 	}
 	require.Panics(t, func() {
 		NewWorkspace(be).CrossMergePair(kernels.New(1, 2, 2, 2), kernels.New(1, 2, 2, 4), kernels.New(1, 2, 2, 3))
+	})
+	require.Panics(t, func() {
+		NewWorkspace(be).CrossMergeSum(kernels.New(1, 2, 2, 2), kernels.New(1, 2, 2, 3))
 	})
 }

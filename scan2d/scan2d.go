@@ -169,9 +169,22 @@ func (ws *Workspace) CrossMergePair(dst, fwd, rev *kernels.Tensor) {
 		fwd.Dim(2) != dst.Dim(1) || fwd.Dim(3) != dst.Dim(2)*dst.Dim(3) {
 		panic(fmt.Sprintf("scan2d: CrossMergePair fwd %v, rev %v, dst %v: want fwd, rev (Bt, 2, C, H·W)", fwd.Shape(), rev.Shape(), dst.Shape()))
 	}
-	be := ws.be
+	ws.be.Add(fwd, fwd, rev) // [ys0 + flip(ys2), ys1 + flip(ys3)]
+	ws.CrossMergeSum(dst, fwd)
+}
+
+// CrossMergeSum is CrossMergePair after its first step, for pair sums made
+// elsewhere (a reverse scan that accumulated into the forward one's
+// output): sum (Bt, 2, C, H·W) holds [ys0 + flip(ys2), ys1 + flip(ys3)] and
+// dst (Bt, C, H, W) receives sum[:,0] + transposeBack(sum[:,1]). sum may be
+// overwritten. It panics on shape mismatch.
+func (ws *Workspace) CrossMergeSum(dst, sum *kernels.Tensor) {
+	if dst.Rank() != 4 || sum.Rank() != 4 || sum.Dim(0) != dst.Dim(0) || sum.Dim(1) != 2 ||
+		sum.Dim(2) != dst.Dim(1) || sum.Dim(3) != dst.Dim(2)*dst.Dim(3) {
+		panic(fmt.Sprintf("scan2d: CrossMergeSum sum %v, dst %v: want sum (Bt, 2, C, H·W)", sum.Shape(), dst.Shape()))
+	}
+	be, fwd := ws.be, sum
 	bt, c, h, w := dst.Dim(0), dst.Dim(1), dst.Dim(2), dst.Dim(3)
-	be.Add(fwd, fwd, rev) // [ys0 + flip(ys2), ys1 + flip(ys3)]
 	if bt == 1 && dst.Data != nil {
 		// Host memory: transpose the second sum back into a (C, H, W)
 		// temporary and add the first one to it (the same single sum).

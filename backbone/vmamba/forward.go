@@ -361,6 +361,10 @@ func (r *run) ss2d(p *ss2dWeights, dst, x, tmp *kernels.Tensor) {
 	// both pairs (row block h of xdbl[b,k] is direction k + 2h).
 	xdbl := r.buf("ss2d.xdbl", bt*2, 2*(rk+2*n), l)
 	be.MatMul(xdbl, r.tile(p.xProjBoth, bt), xs.Reshape(bt*2, di, l), false, false)
+	// On a backend that projects Δ inside the scan (the CPU), the reverse
+	// pair also adds its outputs into the forward pair's (Accumulate), so
+	// the cross-merge starts from the pair sums.
+	dps, fusedDelta := be.(kernels.DeltaProjScanner)
 	var ys [2]*kernels.Tensor
 	for half := range ys {
 		q := &p.pair[half]
@@ -373,16 +377,20 @@ func (r *run) ss2d(p *ss2dWeights, dst, x, tmp *kernels.Tensor) {
 		cs := r.buf(tag+"C", bt, 2, n, l)
 		be.CopyBox(cs.Reshape(bt*2, n, l), []int{0, 0, 0}, xdbl, []int{0, row + rk + n, 0}, []int{bt * 2, n, l})
 		ys[half] = r.buf(tag+"ys", bt, 2, di, l)
+		if fusedDelta && half == 1 {
+			ys[1] = ys[0]
+		}
 		args := &kernels.ScanArgs{
 			U: xs.Reshape(bt, 2*di, l),
 			A: q.a, B: bs, C: cs, D: q.ds,
 			DeltaBias: q.dtBias, DeltaSoftplus: true,
 			Out: ys[half].Reshape(bt, 2*di, l), Reverse: half == 1,
+			Accumulate: fusedDelta && half == 1,
 		}
 		// dts[b,k] = dt_projs_weight[k] · dts_low[b,k]: (Di, L); no bias
 		// here. Made inside the scan, block by block, where the backend
 		// can (the CPU's N = 1 scan).
-		if dps, ok := be.(kernels.DeltaProjScanner); ok {
+		if fusedDelta {
 			dps.SelectiveScanDeltaProj(args, q.dtProj.Reshape(2*di, rk), dtLow.Reshape(bt, 2, rk, l))
 			continue
 		}
@@ -392,7 +400,11 @@ func (r *run) ss2d(p *ss2dWeights, dst, x, tmp *kernels.Tensor) {
 		be.SelectiveScan(args)
 	}
 	y := r.buf("ss2d.y", bt, di, h, w)
-	r.scan.CrossMergePair(y, ys[0], ys[1])
+	if fusedDelta {
+		r.scan.CrossMergeSum(y, ys[0])
+	} else {
+		r.scan.CrossMergePair(y, ys[0], ys[1])
+	}
 	r.ln2d(y, y, p.outNormW, p.outNormB)
 	if z != nil {
 		be.Mul(y, y, z)
