@@ -173,11 +173,13 @@ func deltaRowAVX2(n int, dst, x *float32, stride int, w *float32, r int)
 const deltaTailRows = 64
 
 // deltaRow runs whole vectors of steps in SIMD (16 or 8 lanes) and the
-// remaining steps as one more padded vector (the rows' tails copied into
-// zeroed stack rows of 16), or through the twin past deltaTailRows rows.
-// The padded vector keeps the tail in fused multiply-adds: a scalar tail
-// cost 5% of vmamba-tiny's time on the device Xeon (4 of 196 and 1 of 49
-// steps per channel block, each a strided walk over up to 48 rows).
+// remaining steps as one more vector: the last lanes steps again (the
+// overlap is recomputed with the same values) or, for rows shorter than a
+// vector, the rows copied into zeroed stack rows of 16 (the twin past
+// deltaTailRows rows). The tail stays in fused multiply-adds: a scalar
+// tail cost 5% of vmamba-tiny's time on the device Xeon (4 of 196 and 1 of
+// 49 steps per channel block, each a strided walk over up to 48 rows), and
+// zeroing the padded rows on every call still 1.9%.
 func deltaRow(dst, x []float32, stride int, w []float32) {
 	if !useSIMD {
 		DeltaRowGo(dst, x, stride, w)
@@ -197,6 +199,15 @@ func deltaRow(dst, x []float32, stride int, w []float32) {
 	}
 	rem := len(dst) - i
 	if rem == 0 {
+		return
+	}
+	if i > 0 { // the last vector again, overlapping the ones before
+		j := len(dst) - lanes
+		if useAVX512 {
+			deltaRowAVX512(1, &dst[j], &x[j], stride, &w[0], len(w))
+		} else {
+			deltaRowAVX2(1, &dst[j], &x[j], stride, &w[0], len(w))
+		}
 		return
 	}
 	if len(w) > deltaTailRows {

@@ -620,8 +620,9 @@ func laneMask(count, dst string) {
 // deltaRow emits deltaRowAVX512 and deltaRowAVX2(n, dst, x, stride, w, r):
 // for n vectors of 16 (8) steps, dst = Σ_r w[r]·x[r·stride + ·], one fused
 // multiply-add per term in r order from zero (the GEMM micro-kernel's order
-// for one depth block), four vectors per pass over the r rows while they
-// last. r ≥ 1.
+// for one depth block), eight vectors per pass over the r rows while they
+// last, then four, then one (each chain waits on its fused multiply-add's
+// latency, so one pass needs eight in flight to fill two FMA ports). r ≥ 1.
 func deltaRow() {
 	for _, v := range []struct {
 		name, reg, lab string
@@ -638,11 +639,12 @@ func deltaRow() {
 		p("\tSHLQ $2, R9")
 		p("\tMOVQ w+32(FP), R10")
 		p("\tMOVQ r+40(FP), R11")
-		for _, chains := range []int{4, 1} {
+		steps := []int{8, 4, 1}
+		for si, chains := range steps {
 			loop := fmt.Sprintf("%s_loop%d", v.lab, chains)
-			next := fmt.Sprintf("%s_loop1", v.lab)
-			if chains == 1 {
-				next = v.lab + "_done"
+			next := v.lab + "_done"
+			if si+1 < len(steps) {
+				next = fmt.Sprintf("%s_loop%d", v.lab, steps[si+1])
 			}
 			p("%s:", loop)
 			p("\tCMPQ CX, $%d", chains)
@@ -660,10 +662,10 @@ func deltaRow() {
 			p("%s_r%d:", v.lab, chains)
 			if v.reg == "Z" {
 				for c := range chains {
-					p("\tVMOVUPS %d(SI), %s", c*v.width, R(4+c))
+					p("\tVMOVUPS %d(SI), %s", c*v.width, R(8+c))
 				}
 				for c := range chains {
-					p("\tVFMADD231PS.BCST (DX), %s, %s", R(4+c), R(c))
+					p("\tVFMADD231PS.BCST (DX), %s, %s", R(8+c), R(c))
 				}
 			} else {
 				p("\tVBROADCASTSS (DX), Y8")
