@@ -620,14 +620,19 @@ func laneMask(count, dst string) {
 // deltaRow emits deltaRowAVX512 and deltaRowAVX2(n, dst, x, stride, w, r):
 // for n vectors of 16 (8) steps, dst = Σ_r w[r]·x[r·stride + ·], one fused
 // multiply-add per term in r order from zero (the GEMM micro-kernel's order
-// for one depth block), eight vectors per pass over the r rows while they
-// last, then four, then one (each chain waits on its fused multiply-add's
-// latency, so one pass needs eight in flight to fill two FMA ports). r ≥ 1.
+// for one depth block), several vectors per pass over the r rows while
+// they last (each chain waits on its fused multiply-add's latency: AVX2
+// takes eight, then four, then one; AVX-512 four, then one). r ≥ 1.
 func deltaRow() {
 	for _, v := range []struct {
 		name, reg, lab string
-		width          int // bytes per vector
-	}{{"deltaRowAVX512", "Z", "drz", 64}, {"deltaRowAVX2", "Y", "dry", 32}} {
+		width          int   // bytes per vector
+		steps          []int // vectors per pass, largest first
+	}{
+		// AVX-512 keeps the four-vector pass that ran on the device.
+		{"deltaRowAVX512", "Z", "drz", 64, []int{4, 1}},
+		{"deltaRowAVX2", "Y", "dry", 32, []int{8, 4, 1}},
+	} {
 		R := func(i int) string { return fmt.Sprintf("%s%d", v.reg, i) }
 		p("")
 		p("// func %s(n int, dst, x *float32, stride int, w *float32, r int)", v.name)
@@ -639,7 +644,7 @@ func deltaRow() {
 		p("\tSHLQ $2, R9")
 		p("\tMOVQ w+32(FP), R10")
 		p("\tMOVQ r+40(FP), R11")
-		steps := []int{8, 4, 1}
+		steps := v.steps
 		for si, chains := range steps {
 			loop := fmt.Sprintf("%s_loop%d", v.lab, chains)
 			next := v.lab + "_done"
@@ -662,10 +667,10 @@ func deltaRow() {
 			p("%s_r%d:", v.lab, chains)
 			if v.reg == "Z" {
 				for c := range chains {
-					p("\tVMOVUPS %d(SI), %s", c*v.width, R(8+c))
+					p("\tVMOVUPS %d(SI), %s", c*v.width, R(steps[0]+c))
 				}
 				for c := range chains {
-					p("\tVFMADD231PS.BCST (DX), %s, %s", R(8+c), R(c))
+					p("\tVFMADD231PS.BCST (DX), %s, %s", R(steps[0]+c), R(c))
 				}
 			} else {
 				p("\tVBROADCASTSS (DX), Y8")
