@@ -13,7 +13,10 @@ import (
 // with the same vector kernels called on single elements (they are
 // elementwise) and Σ state·C in stepStates' order (four partial sums per
 // exp block of states): the reference that the blocked stepRange must
-// match bit for bit.
+// match bit for bit. At N = 16 each channel is one call of
+// asm.StepStates16 (its results do not depend on the channels beside it;
+// asm's TestStepStates16ChannelsIndependent), the reference for
+// stepRange16's blocks.
 func stepRef(a *StepArgs) []float32 {
 	bt, d, n := a.State.Dim(0), a.State.Dim(1), a.State.Dim(2)
 	groups := func(t *Tensor) int {
@@ -41,6 +44,19 @@ func stepRef(a *StepArgs) []float32 {
 		x := a.X.Data[r]
 		bo := (b*gb + c/(d/gb)) * n
 		co := (b*gc + c/(d/gc)) * n
+		if n == 16 { // one channel of asm.StepStates16
+			g, dSkip, o := float32(1), float32(0), []float32{0}
+			if a.Z != nil {
+				g = one(asm.Silu, a.Z.Data[r])
+			}
+			if a.D != nil {
+				dSkip = a.D.Data[c]
+			}
+			asm.StepStates16(a.State.Data[r*n:r*n+n], a.A.Data[c*n:c*n+n], []float32{dt}, []float32{x}, []float32{dSkip}, []float32{g},
+				o, a.B.Data[bo:bo+n], a.C.Data[co:co+n])
+			out[r] = o[0]
+			continue
+		}
 		var y float32
 		for j0 := 0; j0 < max(n, 1); j0 += stepExpBlock { // the decays of one exp call
 			j1 := min(n, j0+stepExpBlock)
@@ -74,12 +90,14 @@ func stepRef(a *StepArgs) []float32 {
 
 // TestSelectiveStateUpdateExact checks the blocked decode step against
 // stepRef bit for bit (outputs and states) over odd channel counts, state
-// sizes below, at and above the exp block (1, 3, 16, 17, 600), groups and
+// sizes below, at and above the exp block (1, 3, 16, 17, 600), groups
+// (blocks of N = 16 end at group and batch-row boundaries) and
 // every optional operand, serial and parallel.
 func TestSelectiveStateUpdateExact(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	for _, c := range []struct{ bt, d, n, g int }{
 		{1, 1, 1, 1}, {2, 7, 3, 1}, {1, 1537, 16, 1}, {3, 65, 17, 5}, {1, 33, 600, 3}, {2, 129, 16, 3}, {1, 4097, 16, 1},
+		{3, 100, 16, 4}, {2, 7, 16, 7}, {1, 1, 16, 1},
 	} {
 		for opt := range 8 {
 			withD, withZ, withBias := opt&1 != 0, opt&2 != 0, opt&4 != 0

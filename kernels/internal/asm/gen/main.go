@@ -4,7 +4,8 @@
 // selective-scan state update over N = 16, vector exp, softplus, SiLU and
 // exact GELU, each for AVX2 and AVX-512F; scan.go) and bf16_amd64.s (dot
 // products and widening of bfloat16 weight panels; bf16.go) and
-// int8_amd64.s (the same for int8 weight panels with fp32 scales; int8.go).
+// int8_amd64.s (the same for int8 weight panels with fp32 scales; int8.go)
+// and step_amd64.s (the decode step's state update over N = 16; step.go).
 // Run from
 // kernels/internal/asm:
 //
@@ -13,6 +14,7 @@
 //	go run ./gen bf16 > bf16_amd64.s
 //	go run ./gen scan1 > scan1_amd64.s
 //	go run ./gen int8 > int8_amd64.s
+//	go run ./gen step > step_amd64.s
 //
 // It prints plain Go assembler text; unrolled loops are generated rather
 // than copied by hand. Each output has its own file of generator functions,
@@ -86,8 +88,11 @@ func main() {
 		addScalar()
 		ln2dMasked()
 		gather2()
+	case "step":
+		stepConsts()
+		stepN16()
 	default:
-		fmt.Fprintln(os.Stderr, "usage: go run ./gen sgemm|scan|bf16|scan1|int8")
+		fmt.Fprintln(os.Stderr, "usage: go run ./gen sgemm|scan|bf16|scan1|int8|step")
 		os.Exit(2)
 	}
 	os.Stdout.WriteString(w.String())

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// stepConstList are the constants of step_amd64.s, each stored 8 times in
+// its own read-only table stepc<> (scanc<> is private to scan_amd64.s):
+// log2e and those of exp2Lines.
+var stepConstList = []string{"log2e", "ymin", "ymax", "magic", "q5", "q4", "q3", "q2", "q1", "q0", "one"}
+
+// stepLines rewrites scan constant operands (c) in l to stepc<> ones.
+func stepLines(l []string) []string {
+	out := make([]string, len(l))
+	for i, s := range l {
+		for j, k := range stepConstList {
+			s = strings.ReplaceAll(s, c(k), fmt.Sprintf("stepc<>+%d(SB)", 32*j))
+		}
+		if strings.Contains(s, "scanc<>") {
+			panic("step: constant missing from stepConstList: " + s)
+		}
+		out[i] = s
+	}
+	return out
+}
+
+func stepConsts() {
+	p("")
+	for i, k := range stepConstList {
+		for j := 0; j < 8; j++ {
+			p("DATA stepc<>+%d(SB)/4, $0x%08x", 32*i+4*j, scanConstBits[k])
+		}
+	}
+	p("GLOBL stepc<>(SB), RODATA|NOPTR, $%d", 32*len(stepConstList))
+}
+
+// stepChannel returns the update of channel j of a group of four (N = 16,
+// AVX2): dt at 4j(SI), x at 4j(DI), states at 64j(AX), A at 64j(BX), B at
+// (R11), C at (R12). The decays are 2^(a·(dt·log2e)) by exp2Lines (two
+// interleaved chains, the full scan's polynomial), the states become
+// h·e + (dt·x)·b in one fused multiply-add each and are stored, and the
+// products h·c, summed over the two halves (h_k·c_k + h_{k+8}·c_{k+8},
+// fused), are left in prod. Temporaries: Y8–Y15.
+func stepChannel(j int, prod string) []string {
+	l := []string{
+		fmt.Sprintf("VBROADCASTSS %d(SI), Y8", 4*j),
+		fmt.Sprintf("VMULPS %s, Y8, Y9", c("log2e")), // dt·log2e
+		fmt.Sprintf("VMULPS %d(BX), Y9, Y10", 64*j),  // y, states 0..7
+		fmt.Sprintf("VMULPS %d(BX), Y9, Y11", 64*j+32),
+	}
+	e0, e1 := exp2Lines("Y10", "Y12", "Y13"), exp2Lines("Y11", "Y14", "Y15")
+	for i := range e0 {
+		l = append(l, e0[i], e1[i])
+	}
+	return stepLines(append(l,
+		fmt.Sprintf("VMULSS %d(DI), X8, X9", 4*j), // dx = dt·x
+		"VBROADCASTSS X9, Y9",
+		"VMULPS (R11), Y9, Y12",
+		"VMULPS 32(R11), Y9, Y13",
+		fmt.Sprintf("VMOVUPS %d(AX), Y14", 64*j),
+		fmt.Sprintf("VMOVUPS %d(AX), Y15", 64*j+32),
+		"VFMADD213PS Y12, Y10, Y14", // h = h·e + dx·b
+		"VFMADD213PS Y13, Y11, Y15",
+		fmt.Sprintf("VMOVUPS Y14, %d(AX)", 64*j),
+		fmt.Sprintf("VMOVUPS Y15, %d(AX)", 64*j+32),
+		fmt.Sprintf("VMULPS (R12), Y14, %s", prod),
+		fmt.Sprintf("VFMADD231PS 32(R12), Y15, %s", prod),
+	))
+}
+
+// stepN16 emits stepN16AVX2, SelectiveStateUpdate's inner loop for N = 16:
+// four channels per iteration (stepChannel into Y0–Y3), their four sums
+// reduced together by scanN16v's transposing add tree (lane j of X0 is
+// channel j's ((p0+p2)+(p1+p3)) + ((p4+p6)+(p5+p7))), then
+// out = (y + x·D)·gate for the four at once. Every channel's arithmetic is
+// the same whichever lane it takes, so a channel's result does not depend
+// on its neighbours (the Go side pads a tail to four).
+func stepN16() {
+	p("")
+	p("// func stepN16AVX2(n4 int, h, a, dt, x, dSkip, gate, out, b, c *float32)")
+	p("TEXT ·stepN16AVX2(SB), NOSPLIT, $0-80")
+	p("\tMOVQ n4+0(FP), CX")
+	p("\tMOVQ h+8(FP), AX")
+	p("\tMOVQ a+16(FP), BX")
+	p("\tMOVQ dt+24(FP), SI")
+	p("\tMOVQ x+32(FP), DI")
+	p("\tMOVQ dSkip+40(FP), R8")
+	p("\tMOVQ gate+48(FP), R9")
+	p("\tMOVQ out+56(FP), R10")
+	p("\tMOVQ b+64(FP), R11")
+	p("\tMOVQ c+72(FP), R12")
+	p("\tTESTQ CX, CX")
+	p("\tJZ step16_done")
+	p("step16_loop:")
+	for j := 0; j < 4; j++ {
+		for _, s := range stepChannel(j, fmt.Sprintf("Y%d", j)) {
+			p("\t%s", s)
+		}
+	}
+	// [p0..p3] → lane j of X0 = Σ p_j (scanN16v's tree).
+	p("\tVUNPCKLPS Y1, Y0, Y8")
+	p("\tVUNPCKHPS Y1, Y0, Y0")
+	p("\tVADDPS Y8, Y0, Y0")
+	p("\tVUNPCKLPS Y3, Y2, Y8")
+	p("\tVUNPCKHPS Y3, Y2, Y2")
+	p("\tVADDPS Y8, Y2, Y2")
+	p("\tVSHUFPS $0x44, Y2, Y0, Y8")
+	p("\tVSHUFPS $0xEE, Y2, Y0, Y0")
+	p("\tVADDPS Y8, Y0, Y0")
+	p("\tVEXTRACTF128 $1, Y0, X8")
+	p("\tVADDPS X8, X0, X0")
+	p("\tVMOVUPS (DI), X8")
+	p("\tVFMADD231PS (R8), X8, X0") // + x·D
+	p("\tVMULPS (R9), X0, X0")      // · gate
+	p("\tVMOVUPS X0, (R10)")
+	p("\tADDQ $256, AX")
+	p("\tADDQ $256, BX")
+	for _, r := range []string{"SI", "DI", "R8", "R9", "R10"} {
+		p("\tADDQ $16, %s", r)
+	}
+	p("\tDECQ CX")
+	p("\tJNZ step16_loop")
+	p("step16_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}

@@ -1,0 +1,7 @@
+//go:build !amd64 || noasm
+
+package asm
+
+func stepStates16(h, a, dt, x, dSkip, gate, out, b, c []float32) {
+	StepStates16Go(h, a, dt, x, dSkip, gate, out, b, c)
+}
