@@ -247,3 +247,33 @@ func meanRows(dst, x []float32, n, inner, lo, hi int) {
 
 // meanBlock is the number of output columns meanRows sums at once.
 const meanBlock = 256
+
+// GateSummer is implemented by backends with a fused gated sum (the CPU
+// backend): a bidirectional Mamba mixer whose two directions share the
+// gate z (Vim's v2 mixer: y_f·silu(z) + y_b·silu(z)) scans both ungated
+// and calls it once, one pass with one SiLU per element instead of a SiLU
+// in each direction's scan and an Add. Model code calls it when a backend
+// has it and otherwise gates inside the scans and adds.
+type GateSummer interface {
+	// GateSum computes dst = (a + b)·silu(z) elementwise; a, b, z and dst
+	// have the same shape, and dst may alias a or b.
+	GateSum(dst, a, b, z *Tensor)
+}
+
+// GateSum implements GateSummer with asm.GateSum (AVX2; pure Go without
+// SIMD), split over the elements like Unary's transcendental ops.
+func (cb cpuBackend) GateSum(dst, a, b, z *Tensor) {
+	const op = "GateSum"
+	host(op, dst, a, b, z)
+	if !SameShape(dst, a) || !SameShape(a, b) || !SameShape(a, z) {
+		panicf(op, "dst %v, a %v, b %v, z %v: want one shape", shp(dst), shp(a), shp(b), shp(z))
+	}
+	n := z.Len()
+	if cb.inline(n, elemGrain/16) {
+		asm.GateSum(dst.Data, a.Data, b.Data, z.Data)
+		return
+	}
+	cb.par(n, elemGrain/16, func(lo, hi int) {
+		asm.GateSum(dst.Data[lo:hi], a.Data[lo:hi], b.Data[lo:hi], z.Data[lo:hi])
+	})
+}

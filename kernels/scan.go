@@ -29,16 +29,23 @@ type scanScratch struct {
 	dt, da, gate   [scanBlock]float32
 	ub, db, zb, ob [revBlock]float32
 	sink           float32 // touchNext's sum, never read
+	gateOnes       bool    // gate holds all ones (set by begin, kept while z is nil)
 }
 
 // begin readies sc for one channel of the blocked scans: without z the gate
-// block is all ones (the kernels always multiply by it), and without D the
-// skip weight is 0. It returns the skip weight to use.
+// block is all ones (the kernels always multiply by it; filled once while
+// the channels have no z, not per channel: Vim's ungated scans, GateSum,
+// call it 18 432 times per image), and without D the skip weight is 0. It
+// returns the skip weight to use.
 func (sc *scanScratch) begin(z []float32, dSkip float32, hasD bool) float32 {
-	if z == nil {
+	switch {
+	case z != nil:
+		sc.gateOnes = false // the channel's kernel writes silu(z) into gate
+	case !sc.gateOnes:
 		for i := range sc.gate {
 			sc.gate[i] = 1
 		}
+		sc.gateOnes = true
 	}
 	if !hasD {
 		return 0

@@ -139,7 +139,9 @@ func (m *BiMixer) Forward(be kernels.Backend, ws *mamba.Workspace, out, h *kerne
 		}
 		wsf, wsb := ws.Sub("vim.fwd"), ws.Sub("vim.bwd")
 		if sb != be && bt == 1 && x.Data != nil {
-			m.balancedBranches(sb, wsf, wsb, yf, yb, x, z)
+			if m.balancedBranches(sb, wsf, wsb, yf, yb, x, z) {
+				yb = nil // summed into yf
+			}
 		} else {
 			var wg sync.WaitGroup
 			wg.Add(1)
@@ -150,6 +152,17 @@ func (m *BiMixer) Forward(be kernels.Backend, ws *mamba.Workspace, out, h *kerne
 			m.Fwd.Forward(sb, wsf, yf, x, z)
 			wg.Wait()
 		}
+	} else if gs, ok := be.(kernels.GateSummer); ok && m.Bwd.Reverse {
+		// Both scans ungated, then yf = (yf + yb)·silu(z) in one pass.
+		af := m.Fwd.PrepareScan(be, ws, yf, x, z)
+		af.Z = nil
+		be.SelectiveScan(af)
+		yb = ws.Get(be, "vim.yb", bt, e, l)
+		ab := m.Bwd.PrepareScan(be, ws, yb, x, z)
+		ab.Z = nil
+		be.SelectiveScan(ab)
+		gs.GateSum(yf, yf, yb, z)
+		yb = nil
 	} else {
 		m.Fwd.Forward(be, ws, yf, x, z)
 		yb = m.backward(be, ws, yf, x, z)
@@ -190,20 +203,28 @@ func (m *BiMixer) backward(be kernels.Backend, ws *mamba.Workspace, yf, x, z *ke
 	return yb
 }
 
-// scanChunk is the number of channels of a branch's scan that one
-// goroutine of balancedBranches takes at a time.
+// scanChunk is the number of channels that one goroutine of
+// balancedBranches takes at a time.
 const scanChunk = 64
 
 // balancedBranches runs the two branches on two goroutines with serial ops
 // (sb) like Forward's concurrent path, but shares their scans: each
 // goroutine prepares its branch (conv, x_proj, dt_proj), then both take
-// chunks of scanChunk channels from either scan until none is left, so that
-// the slower backward scan (it stages its blocks reversed) does not leave
-// the other goroutine idle. Batch 1 in host memory (channel ranges are
-// views).
-func (m *BiMixer) balancedBranches(sb kernels.Backend, wsf, wsb *mamba.Workspace, yf, yb, x, z *kernels.Tensor) {
+// chunks of scanChunk channels until none is left. Where sb is a
+// GateSummer a chunk is both directions' scans of its channels, ungated,
+// then yf = (yf + yb)·silu(z) over them (GateSum: one SiLU per element
+// instead of one in each scan, no Add pass afterwards; it returns true);
+// otherwise chunks alternate between the directions, so that the slower
+// backward scan does not leave the other goroutine idle, and the caller
+// adds yb. Batch 1 in host memory (channel ranges are views).
+func (m *BiMixer) balancedBranches(sb kernels.Backend, wsf, wsb *mamba.Workspace, yf, yb, x, z *kernels.Tensor) (summed bool) {
 	e := x.Dim(1)
 	chunks := (e + scanChunk - 1) / scanChunk
+	gs, fused := sb.(kernels.GateSummer)
+	units := 2 * chunks
+	if fused {
+		units = chunks
+	}
 	var args [2]*kernels.ScanArgs
 	var next atomic.Int64
 	var ready, done sync.WaitGroup
@@ -214,16 +235,28 @@ func (m *BiMixer) balancedBranches(sb kernels.Backend, wsf, wsb *mamba.Workspace
 		} else {
 			args[1] = m.Bwd.PrepareScan(sb, wsb, yb, x, z)
 		}
+		if fused {
+			args[dir].Z = nil
+		}
 		ready.Done()
 		ready.Wait()
 		for {
 			i := int(next.Add(1) - 1)
-			if i >= 2*chunks {
+			if i >= units {
 				return
 			}
-			// Alternate directions so both goroutines start on both.
-			a, c0 := args[i%2], i/2*scanChunk
-			sb.SelectiveScan(channelRange(a, c0, min(e, c0+scanChunk)))
+			if !fused {
+				// Alternate directions so both goroutines start on both.
+				a, c0 := args[i%2], i/2*scanChunk
+				sb.SelectiveScan(channelRange(a, c0, min(e, c0+scanChunk)))
+				continue
+			}
+			c0 := i * scanChunk
+			c1 := min(e, c0+scanChunk)
+			f, b := channelRange(args[0], c0, c1), channelRange(args[1], c0, c1)
+			sb.SelectiveScan(f)
+			sb.SelectiveScan(b)
+			gs.GateSum(f.Out, f.Out, b.Out, rowRange(z, c0, c1))
 		}
 	}
 	done.Add(1)
@@ -233,19 +266,14 @@ func (m *BiMixer) balancedBranches(sb kernels.Backend, wsf, wsb *mamba.Workspace
 	}()
 	run(0)
 	done.Wait()
+	return fused
 }
 
 // channelRange returns a's operands restricted to channels [c0, c1) of a
 // batch-1 scan (host views; time-varying B and C are shared by all
 // channels).
 func channelRange(a *kernels.ScanArgs, c0, c1 int) *kernels.ScanArgs {
-	l := a.U.Dim(2)
-	rows := func(t *kernels.Tensor) *kernels.Tensor {
-		if t == nil {
-			return nil
-		}
-		return t.Reshape(t.Dim(1), l).Narrow0(c0, c1-c0).Reshape(1, c1-c0, l)
-	}
+	rows := func(t *kernels.Tensor) *kernels.Tensor { return rowRange(t, c0, c1) }
 	vec := func(t *kernels.Tensor) *kernels.Tensor {
 		if t == nil {
 			return nil
@@ -256,6 +284,16 @@ func channelRange(a *kernels.ScanArgs, c0, c1 int) *kernels.ScanArgs {
 	r.U, r.Delta, r.Z, r.Out = rows(a.U), rows(a.Delta), rows(a.Z), rows(a.Out)
 	r.A, r.D, r.DeltaBias = vec(a.A), vec(a.D), vec(a.DeltaBias)
 	return &r
+}
+
+// rowRange returns channels [c0, c1) of t (1, D, L), nil for nil (a host
+// view).
+func rowRange(t *kernels.Tensor, c0, c1 int) *kernels.Tensor {
+	if t == nil {
+		return nil
+	}
+	l := t.Dim(2)
+	return t.Reshape(t.Dim(1), l).Narrow0(c0, c1-c0).Reshape(1, c1-c0, l)
 }
 
 // concurrentBranches reports whether BiMixer runs its two directions on

@@ -414,8 +414,10 @@ func softplus() {
 }
 
 // silu emits dst = src/(1 + exp(−src)) for 16·n16 floats, two interleaved
-// vectors per iteration.
+// vectors per iteration, then gateSum (the gated sum built on the same
+// instructions).
 func silu() {
+	defer gateSum()
 	p("")
 	p("// func siluAVX2(n16 int, dst, src *float32)")
 	p("TEXT ·siluAVX2(SB), NOSPLIT, $0-24")
@@ -442,6 +444,51 @@ func silu() {
 	p("\tDECQ CX")
 	p("\tJNZ silu_loop")
 	p("silu_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// gateSum emits dst = (a + b)·silu(z) for 16·n16 floats, two interleaved
+// vectors per iteration: silu's instructions (the same exp, add and
+// division, so the gate equals siluAVX2's bit for bit), then one add and
+// one multiply. Each iteration loads all its operands before its stores,
+// so dst may alias a or b.
+func gateSum() {
+	p("")
+	p("// func gateSumAVX2(n16 int, dst, a, b, z *float32)")
+	p("TEXT ·gateSumAVX2(SB), NOSPLIT, $0-40")
+	p("\tMOVQ n16+0(FP), CX")
+	p("\tMOVQ dst+8(FP), DI")
+	p("\tMOVQ a+16(FP), SI")
+	p("\tMOVQ b+24(FP), DX")
+	p("\tMOVQ z+32(FP), R8")
+	p("\tVXORPS Y15, Y15, Y15")
+	p("\tTESTQ CX, CX")
+	p("\tJZ gs_done")
+	p("gs_loop:")
+	p("\tVMOVUPS (R8), Y0")
+	p("\tVMOVUPS 32(R8), Y5")
+	p("\tVSUBPS Y0, Y15, Y1") // −z
+	p("\tVSUBPS Y5, Y15, Y6")
+	expInterleaved([4]string{"Y1", "Y2", "Y3", "Y4"}, [4]string{"Y6", "Y7", "Y8", "Y9"})
+	p("\tVADDPS %s, Y1, Y1", c("one"))
+	p("\tVADDPS %s, Y6, Y6", c("one"))
+	p("\tVDIVPS Y1, Y0, Y0") // silu(z)
+	p("\tVDIVPS Y6, Y5, Y5")
+	p("\tVMOVUPS (SI), Y10")
+	p("\tVMOVUPS 32(SI), Y11")
+	p("\tVADDPS (DX), Y10, Y10") // a + b
+	p("\tVADDPS 32(DX), Y11, Y11")
+	p("\tVMULPS Y0, Y10, Y10")
+	p("\tVMULPS Y5, Y11, Y11")
+	p("\tVMOVUPS Y10, (DI)")
+	p("\tVMOVUPS Y11, 32(DI)")
+	for _, r := range []string{"SI", "DX", "R8", "DI"} {
+		p("\tADDQ $64, %s", r)
+	}
+	p("\tDECQ CX")
+	p("\tJNZ gs_loop")
+	p("gs_done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }
