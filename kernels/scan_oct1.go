@@ -57,7 +57,8 @@ func scanOcts1(a *ScanArgs, lb, lc bcLayout, h []float32, d, l, ch, end int) int
 // indices), forward or (a.Reverse) backward in time, with states h. out
 // may alias u or delta: every block of steps is read before it is written.
 // With a.Accumulate, out += y (SelectiveScan's definition: y rounded,
-// then one add), which only SelectiveScanDeltaProj passes here. With dp
+// then one add: asm.Oct1OutAcc, or y into scratch then an add where C is
+// strided), which only SelectiveScanDeltaProj passes here. With dp
 // set, each channel's block of Δ is projected from dp's operands
 // into scratch (asm.DeltaRow) instead of read from a.Delta, and the caller
 // guarantees the fused Oct1Prep path (softplus, time-varying B).
@@ -95,6 +96,10 @@ func scanOct1(sc *oct1Scratch, a *ScanArgs, lb, lc bcLayout, h *[8]float32, d, l
 				gate = sc.gate[k][:m]
 			}
 			out := ch[k].out[lo:hi]
+			if a.Accumulate && ch[k].cStride == 1 { // out += y in one pass
+				asm.Oct1OutAcc(out, sc.w[k][:m], ch[k].u[lo:hi], ch[k].c[lo:hi], gate, ch[k].dSkip)
+				continue
+			}
 			if a.Accumulate { // y into the spent decays, then out += y
 				out = sc.da[k][:m]
 			}

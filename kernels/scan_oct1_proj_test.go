@@ -85,6 +85,16 @@ func BenchmarkSelectiveScanDeltaProj(b *testing.B) {
 			}
 			b.ReportMetric(elems*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
 		})
+		// VMamba's reverse pair: backwards, adding into the forward
+		// pair's output.
+		b.Run(fmt.Sprintf("L%d_Di%d_R%d/fused-reverse-accumulate", s.l, s.di, s.rk), func(b *testing.B) {
+			f := *a
+			f.Delta, f.Reverse, f.Accumulate = nil, true, true
+			for b.Loop() {
+				CPU().(DeltaProjScanner).SelectiveScanDeltaProj(&f, w.Reshape(2*s.di, s.rk), low.Reshape(1, 2, s.rk, s.l))
+			}
+			b.ReportMetric(elems*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
+		})
 		b.Run(fmt.Sprintf("L%d_Di%d_R%d/matmul", s.l, s.di, s.rk), func(b *testing.B) {
 			for b.Loop() {
 				CPU().MatMul(a.Delta.Reshape(2, s.di, s.l), w, low, false, false)

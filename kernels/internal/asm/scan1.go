@@ -103,6 +103,32 @@ func Oct1OutGo(out, h, u, c, gate []float32, dSkip float32) {
 	}
 }
 
+// Oct1OutAcc is Oct1Out adding into out instead of overwriting it:
+//
+//	out[i] += (h[i]·c[i] + dSkip·u[i])·gate[i]
+//
+// with Oct1Out's roundings and then one rounded add, so it equals Oct1Out
+// into a scratch row followed by out += row (the N = 1 scan's
+// ScanArgs.Accumulate without the scratch pass). Its twin Oct1OutAccGo is
+// the definition. out may alias u (each element is read before it is
+// written).
+func Oct1OutAcc(out, h, u, c, gate []float32, dSkip float32) {
+	n := len(out)
+	if len(h) < n || len(u) < n || len(c) < n || len(gate) < n {
+		panic(fmt.Sprintf("asm: Oct1OutAcc operands shorter than out (%d): h %d, u %d, c %d, gate %d", n, len(h), len(u), len(c), len(gate)))
+	}
+	oct1OutAcc(out, h[:n], u[:n], c[:n], gate[:n], dSkip)
+}
+
+// Oct1OutAccGo is the pure-Go twin of Oct1OutAcc and its definition.
+func Oct1OutAccGo(out, h, u, c, gate []float32, dSkip float32) {
+	h, u, c, gate = h[:len(out)], u[:len(out)], c[:len(out)], gate[:len(out)]
+	for i := range out {
+		y := float32((h[i]*c[i] + dSkip*u[i]) * gate[i]) // rounded: no fused add below
+		out[i] += y
+	}
+}
+
 // LayerNorm2dPixels is VMamba's channel-first LayerNorm2d of n neighbouring
 // pixels: with x[ch·stride + i] the value of channel ch < c at pixel i < n,
 // for every pixel i, on values shifted by its first channel k = x[i] (so

@@ -14,6 +14,9 @@ func oct1PrepAVX512(n int, da, w, delta, u, b *float32, bias, a float32)
 //go:noescape
 func oct1OutAVX2(n8 int, out, h, u, c, gate *float32, dSkip float32)
 
+//go:noescape
+func oct1OutAccAVX2(n8 int, out, h, u, c, gate *float32, dSkip float32)
+
 func recur8(h *[8]float32, da, w *[8][Recur8Block]float32, n int, rev bool) {
 	if !useSIMD {
 		Recur8Go(h, da, w, n, rev)
@@ -58,6 +61,20 @@ func oct1Out(out, h, u, c, gate []float32, dSkip float32) {
 	}
 	if i := 8 * n8; i < len(out) {
 		Oct1OutGo(out[i:], h[i:], u[i:], c[i:], gate[i:], dSkip)
+	}
+}
+
+func oct1OutAcc(out, h, u, c, gate []float32, dSkip float32) {
+	if !useSIMD {
+		Oct1OutAccGo(out, h, u, c, gate, dSkip)
+		return
+	}
+	n8 := len(out) / 8
+	if n8 > 0 {
+		oct1OutAccAVX2(n8, &out[0], &h[0], &u[0], &c[0], &gate[0], dSkip)
+	}
+	if i := 8 * n8; i < len(out) {
+		Oct1OutAccGo(out[i:], h[i:], u[i:], c[i:], gate[i:], dSkip)
 	}
 }
 

@@ -1044,6 +1044,36 @@ out_done:
 	VZEROUPPER
 	RET
 
+// func oct1OutAccAVX2(n8 int, out, h, u, c, gate *float32, dSkip float32)
+TEXT ·oct1OutAccAVX2(SB), NOSPLIT, $0-52
+	MOVQ n8+0(FP), CX
+	MOVQ out+8(FP), DI
+	MOVQ h+16(FP), SI
+	MOVQ u+24(FP), R10
+	MOVQ c+32(FP), R11
+	MOVQ gate+40(FP), R8
+	VBROADCASTSS dSkip+48(FP), Y15
+	TESTQ CX, CX
+	JZ outacc_done
+outacc_loop:
+	VMOVUPS (SI), Y0
+	VMULPS (R11), Y0, Y0
+	VMULPS (R10), Y15, Y1
+	VADDPS Y1, Y0, Y0
+	VMULPS (R8), Y0, Y0
+	VADDPS (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, R8
+	ADDQ $32, R10
+	ADDQ $32, R11
+	DECQ CX
+	JNZ outacc_loop
+outacc_done:
+	VZEROUPPER
+	RET
+
 // func deltaRowAVX512(n int, dst, x *float32, stride int, w *float32, r int)
 TEXT ·deltaRowAVX512(SB), NOSPLIT, $0-48
 	MOVQ n+0(FP), CX

@@ -12,6 +12,10 @@ func oct1Prep(da, w, delta, u, b []float32, bias, a float32) {
 
 func oct1Out(out, h, u, c, gate []float32, dSkip float32) { Oct1OutGo(out, h, u, c, gate, dSkip) }
 
+func oct1OutAcc(out, h, u, c, gate []float32, dSkip float32) {
+	Oct1OutAccGo(out, h, u, c, gate, dSkip)
+}
+
 func layerNorm2dPixels(dst, x, w, b []float32, c, stride, n int, eps float32) {
 	LayerNorm2dPixelsGo(dst, x, w, b, c, stride, n, eps)
 }

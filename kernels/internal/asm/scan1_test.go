@@ -128,6 +128,42 @@ func TestOct1OutMatchesTwin(t *testing.T) {
 	}
 }
 
+// TestOct1OutAccMatchesTwin checks Oct1OutAcc against its twin and, bit
+// for bit, against Oct1Out into a scratch row followed by out += row (the
+// scan's Accumulate before it), with guards, aliasing u, on odd sizes.
+func TestOct1OutAccMatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(63, 64))
+	for _, n := range oct1Sizes {
+		h, u, c, gate, out0 := randSlice(r, n), randSlice(r, n), randSlice(r, n), randSlice(r, n), randSlice(r, n)
+		want := append([]float32(nil), out0...)
+		Oct1OutAccGo(want, h, u, c, gate, 0.7)
+		bothWays(t, func(t *testing.T) {
+			got, all := guarded(n)
+			copy(got, out0)
+			Oct1OutAcc(got, h, u, c, gate, 0.7)
+			checkGuards(t, all, n)
+			y := make([]float32, n)
+			Oct1Out(y, h, u, c, gate, 0.7)
+			for i := range n {
+				if !relClose(float64(got[i]), float64(want[i]), 1e-6, 1e-6) {
+					t.Fatalf("n %d, i %d: %v, want %v", n, i, got[i], want[i])
+				}
+				if sum := out0[i] + y[i]; got[i] != sum {
+					t.Fatalf("n %d, i %d: %v, Oct1Out then add %v", n, i, got[i], sum)
+				}
+			}
+			// out may alias u: u += Oct1Out(h, u, ...).
+			uu := append([]float32(nil), u...)
+			Oct1OutAcc(uu, h, uu, c, gate, 0.7)
+			for i := range n {
+				if sum := u[i] + y[i]; uu[i] != sum {
+					t.Fatalf("aliased u: n %d, i %d: %v, want %v", n, i, uu[i], sum)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkOct1(b *testing.B) {
 	const n = Recur8Block
 	r := rand.New(rand.NewPCG(59, 60))
@@ -149,6 +185,7 @@ func BenchmarkOct1(b *testing.B) {
 		{"Recur8", 8 * n, func() { Recur8(&h, &da8, &w8, n, false) }},
 		{"Recur8Rev", 8 * n, func() { Recur8(&h, &da8, &w8, n, true) }},
 		{"Out", n, func() { Oct1Out(out, w, u, c, gate, 0.3) }},
+		{"OutAcc", n, func() { Oct1OutAcc(out, w, u, c, gate, 0.3) }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			benchModes(b, func(b *testing.B) {

@@ -198,35 +198,46 @@ func renameChain(lines []string, regs map[int]int, off int) []string {
 
 // oct1Out emits oct1OutAVX2(n8, out, h, u, c, gate, dSkip): for 8·n8
 // steps, out = (h·c + dSkip·u)·gate, each product and the sum rounded
-// separately (no fused multiply-add), as the Go twin computes it.
+// separately (no fused multiply-add), as the Go twin computes it; and
+// oct1OutAccAVX2 with the same operands, which adds that to out (out += y,
+// one more rounded add before the store).
 func oct1Out() {
-	p("")
-	p("// func oct1OutAVX2(n8 int, out, h, u, c, gate *float32, dSkip float32)")
-	p("TEXT ·oct1OutAVX2(SB), NOSPLIT, $0-52")
-	p("\tMOVQ n8+0(FP), CX")
-	p("\tMOVQ out+8(FP), DI")
-	p("\tMOVQ h+16(FP), SI")
-	p("\tMOVQ u+24(FP), R10")
-	p("\tMOVQ c+32(FP), R11")
-	p("\tMOVQ gate+40(FP), R8")
-	p("\tVBROADCASTSS dSkip+48(FP), Y15")
-	p("\tTESTQ CX, CX")
-	p("\tJZ out_done")
-	p("out_loop:")
-	p("\tVMOVUPS (SI), Y0")
-	p("\tVMULPS (R11), Y0, Y0")
-	p("\tVMULPS (R10), Y15, Y1")
-	p("\tVADDPS Y1, Y0, Y0")
-	p("\tVMULPS (R8), Y0, Y0")
-	p("\tVMOVUPS Y0, (DI)")
-	for _, r := range []string{"SI", "DI", "R8", "R10", "R11"} {
-		p("\tADDQ $32, %s", r)
+	for _, acc := range []bool{false, true} {
+		name, lbl := "oct1OutAVX2", "out"
+		if acc {
+			name, lbl = "oct1OutAccAVX2", "outacc"
+		}
+		p("")
+		p("// func %s(n8 int, out, h, u, c, gate *float32, dSkip float32)", name)
+		p("TEXT ·%s(SB), NOSPLIT, $0-52", name)
+		p("\tMOVQ n8+0(FP), CX")
+		p("\tMOVQ out+8(FP), DI")
+		p("\tMOVQ h+16(FP), SI")
+		p("\tMOVQ u+24(FP), R10")
+		p("\tMOVQ c+32(FP), R11")
+		p("\tMOVQ gate+40(FP), R8")
+		p("\tVBROADCASTSS dSkip+48(FP), Y15")
+		p("\tTESTQ CX, CX")
+		p("\tJZ %s_done", lbl)
+		p("%s_loop:", lbl)
+		p("\tVMOVUPS (SI), Y0")
+		p("\tVMULPS (R11), Y0, Y0")
+		p("\tVMULPS (R10), Y15, Y1")
+		p("\tVADDPS Y1, Y0, Y0")
+		p("\tVMULPS (R8), Y0, Y0")
+		if acc {
+			p("\tVADDPS (DI), Y0, Y0")
+		}
+		p("\tVMOVUPS Y0, (DI)")
+		for _, r := range []string{"SI", "DI", "R8", "R10", "R11"} {
+			p("\tADDQ $32, %s", r)
+		}
+		p("\tDECQ CX")
+		p("\tJNZ %s_loop", lbl)
+		p("%s_done:", lbl)
+		p("\tVZEROUPPER")
+		p("\tRET")
 	}
-	p("\tDECQ CX")
-	p("\tJNZ out_loop")
-	p("out_done:")
-	p("\tVZEROUPPER")
-	p("\tRET")
 }
 
 // recur8 emits the N = 1 scan's recurrence over eight channels,
