@@ -195,3 +195,51 @@ func BenchmarkDecodeGEMV(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecodeRest runs everything of one mamba-130m decode step but
+// its matrix-vector products (BenchmarkDecodeGEMV): per layer the RMSNorm,
+// the x/z and dt/B/C copies, the conv step with SiLU, the scan's state
+// update and the residual add, then norm_f, with the step's held helpers
+// and on fixed inputs. It is the part of a step that the weight precision
+// does not change.
+func BenchmarkDecodeRest(b *testing.B) {
+	m := model130m(b)
+	cfg, be := m.Config, m.be
+	d, e, n, r, k := cfg.DModel, cfg.Inner(), cfg.DState, cfg.Rank(), cfg.DConv
+	fill := func(t *kernels.Tensor, seed int) *kernels.Tensor {
+		for i := range t.Data {
+			t.Data[i] = float32((i*7919+seed*104729)%2001-1000) / 4000
+		}
+		return t
+	}
+	x, hn, mo := fill(kernels.New(1, d), 1), kernels.New(1, d), fill(kernels.New(1, d), 2)
+	xz, xdbl, dt := fill(kernels.New(1, 2*e), 3), fill(kernels.New(1, r+2*n), 4), fill(kernels.New(1, e), 5)
+	xs, z, xc, y := kernels.New(1, e), kernels.New(1, e), kernels.New(1, e), kernels.New(1, e)
+	dtLow, bm, cm := kernels.New(1, r), kernels.New(1, n), kernels.New(1, n)
+	conv, ssm := make([]*kernels.Tensor, cfg.NLayer), make([]*kernels.Tensor, cfg.NLayer)
+	for i := range conv {
+		conv[i], ssm[i] = fill(kernels.New(1, e, k), 6+i), fill(kernels.New(1, e, n), 7+i)
+	}
+	eps := float32(cfg.NormEps)
+	for b.Loop() {
+		release := kernels.HoldWorkers()
+		for i := range m.Blocks {
+			bl := &m.Blocks[i]
+			mx := &bl.Mixer
+			be.RMSNorm(hn, x, bl.Norm, eps)
+			be.CopyBox(xs, []int{0, 0}, xz, []int{0, 0}, []int{1, e})
+			be.CopyBox(z, []int{0, 0}, xz, []int{0, e}, []int{1, e})
+			be.Conv1dStep(xc, conv[i], xs, mx.ConvW, mx.ConvB, kernels.ActSiLU)
+			be.CopyBox(dtLow, []int{0, 0}, xdbl, []int{0, 0}, []int{1, r})
+			be.CopyBox(bm, []int{0, 0}, xdbl, []int{0, r}, []int{1, n})
+			be.CopyBox(cm, []int{0, 0}, xdbl, []int{0, r + n}, []int{1, n})
+			be.SelectiveStateUpdate(&kernels.StepArgs{
+				State: ssm[i], X: xc, DT: dt, A: mx.A, B: bm, C: cm, D: mx.D, Z: z,
+				DTBias: mx.DTProjB, DTSoftplus: true, Out: y,
+			})
+			be.Add(x, x, mo)
+		}
+		be.RMSNorm(hn, x, m.NormF, eps)
+		release()
+	}
+}
