@@ -51,3 +51,43 @@ func StepStates16Go(h, a, dt, x, dSkip, gate, out, b, c []float32) {
 		out[i] = (y + x[i]*dSkip[i]) * gate[i]
 	}
 }
+
+// Conv4Step advances len(x) channels of a depthwise causal conv with K = 4
+// taps by one token, the conv part of a decode step (Conv1dStep before its
+// activation). Its twin Conv4StepGo is the definition: for channel i, with
+// s = state[4i:4i+4] and w_i = w[4i:4i+4],
+//
+//	dst[i] = w_i[0]·s[1] + w_i[1]·s[2] + w_i[2]·s[3] + w_i[3]·x[i] + bias[i]
+//	s      = (s[1], s[2], s[3], x[i])
+//
+// summed left to right with separate multiplies and adds (the full causal
+// conv's order, so a step equals its column bit for bit); a nil bias adds
+// zeros. The SIMD version (AVX2) runs eight channels at a time with the
+// same operations and the tail in Go: both give the same bits. dst must
+// not alias the inputs.
+func Conv4Step(dst, state, x, w, bias []float32) {
+	n := len(x)
+	if len(dst) < n || len(state) < 4*n || len(w) < 4*n || (bias != nil && len(bias) < n) {
+		panic(fmt.Sprintf("asm: Conv4Step bad operands: %d channels, len(dst)=%d len(state)=%d len(w)=%d len(bias)=%d",
+			n, len(dst), len(state), len(w), len(bias)))
+	}
+	if bias != nil {
+		bias = bias[:n]
+	}
+	conv4Step(dst[:n], state[:4*n], x, w[:4*n], bias)
+}
+
+// Conv4StepGo is the pure-Go twin of Conv4Step and its definition.
+func Conv4StepGo(dst, state, x, w, bias []float32) {
+	for i, xv := range x {
+		var b float32
+		if bias != nil {
+			b = bias[i]
+		}
+		s := state[4*i : 4*i+4 : 4*i+4]
+		wi := w[4*i : 4*i+4 : 4*i+4]
+		s0, s1, s2 := s[1], s[2], s[3]
+		s[0], s[1], s[2], s[3] = s0, s1, s2, xv
+		dst[i] = wi[0]*s0 + wi[1]*s1 + wi[2]*s2 + wi[3]*xv + b
+	}
+}

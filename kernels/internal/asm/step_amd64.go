@@ -35,3 +35,32 @@ func stepStates16(h, a, dt, x, dSkip, gate, out, b, c []float32) {
 	copy(h[16*i:], th[:16*r])
 	copy(out[i:], to[:r])
 }
+
+//go:noescape
+func conv4StepAVX2(n8 int, dst, state, x, w, bias *float32, bstep int)
+
+// convZeros is the bias row of conv4StepAVX2 when there is none (read
+// only; the kernel does not advance over it).
+var convZeros [8]float32
+
+// conv4Step runs whole groups of eight channels in the kernel and the
+// rest in Go (the same operations, the same bits).
+func conv4Step(dst, state, x, w, bias []float32) {
+	n8 := len(x) / 8
+	if !useSIMD || n8 == 0 {
+		Conv4StepGo(dst, state, x, w, bias)
+		return
+	}
+	bp, bstep := &convZeros[0], 0
+	if bias != nil {
+		bp, bstep = &bias[0], 32
+	}
+	conv4StepAVX2(n8, &dst[0], &state[0], &x[0], &w[0], bp, bstep)
+	if i := 8 * n8; i < len(x) {
+		var tb []float32
+		if bias != nil {
+			tb = bias[i:]
+		}
+		Conv4StepGo(dst[i:], state[4*i:], x[i:], w[4*i:], tb)
+	}
+}

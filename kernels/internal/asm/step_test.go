@@ -106,3 +106,58 @@ func BenchmarkStepStates16(b *testing.B) {
 		}
 	}
 }
+
+// TestConv4StepMatchesTwin requires the SIMD conv step to equal its twin
+// bit for bit (outputs and states), with and without a bias, on odd
+// channel counts around the eight-channel group, with guards.
+func TestConv4StepMatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(97, 98))
+	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 63, 1536, 1539} {
+		state0, x, w, bias := randSlice(r, 4*n), randSlice(r, n), randSlice(r, 4*n), randSlice(r, n)
+		for _, bb := range [][]float32{nil, bias} {
+			wantS := append([]float32(nil), state0...)
+			want := make([]float32, n)
+			Conv4StepGo(want, wantS, x, w, bb)
+			bothWays(t, func(t *testing.T) {
+				st, allS := guarded(4 * n)
+				copy(st, state0)
+				got, all := guarded(n)
+				Conv4Step(got, st, x, w, bb)
+				checkGuards(t, all, n)
+				checkGuards(t, allS, 4*n)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("n=%d bias=%v: dst[%d] = %v, twin %v", n, bb != nil, i, got[i], want[i])
+					}
+				}
+				for i := range st {
+					if st[i] != wantS[i] {
+						t.Fatalf("n=%d: state[%d] = %v, twin %v", n, i, st[i], wantS[i])
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkConv4Step times the conv step of a mamba-130m layer (1536
+// channels) on one goroutine; bytes are the state read and written, the
+// weights, x, bias and dst.
+func BenchmarkConv4Step(b *testing.B) {
+	const n = 1536
+	r := rand.New(rand.NewPCG(99, 100))
+	st, x, w, bias, dst := randSlice(r, 4*n), randSlice(r, n), randSlice(r, 4*n), randSlice(r, n), make([]float32, n)
+	for _, m := range simdModes {
+		b.Run(m.name, func(b *testing.B) {
+			restore, ok := m.set()
+			defer restore()
+			if !ok {
+				b.Skipf("no %s kernels", m.name)
+			}
+			b.SetBytes(int64(4 * 15 * n))
+			for b.Loop() {
+				Conv4Step(dst, st, x, w, bias)
+			}
+		})
+	}
+}

@@ -5,7 +5,8 @@
 // exact GELU, each for AVX2 and AVX-512F; scan.go) and bf16_amd64.s (dot
 // products and widening of bfloat16 weight panels; bf16.go) and
 // int8_amd64.s (the same for int8 weight panels with fp32 scales; int8.go)
-// and step_amd64.s (the decode step's state update over N = 16; step.go).
+// and step_amd64.s (the decode step's state update over N = 16 and conv
+// step for K = 4; step.go).
 // Run from
 // kernels/internal/asm:
 //
@@ -77,6 +78,7 @@ func main() {
 		oct1Prep()
 		oct1PrepZ()
 		oct1Out()
+		prefetch()
 		deltaRow()
 		recur8()
 		ln2d(2)
@@ -91,6 +93,7 @@ func main() {
 	case "step":
 		stepConsts()
 		stepN16()
+		conv4Step()
 	default:
 		fmt.Fprintln(os.Stderr, "usage: go run ./gen sgemm|scan|bf16|scan1|int8|step")
 		os.Exit(2)

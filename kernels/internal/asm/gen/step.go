@@ -125,3 +125,85 @@ func stepN16() {
 	p("\tVZEROUPPER")
 	p("\tRET")
 }
+
+// transpose4x8 emits the transpose of the 4×4 blocks in each 128-bit half
+// of r[0..3] into o[0..3] (row i of a half's output is column i of its
+// input), with temporaries t0, t1: unpack pairs of singles, then pairs of
+// doubles. It is its own inverse.
+func transpose4x8(r, o [4]string, t0, t1 string) {
+	p("\tVUNPCKLPS %s, %s, %s", r[1], r[0], t0)
+	p("\tVUNPCKHPS %s, %s, %s", r[1], r[0], t1)
+	p("\tVUNPCKLPS %s, %s, %s", r[3], r[2], o[2])
+	p("\tVUNPCKHPS %s, %s, %s", r[3], r[2], o[3])
+	p("\tVUNPCKLPD %s, %s, %s", o[2], t0, o[0])
+	p("\tVUNPCKHPD %s, %s, %s", o[2], t0, o[1])
+	p("\tVUNPCKLPD %s, %s, %s", o[3], t1, o[2])
+	p("\tVUNPCKHPD %s, %s, %s", o[3], t1, o[3])
+}
+
+// conv4Step emits conv4StepAVX2, Conv1dStep's pass for K = 4 over 8·n8
+// channels: the (channel, tap) states and weights of eight channels (four
+// vectors each, two channels per vector) are transposed to tap-major
+// vectors in the channel order 0 2 4 6 1 3 5 7 (x and the bias are
+// permuted to it with VPERMPS), the output is w0·s1 + w1·s2 + w2·s3 + w3·x
+// + b with separate multiplies and adds in that order (conv4's, so equal
+// to the full causal conv bit for bit), permuted back and stored, and the
+// new state rows (s1, s2, s3, x), transposed back, are stored over the old.
+// bstep is the bias pointer's advance per eight channels (32, or 0 for a
+// zero bias row).
+func conv4Step() {
+	p("")
+	for i, v := range []int{0, 2, 4, 6, 1, 3, 5, 7, 0, 4, 1, 5, 2, 6, 3, 7} {
+		p("DATA convperm<>+%d(SB)/4, $%d", 4*i, v)
+	}
+	p("GLOBL convperm<>(SB), RODATA|NOPTR, $64")
+	p("")
+	p("// func conv4StepAVX2(n8 int, dst, state, x, w, bias *float32, bstep int)")
+	p("TEXT ·conv4StepAVX2(SB), NOSPLIT, $0-56")
+	p("\tMOVQ n8+0(FP), CX")
+	p("\tMOVQ dst+8(FP), DI")
+	p("\tMOVQ state+16(FP), AX")
+	p("\tMOVQ x+24(FP), SI")
+	p("\tMOVQ w+32(FP), BX")
+	p("\tMOVQ bias+40(FP), DX")
+	p("\tMOVQ bstep+48(FP), R8")
+	p("\tVMOVUPS convperm<>+0(SB), Y14")  // to the transposed order
+	p("\tVMOVUPS convperm<>+32(SB), Y15") // back
+	p("\tTESTQ CX, CX")
+	p("\tJZ conv4_done")
+	p("conv4_loop:")
+	for i := 0; i < 4; i++ {
+		p("\tVMOVUPS %d(BX), Y%d", 32*i, i)
+	}
+	transpose4x8([4]string{"Y0", "Y1", "Y2", "Y3"}, [4]string{"Y4", "Y5", "Y6", "Y7"}, "Y8", "Y9") // w0..w3
+	for i := 0; i < 4; i++ {
+		p("\tVMOVUPS %d(AX), Y%d", 32*i, i)
+	}
+	transpose4x8([4]string{"Y0", "Y1", "Y2", "Y3"}, [4]string{"Y10", "Y11", "Y12", "Y13"}, "Y8", "Y9") // s0..s3
+	p("\tVPERMPS (SI), Y14, Y0")                                                                       // x
+	p("\tVPERMPS (DX), Y14, Y9")                                                                       // bias
+	p("\tVMULPS Y11, Y4, Y1")                                                                          // w0·s1
+	p("\tVMULPS Y12, Y5, Y2")
+	p("\tVADDPS Y2, Y1, Y1")
+	p("\tVMULPS Y13, Y6, Y2")
+	p("\tVADDPS Y2, Y1, Y1")
+	p("\tVMULPS Y0, Y7, Y2")
+	p("\tVADDPS Y2, Y1, Y1")
+	p("\tVADDPS Y9, Y1, Y1")
+	p("\tVPERMPS Y1, Y15, Y1")
+	p("\tVMOVUPS Y1, (DI)")
+	transpose4x8([4]string{"Y11", "Y12", "Y13", "Y0"}, [4]string{"Y2", "Y3", "Y4", "Y5"}, "Y8", "Y10") // new state
+	for i := 0; i < 4; i++ {
+		p("\tVMOVUPS Y%d, %d(AX)", 2+i, 32*i)
+	}
+	p("\tADDQ $128, AX")
+	p("\tADDQ $128, BX")
+	p("\tADDQ $32, SI")
+	p("\tADDQ $32, DI")
+	p("\tADDQ R8, DX")
+	p("\tDECQ CX")
+	p("\tJNZ conv4_loop")
+	p("conv4_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
