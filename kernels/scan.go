@@ -28,7 +28,8 @@ const (
 type scanScratch struct {
 	dt, da, gate   [scanBlock]float32
 	ub, db, zb, ob [revBlock]float32
-	sink           float32 // touchNext's sum, never read
+	dproj          [scanBlock]float32 // a channel's chunk of projected Δ (scanProjN16)
+	sink           float32            // touchNext's sum, never read
 	gateOnes       bool    // gate holds all ones (set by begin, kept while z is nil)
 }
 
@@ -75,7 +76,26 @@ func scanBCLayout(op, name string, t *Tensor, bt, d, n, l int) bcLayout {
 	return bcLayout{}
 }
 
-func (cb cpuBackend) SelectiveScan(a *ScanArgs) {
+func (cb cpuBackend) SelectiveScan(a *ScanArgs) { cb.selectiveScan(a, nil) }
+
+// scanProjN16 runs SelectiveScanDeltaProj's N = 16 scans (Mamba's, Vim's)
+// and reports whether it did: a with Δ made per channel and chunk of
+// steps by dp (asm.DeltaRow into L1 scratch, equal to MatMul's Δ bit for
+// bit with the SIMD kernels) right before the scan reads it, instead of a
+// K = dt_rank MatMul writing the whole (Bt, D, L) Δ first (vim-tiny: K = 12,
+// a GEMM shape that ran at a quarter of x_proj's FLOP rate). a.Delta must
+// stand in with U's shape; it is not read.
+func (cb cpuBackend) scanProjN16(a *ScanArgs, dp *deltaProj) bool {
+	if a.A.Dim(1) != 16 || dp.r == 0 {
+		return false
+	}
+	cb.selectiveScan(a, dp)
+	return true
+}
+
+// selectiveScan is SelectiveScan with Δ from dp when dp is not nil (N = 16
+// only: scanProjN16).
+func (cb cpuBackend) selectiveScan(a *ScanArgs, dp *deltaProj) {
 	const op = "SelectiveScan"
 	host(op, a.U, a.Delta, a.A, a.B, a.C, a.D, a.Z, a.DeltaBias, a.Out, a.LastState)
 	if a.U == nil || a.U.Rank() != 3 || a.Delta == nil || !SameShape(a.Delta, a.U) || a.Out == nil || !SameShape(a.Out, a.U) ||
@@ -107,23 +127,25 @@ func (cb cpuBackend) SelectiveScan(a *ScanArgs) {
 		buf := getScratch(a.Out.Len())
 		f := *a
 		f.Out, f.Accumulate = MustFromSlice(*buf, a.Out.Shape()...), false
-		cb.SelectiveScan(&f)
+		cb.selectiveScan(&f, dp)
 		cb.Add(a.Out, a.Out, f.Out)
 		putScratch(buf)
 		return
 	}
 	grain := max(1, (1<<16)/max(l*max(n, 1), 1))
 	if cb.inline(bt*d, grain) {
-		scanRange(a, lb, lc, d, l, n, 0, bt*d)
+		scanRange(a, lb, lc, d, l, n, 0, bt*d, dp)
 		return
 	}
-	cb.par(bt*d, grain, func(lo, hi int) { scanRange(a, lb, lc, d, l, n, lo, hi) })
+	cb.par(bt*d, grain, func(lo, hi int) { scanRange(a, lb, lc, d, l, n, lo, hi, dp) })
 }
 
 // scanRange runs channels [lo, hi) of the flattened (Bt, D) range. Channels
 // sharing the same B and C rows are processed as a block, chunk by chunk of
-// time, so that each chunk of B/C is transposed once per block.
-func scanRange(a *ScanArgs, lb, lc bcLayout, d, l, n, lo, hi int) {
+// time, so that each chunk of B/C is transposed once per block. With dp
+// (N = 16: a chunk is at most scanBlock steps) each channel's chunk of Δ
+// is projected into sc.dproj instead of read from a.Delta.
+func scanRange(a *ScanArgs, lb, lc bcLayout, d, l, n, lo, hi int, dp *deltaProj) {
 	var bStack, cStack [scanChunkCap]float32
 	var hStack [scanStateCap]float32
 	var sc scanScratch
@@ -202,7 +224,14 @@ func scanRange(a *ScanArgs, lb, lc bcLayout, d, l, n, lo, hi int) {
 					zr = z[row : row+t1-t0]
 				}
 				hc, ac := h[(c-ch)*n:(c-ch+1)*n], a.A.Data[dc*n:(dc+1)*n]
-				uc, dtc, oc := u[row:row+t1-t0], delta[row:row+t1-t0], a.Out.Data[row:row+t1-t0]
+				uc, oc := u[row:row+t1-t0], a.Out.Data[row:row+t1-t0]
+				var dtc []float32
+				if dp != nil {
+					dtc = sc.dproj[:t1-t0]
+					dp.block(dtc, c, t0)
+				} else {
+					dtc = delta[row : row+t1-t0]
+				}
 				if touch && c+1 < end {
 					touchNext(&sc, u, delta, z, row+l, t1-t0)
 				}

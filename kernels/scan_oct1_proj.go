@@ -59,6 +59,9 @@ func (cb cpuBackend) SelectiveScanDeltaProj(a *ScanArgs, w, low *Tensor) {
 	lc := scanBCLayout(op, "C", a.C, bt, d, n, l)
 	fused := useOct1 && asm.Enabled() && n == 1 && a.DeltaSoftplus && lb.varying && r > 0 &&
 		(bt*d)%8 == 0 && a.LastState == nil && l > 0
+	if !fused && cb.scanProjN16(&f, &deltaProj{w: w.Data, low: low.Data, r: r, l: l, d: d, g: g, per: per}) {
+		return
+	}
 	if !fused {
 		buf := getScratch(a.U.Len())
 		defer putScratch(buf)

@@ -121,6 +121,26 @@ func (b *Branch) Prefill(be kernels.Backend, ws *Workspace, y, x, z, convState, 
 // be.SelectiveScan on them (whole, or channel range by channel range)
 // completes Forward. The operands live in ws's scratch until its next use.
 func (b *Branch) PrepareScan(be kernels.Backend, ws *Workspace, y, x, z *kernels.Tensor) *kernels.ScanArgs {
+	a, _, _ := b.prepare(be, ws, y, x, z, false)
+	return a
+}
+
+// PrepareScanProj is PrepareScan for a backend that projects Δ inside the
+// scan (kernels.DeltaProjScanner): where be has it (and dt_proj is stored
+// in fp32), the returned args have Delta nil and w (E, R) and low (Bt, 1,
+// R, L) are dt_proj.weight and the low-rank dt rows, so that
+// SelectiveScanDeltaProj(a, w, low) (whole, or channel range by channel
+// range with w's rows) completes Forward without the (Bt, E, L) Δ being
+// written and read back. Elsewhere w and low are nil and a is
+// PrepareScan's.
+func (b *Branch) PrepareScanProj(be kernels.Backend, ws *Workspace, y, x, z *kernels.Tensor) (a *kernels.ScanArgs, w, low *kernels.Tensor) {
+	_, ok := be.(kernels.DeltaProjScanner)
+	return b.prepare(be, ws, y, x, z, ok && b.dtProjP == nil)
+}
+
+// prepare is PrepareScan, leaving Δ to the scan (Delta nil, w and low
+// returned) when proj is set.
+func (b *Branch) prepare(be kernels.Backend, ws *Workspace, y, x, z *kernels.Tensor, proj bool) (a *kernels.ScanArgs, w, low *kernels.Tensor) {
 	bt, e, l := x.Dim(0), x.Dim(1), x.Dim(2)
 	r, n := b.DTRank, b.DState
 
@@ -142,15 +162,19 @@ func (b *Branch) PrepareScan(be kernels.Backend, ws *Workspace, y, x, z *kernels
 	be.CopyBox(bm, []int{0, 0, 0}, xdbl, []int{0, r, 0}, []int{bt, n, l})
 	be.CopyBox(cm, []int{0, 0, 0}, xdbl, []int{0, r + n, 0}, []int{bt, n, l})
 
-	// dt = dt_proj.weight · dtLow (no bias: it goes into the scan as delta_bias).
-	dt := ws.Get(be, "mamba.branch.dt", bt, e, l)
-	be.MatMul(dt, widened(be, ws, "mamba.packed.dtproj", b.DTProjW, b.dtProjP), dtLow, false, false)
-
-	return &kernels.ScanArgs{
-		U: xc, Delta: dt, A: b.A, B: bm, C: cm, D: b.D, Z: z,
+	a = &kernels.ScanArgs{
+		U: xc, A: b.A, B: bm, C: cm, D: b.D, Z: z,
 		DeltaBias: b.DTProjB, DeltaSoftplus: true,
 		Out: y, Reverse: b.Reverse,
 	}
+	if proj {
+		return a, b.DTProjW, dtLow.Reshape(bt, 1, r, l)
+	}
+	// dt = dt_proj.weight · dtLow (no bias: it goes into the scan as delta_bias).
+	dt := ws.Get(be, "mamba.branch.dt", bt, e, l)
+	be.MatMul(dt, widened(be, ws, "mamba.packed.dtproj", b.DTProjW, b.dtProjP), dtLow, false, false)
+	a.Delta = dt
+	return a, nil, nil
 }
 
 // saveConvState writes Prefill's conv state from the branch input x.

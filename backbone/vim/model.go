@@ -154,13 +154,9 @@ func (m *BiMixer) Forward(be kernels.Backend, ws *mamba.Workspace, out, h *kerne
 		}
 	} else if gs, ok := be.(kernels.GateSummer); ok && m.Bwd.Reverse {
 		// Both scans ungated, then yf = (yf + yb)·silu(z) in one pass.
-		af := m.Fwd.PrepareScan(be, ws, yf, x, z)
-		af.Z = nil
-		be.SelectiveScan(af)
+		prepareUngated(&m.Fwd, be, ws, yf, x, z).scan(be, 0, e)
 		yb = ws.Get(be, "vim.yb", bt, e, l)
-		ab := m.Bwd.PrepareScan(be, ws, yb, x, z)
-		ab.Z = nil
-		be.SelectiveScan(ab)
+		prepareUngated(&m.Bwd, be, ws, yb, x, z).scan(be, 0, e)
 		gs.GateSum(yf, yf, yb, z)
 		yb = nil
 	} else {
@@ -226,17 +222,19 @@ func (m *BiMixer) balancedBranches(sb kernels.Backend, wsf, wsb *mamba.Workspace
 		units = chunks
 	}
 	var args [2]*kernels.ScanArgs
+	var dirs [2]dirScan
 	var next atomic.Int64
 	var ready, done sync.WaitGroup
 	ready.Add(2)
 	run := func(dir int) {
-		if dir == 0 {
-			args[0] = m.Fwd.PrepareScan(sb, wsf, yf, x, z)
-		} else {
-			args[1] = m.Bwd.PrepareScan(sb, wsb, yb, x, z)
+		br, ws, out := &m.Fwd, wsf, yf
+		if dir == 1 {
+			br, ws, out = &m.Bwd, wsb, yb
 		}
 		if fused {
-			args[dir].Z = nil
+			dirs[dir] = prepareUngated(br, sb, ws, out, x, z)
+		} else {
+			args[dir] = br.PrepareScan(sb, ws, out, x, z)
 		}
 		ready.Done()
 		ready.Wait()
@@ -253,10 +251,9 @@ func (m *BiMixer) balancedBranches(sb kernels.Backend, wsf, wsb *mamba.Workspace
 			}
 			c0 := i * scanChunk
 			c1 := min(e, c0+scanChunk)
-			f, b := channelRange(args[0], c0, c1), channelRange(args[1], c0, c1)
-			sb.SelectiveScan(f)
-			sb.SelectiveScan(b)
-			gs.GateSum(f.Out, f.Out, b.Out, rowRange(z, c0, c1))
+			dirs[0].scan(sb, c0, c1)
+			dirs[1].scan(sb, c0, c1)
+			gs.GateSum(rowRange(yf, c0, c1), rowRange(yf, c0, c1), rowRange(yb, c0, c1), rowRange(z, c0, c1))
 		}
 	}
 	done.Add(1)
@@ -267,6 +264,41 @@ func (m *BiMixer) balancedBranches(sb kernels.Backend, wsf, wsb *mamba.Workspace
 	run(0)
 	done.Wait()
 	return fused
+}
+
+// dirScan is one direction's scan as prepareUngated leaves it: its
+// operands, and where the backend projects Δ inside the scan
+// (kernels.DeltaProjScanner) dt_proj's weight w (E, R) and the low-rank
+// rows low (1, 1, R, L), Delta being nil.
+type dirScan struct {
+	a      *kernels.ScanArgs
+	w, low *kernels.Tensor
+}
+
+// prepareUngated runs br's part before the scan, without the gate z (the
+// caller gates the sum of both directions with GateSum), with Δ left to
+// the scan where be can project it.
+func prepareUngated(br *mamba.Branch, be kernels.Backend, ws *mamba.Workspace, y, x, z *kernels.Tensor) dirScan {
+	a, w, low := br.PrepareScanProj(be, ws, y, x, z)
+	a.Z = nil
+	return dirScan{a, w, low}
+}
+
+// scan runs channels [c0, c1) of the scan (host views for a part of a
+// batch-1 scan).
+func (d dirScan) scan(be kernels.Backend, c0, c1 int) {
+	a, w := d.a, d.w
+	if c0 != 0 || c1 != a.U.Dim(1) {
+		a = channelRange(a, c0, c1)
+		if w != nil {
+			w = w.Narrow0(c0, c1-c0)
+		}
+	}
+	if w != nil {
+		be.(kernels.DeltaProjScanner).SelectiveScanDeltaProj(a, w, d.low)
+		return
+	}
+	be.SelectiveScan(a)
 }
 
 // channelRange returns a's operands restricted to channels [c0, c1) of a
