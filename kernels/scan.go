@@ -30,7 +30,7 @@ type scanScratch struct {
 	ub, db, zb, ob [revBlock]float32
 	dproj          [scanBlock]float32 // a channel's chunk of projected Δ (scanProjN16)
 	sink           float32            // touchNext's sum, never read
-	gateOnes       bool    // gate holds all ones (set by begin, kept while z is nil)
+	gateOnes       bool               // gate holds all ones (set by begin, kept while z is nil)
 }
 
 // begin readies sc for one channel of the blocked scans: without z the gate
