@@ -129,6 +129,18 @@ func Oct1OutAccGo(out, h, u, c, gate []float32, dSkip float32) {
 	}
 }
 
+// Prefetch asks the CPU to bring the cache lines of x into cache
+// (PREFETCHT0 on each line, with the SIMD kernels on amd64), for a reader
+// about to walk x in an order the hardware prefetchers do not follow (the
+// N = 1 scan's reverse blocks). It has no effect on any value; without
+// the SIMD kernels it does nothing.
+func Prefetch(x []float32) {
+	if len(x) == 0 {
+		return
+	}
+	prefetch(x)
+}
+
 // LayerNorm2dPixels is VMamba's channel-first LayerNorm2d of n neighbouring
 // pixels: with x[ch·stride + i] the value of channel ch < c at pixel i < n,
 // for every pixel i, on values shifted by its first channel k = x[i] (so

@@ -2,6 +2,8 @@
 
 package asm
 
+import "unsafe"
+
 //go:noescape
 func recur8AVX(h *[8]float32, da, w *[8][Recur8Block]float32, n int, rev bool)
 
@@ -13,6 +15,9 @@ func oct1PrepAVX512(n int, da, w, delta, u, b *float32, bias, a float32)
 
 //go:noescape
 func oct1OutAVX2(n8 int, out, h, u, c, gate *float32, dSkip float32)
+
+//go:noescape
+func prefetchLines(n int, p *float32)
 
 //go:noescape
 func oct1OutAccAVX2(n8 int, out, h, u, c, gate *float32, dSkip float32)
@@ -242,4 +247,13 @@ func deltaRow(dst, x []float32, stride int, w []float32) {
 		deltaRowAVX2(1, &out[0], &xt[0], 16, &w[0], len(w)) // rem < 8
 	}
 	copy(dst[i:], out[:rem])
+}
+
+func prefetch(x []float32) {
+	if !useSIMD {
+		return
+	}
+	start := uintptr(unsafe.Pointer(&x[0]))
+	end := start + 4*uintptr(len(x))
+	prefetchLines(int((end-1)/64-start/64+1), &x[0])
 }

@@ -1074,6 +1074,20 @@ outacc_done:
 	VZEROUPPER
 	RET
 
+// func prefetchLines(n int, p *float32)
+TEXT ·prefetchLines(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	TESTQ CX, CX
+	JZ pf_done
+pf_loop:
+	PREFETCHT0 (SI)
+	ADDQ $64, SI
+	DECQ CX
+	JNZ pf_loop
+pf_done:
+	RET
+
 // func deltaRowAVX512(n int, dst, x *float32, stride int, w *float32, r int)
 TEXT ·deltaRowAVX512(SB), NOSPLIT, $0-48
 	MOVQ n+0(FP), CX

@@ -29,3 +29,5 @@ func addScalar(dst []float32, v float32) { AddScalarGo(dst, v) }
 func gather2(dst, src []float32) { Gather2Go(dst, src) }
 
 func deltaRow(dst, x []float32, stride int, w []float32) { DeltaRowGo(dst, x, stride, w) }
+
+func prefetch(x []float32) {}

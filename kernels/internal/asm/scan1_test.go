@@ -164,6 +164,28 @@ func TestOct1OutAccMatchesTwin(t *testing.T) {
 	}
 }
 
+// TestPrefetch checks that Prefetch changes nothing and stays inside its
+// slice's cache lines (no fault at a slice's end or start, any alignment,
+// empty slices), with and without the SIMD kernels.
+func TestPrefetch(t *testing.T) {
+	r := rand.New(rand.NewPCG(65, 66))
+	for _, n := range append([]int{0, 2, 5}, oct1Sizes...) {
+		for off := range 17 {
+			base := randSlice(r, n+off+16)
+			want := append([]float32(nil), base...)
+			bothWays(t, func(t *testing.T) {
+				Prefetch(base[off : off+n])
+				Prefetch(base[len(base)-n:])
+				for i := range base {
+					if base[i] != want[i] {
+						t.Fatalf("n %d, off %d: [%d] changed", n, off, i)
+					}
+				}
+			})
+		}
+	}
+}
+
 func BenchmarkOct1(b *testing.B) {
 	const n = Recur8Block
 	r := rand.New(rand.NewPCG(59, 60))
@@ -186,6 +208,7 @@ func BenchmarkOct1(b *testing.B) {
 		{"Recur8Rev", 8 * n, func() { Recur8(&h, &da8, &w8, n, true) }},
 		{"Out", n, func() { Oct1Out(out, w, u, c, gate, 0.3) }},
 		{"OutAcc", n, func() { Oct1OutAcc(out, w, u, c, gate, 0.3) }},
+		{"Prefetch", n, func() { Prefetch(u) }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			benchModes(b, func(b *testing.B) {

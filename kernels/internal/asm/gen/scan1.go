@@ -706,3 +706,23 @@ func deltaRow() {
 		p("\tRET")
 	}
 }
+
+// prefetch emits prefetchLines(n, p): PREFETCHT0 of n consecutive cache
+// lines from p (no vector registers; SSE, so any amd64 with the other
+// kernels has it).
+func prefetch() {
+	p("")
+	p("// func prefetchLines(n int, p *float32)")
+	p("TEXT ·prefetchLines(SB), NOSPLIT, $0-16")
+	p("\tMOVQ n+0(FP), CX")
+	p("\tMOVQ p+8(FP), SI")
+	p("\tTESTQ CX, CX")
+	p("\tJZ pf_done")
+	p("pf_loop:")
+	p("\tPREFETCHT0 (SI)")
+	p("\tADDQ $64, SI")
+	p("\tDECQ CX")
+	p("\tJNZ pf_loop")
+	p("pf_done:")
+	p("\tRET")
+}
