@@ -32,10 +32,10 @@ func scanChannel(sc *scanScratch, h, a, u, delta, z, out, bt, ct []float32, bStr
 // for a block of steps in time order, as scanChannel does, and runs the
 // recurrence backwards over the block in place with asm.ScanStates16Rev,
 // blocks taken from the end: no reversed copies of u, delta, z and out.
-// Other N, CPUs without AVX2, the noasm tag and GOMAMBA_NOASM=1 take
-// scanChannelRevStaged.
+// Other N, CPUs without AVX2, the noasm tag, GOMAMBA_NOASM=1 and
+// revStaged16 take scanChannelRevStaged.
 func scanChannelRev(sc *scanScratch, h, a, u, delta, z, out, bt, ct []float32, bStride, cStride int, dSkip, dBias float32, hasD, softplus bool) {
-	if len(h) != 16 || !asm.Enabled() {
+	if len(h) != 16 || !asm.Enabled() || revStaged16 {
 		scanChannelRevStaged(sc, h, a, u, delta, z, out, bt, ct, bStride, cStride, dSkip, dBias, hasD, softplus)
 		return
 	}
@@ -52,6 +52,15 @@ func scanChannelRev(sc *scanScratch, h, a, u, delta, z, out, bt, ct []float32, b
 		asm.ScanStates16Rev(h, a, dt[:m], u[lo:hi], gate[:m], out[lo:hi], bt[s0*bStride:], ct[s0*cStride:], bStride, cStride, dSkip)
 	}
 }
+
+// revStaged16 makes N = 16 reverse scans run the forward kernel over
+// reversed copies of each block (scanChannelRevStaged) instead of the
+// in-place reverse kernel. Off: here (AVX2) the reverse kernel is as fast as
+// the forward one, while the closing note of session 3 measured the AVX-512
+// reverse kernel 20-30% slower than its forward twin on the device Xeon.
+// BenchmarkScanReverseStaged times both ways on the CPU it runs on (tests
+// and benchmarks set it).
+var revStaged16 = false
 
 // scanChannel1 is scanChannel1Go (N = 1, VMamba v2) with Δ, the decays
 // exp(Δ·a) and the SiLU gate computed by vector code for a block of steps

@@ -155,3 +155,56 @@ func TestCPUSerial(t *testing.T) {
 		closeTo(t, fmt.Sprintf("output %d", i), got[i].Data, f64(want[i].Data), 0, 0)
 	}
 }
+
+// TestScanReverseStaged16 checks the staged N = 16 reverse scan
+// (revStaged16: the forward kernel over reversed blocks) against the
+// in-place reverse kernel, with and without the gate, over several chunks,
+// and with Δ projected in the scan.
+func TestScanReverseStaged16(t *testing.T) {
+	r := rand.New(rand.NewPCG(39, 40))
+	for _, c := range []struct {
+		d, l int
+		opts bool
+	}{{40, 197, true}, {40, 197, false}, {8, 700, true}, {3, 5, true}} {
+		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
+			a := randScan(r, 1, c.d, c.l, 16, "var", "var", 1, c.opts)
+			a.Reverse = true
+			CPUSerial().SelectiveScan(a)
+			want, wantH := a.Out.Clone(), a.LastState.Clone()
+			defer func(v bool) { revStaged16 = v }(revStaged16)
+			revStaged16 = true
+			CPUSerial().SelectiveScan(a)
+			closeTo(t, "out", a.Out.Data, f64(want.Data), 1e-6, 1e-6)
+			closeTo(t, "last_state", a.LastState.Data, f64(wantH.Data), 1e-6, 1e-6)
+		})
+	}
+}
+
+// BenchmarkScanReverseStaged times one reverse direction of a vim-tiny
+// mixer at 224² (384 channels × 197 steps, N = 16, one goroutine) with the
+// in-place reverse kernel and staged (the forward kernel over reversed
+// copies), beside the forward scan, ungated as Vim's CPU path runs them
+// and gated: which reverse way is faster depends on the CPU's kernels
+// (revStaged16).
+func BenchmarkScanReverseStaged(b *testing.B) {
+	r := rand.New(rand.NewPCG(41, 42))
+	a := randScan(r, 1, 384, 197, 16, "var", "var", 1, true)
+	a.LastState = nil
+	for _, gated := range []bool{false, true} {
+		for _, way := range []string{"forward", "inplace", "staged"} {
+			b.Run(fmt.Sprintf("gated=%v/%s", gated, way), func(b *testing.B) {
+				f := *a
+				if !gated {
+					f.Z = nil
+				}
+				f.Reverse = way != "forward"
+				defer func(v bool) { revStaged16 = v }(revStaged16)
+				revStaged16 = way == "staged"
+				for b.Loop() {
+					CPUSerial().SelectiveScan(&f)
+				}
+				b.ReportMetric(float64(384*197*16)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gupd/s")
+			})
+		}
+	}
+}
