@@ -154,3 +154,21 @@ func BenchmarkAddMul(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLayerNorm2dVMamba times LayerNorm2d (in place, with affine) at
+// vmamba-tiny's 224² stage maps while Parallel's helpers are held, as in
+// its forward. Run with -cpu 1,2 for the split's gain.
+func BenchmarkLayerNorm2dVMamba(b *testing.B) {
+	defer HoldWorkers()()
+	r := rand.New(rand.NewPCG(8, 8))
+	for _, s := range [][3]int{{96, 56, 56}, {192, 28, 28}, {384, 14, 14}, {768, 7, 7}} {
+		x := rndT(r, 1, 1, s[0], s[1], s[2])
+		w, bias := rndT(r, 1, s[0]), rndT(r, 1, s[0])
+		b.Run(fmt.Sprintf("%dx%dx%d", s[0], s[1], s[2]), func(b *testing.B) {
+			b.SetBytes(int64(8 * x.Len()))
+			for b.Loop() {
+				CPU().LayerNorm2d(x, x, w, bias, 1e-6)
+			}
+		})
+	}
+}
