@@ -36,41 +36,47 @@ func stepConsts() {
 }
 
 // stepChannel returns the update of channel j of a group of four (N = 16,
-// AVX2): dt at 4j(SI), x at 4j(DI), states at 64j(AX), A at 64j(BX), B at
-// (R11), C at (R12). The decays are 2^(a·(dt·log2e)) by exp2Lines (two
-// interleaved chains, the full scan's polynomial), the states become
-// h·e + (dt·x)·b in one fused multiply-add each and are stored, and the
-// products h·c, summed over the two halves (h_k·c_k + h_{k+8}·c_{k+8},
-// fused), are left in prod. Temporaries: Y8–Y15.
-func stepChannel(j int, prod string) []string {
+// AVX2) in the six registers r: dt at 4j(SI), x at 4j(DI), states at
+// 64j(AX), A at 64j(BX), B at (R11), C at (R12). The decays are
+// 2^(a·(dt·log2e)) by exp2Lines (two interleaved chains, the full scan's
+// polynomial), the states become h·e + (dt·x)·b in one fused multiply-add
+// each and are stored, and the products h·c, summed over the two halves
+// (h_k·c_k + h_{k+8}·c_{k+8}, fused), are left in prod. Every channel's
+// list has the same length, so two can be interleaved.
+func stepChannel(j int, prod string, r [6]string) []string {
+	x := func(y string) string { return "X" + y[1:] }
 	l := []string{
-		fmt.Sprintf("VBROADCASTSS %d(SI), Y8", 4*j),
-		fmt.Sprintf("VMULPS %s, Y8, Y9", c("log2e")), // dt·log2e
-		fmt.Sprintf("VMULPS %d(BX), Y9, Y10", 64*j),  // y, states 0..7
-		fmt.Sprintf("VMULPS %d(BX), Y9, Y11", 64*j+32),
+		fmt.Sprintf("VBROADCASTSS %d(SI), %s", 4*j, r[2]),
+		fmt.Sprintf("VMULPS %s, %s, %s", c("log2e"), r[2], r[3]), // dt·log2e
+		fmt.Sprintf("VMULPS %d(BX), %s, %s", 64*j, r[3], r[0]),   // y, states 0..7
+		fmt.Sprintf("VMULPS %d(BX), %s, %s", 64*j+32, r[3], r[1]),
 	}
-	e0, e1 := exp2Lines("Y10", "Y12", "Y13"), exp2Lines("Y11", "Y14", "Y15")
+	e0, e1 := exp2Lines(r[0], r[2], r[3]), exp2Lines(r[1], r[4], r[5])
 	for i := range e0 {
 		l = append(l, e0[i], e1[i])
 	}
 	return stepLines(append(l,
-		fmt.Sprintf("VMULSS %d(DI), X8, X9", 4*j), // dx = dt·x
-		"VBROADCASTSS X9, Y9",
-		"VMULPS (R11), Y9, Y12",
-		"VMULPS 32(R11), Y9, Y13",
-		fmt.Sprintf("VMOVUPS %d(AX), Y14", 64*j),
-		fmt.Sprintf("VMOVUPS %d(AX), Y15", 64*j+32),
-		"VFMADD213PS Y12, Y10, Y14", // h = h·e + dx·b
-		"VFMADD213PS Y13, Y11, Y15",
-		fmt.Sprintf("VMOVUPS Y14, %d(AX)", 64*j),
-		fmt.Sprintf("VMOVUPS Y15, %d(AX)", 64*j+32),
-		fmt.Sprintf("VMULPS (R12), Y14, %s", prod),
-		fmt.Sprintf("VFMADD231PS 32(R12), Y15, %s", prod),
+		fmt.Sprintf("VMOVSS %d(SI), %s", 4*j, x(r[2])),
+		fmt.Sprintf("VMULSS %d(DI), %s, %s", 4*j, x(r[2]), x(r[2])), // dx = dt·x
+		fmt.Sprintf("VBROADCASTSS %s, %s", x(r[2]), r[2]),
+		fmt.Sprintf("VMULPS (R11), %s, %s", r[2], r[3]),
+		fmt.Sprintf("VMULPS 32(R11), %s, %s", r[2], r[4]),
+		fmt.Sprintf("VMOVUPS %d(AX), %s", 64*j, r[5]),
+		fmt.Sprintf("VFMADD213PS %s, %s, %s", r[3], r[0], r[5]), // h = h·e + dx·b
+		fmt.Sprintf("VMOVUPS %d(AX), %s", 64*j+32, r[2]),
+		fmt.Sprintf("VFMADD213PS %s, %s, %s", r[4], r[1], r[2]),
+		fmt.Sprintf("VMOVUPS %s, %d(AX)", r[5], 64*j),
+		fmt.Sprintf("VMOVUPS %s, %d(AX)", r[2], 64*j+32),
+		fmt.Sprintf("VMULPS (R12), %s, %s", r[5], prod),
+		fmt.Sprintf("VFMADD231PS 32(R12), %s, %s", r[2], prod),
 	))
 }
 
 // stepN16 emits stepN16AVX2, SelectiveStateUpdate's inner loop for N = 16:
-// four channels per iteration (stepChannel into Y0–Y3), their four sums
+// four channels per iteration, two at a time with their instructions
+// interleaved (stepChannel into Y0–Y3; a channel's exp chain is long and
+// one at a time left the out-of-order window short of independent work),
+// their four sums
 // reduced together by scanN16v's transposing add tree (lane j of X0 is
 // channel j's ((p0+p2)+(p1+p3)) + ((p4+p6)+(p5+p7))), then
 // out = (y + x·D)·gate for the four at once. Every channel's arithmetic is
@@ -93,10 +99,10 @@ func stepN16() {
 	p("\tTESTQ CX, CX")
 	p("\tJZ step16_done")
 	p("step16_loop:")
-	for j := 0; j < 4; j++ {
-		for _, s := range stepChannel(j, fmt.Sprintf("Y%d", j)) {
-			p("\t%s", s)
-		}
+	ra := [6]string{"Y4", "Y5", "Y6", "Y7", "Y8", "Y9"}
+	rb := [6]string{"Y10", "Y11", "Y12", "Y13", "Y14", "Y15"}
+	for j := 0; j < 4; j += 2 { // two channels' chains interleaved
+		interleave(stepChannel(j, fmt.Sprintf("Y%d", j), ra), stepChannel(j+1, fmt.Sprintf("Y%d", j+1), rb))
 	}
 	// [p0..p3] → lane j of X0 = Σ p_j (scanN16v's tree).
 	p("\tVUNPCKLPS Y1, Y0, Y8")
