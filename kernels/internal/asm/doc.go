@@ -27,6 +27,13 @@
 // LayerNorm2dPixels, the 8×8-tile Transpose, the 3×3 depthwise DW3Row, the
 // stride-2 Gather2 and AddScalar.
 //
+// step_amd64.s (generator gen/step.go) holds the LM decode step's kernels,
+// AVX2 only (also run on AVX-512 CPUs): StepStates16, the state update of
+// many channels at N = 16 (the scans' 2^(Δ·A·log2e) decay, the states,
+// Σ state·C, D skip and gate, four channels per iteration, two of them
+// interleaved), and Conv4Step, the K = 4 conv step (eight channels per
+// iteration, bit-equal to the full causal conv).
+//
 // The SGEMM pieces follow the GotoBLAS design: op(A) is packed into MR-row
 // panels, op(B) into NR-column panels, and Kernel multiplies one A panel by
 // one B panel into an MR×NR tile of C. The blocking loops and threading
