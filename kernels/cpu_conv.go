@@ -47,10 +47,10 @@ func conv1dRows(dst, x, w, bias *Tensor, act Activation, rev bool, lo, hi int) {
 		xr := x.Data[r*l : r*l+l]
 		or := dst.Data[r*l : r*l+l]
 		switch {
-		case k == 4 && !rev: // Mamba's d_conv: a sliding window in registers
-			conv4(or, xr, wr, b)
+		case k == 4 && !rev: // Mamba's d_conv: eight outputs per SIMD step, conv4's arithmetic
+			asm.Conv4(or, xr, wr, b)
 		case k == 4:
-			conv4Rev(or, xr, wr, b)
+			asm.Conv4Rev(or, xr, wr, b)
 		default:
 			for t := range l {
 				var s float32

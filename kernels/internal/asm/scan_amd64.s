@@ -1355,6 +1355,68 @@ gs_done:
 	VZEROUPPER
 	RET
 
+// func conv4AVX2(n8 int, o, x, w *float32, b float32)
+TEXT ·conv4AVX2(SB), NOSPLIT, $0-36
+	MOVQ n8+0(FP), CX
+	MOVQ o+8(FP), DI
+	MOVQ x+16(FP), SI
+	MOVQ w+24(FP), AX
+	VBROADCASTSS (AX), Y4
+	VBROADCASTSS 4(AX), Y5
+	VBROADCASTSS 8(AX), Y6
+	VBROADCASTSS 12(AX), Y7
+	VBROADCASTSS b+32(FP), Y8
+	TESTQ CX, CX
+	JZ conv4_done
+conv4_loop:
+	VMULPS 0(SI), Y4, Y0
+	VMULPS 4(SI), Y5, Y1
+	VADDPS Y1, Y0, Y0
+	VMULPS 8(SI), Y6, Y1
+	VADDPS Y1, Y0, Y0
+	VMULPS 12(SI), Y7, Y1
+	VADDPS Y1, Y0, Y0
+	VADDPS Y8, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ conv4_loop
+conv4_done:
+	VZEROUPPER
+	RET
+
+// func conv4RevAVX2(n8 int, o, x, w *float32, b float32)
+TEXT ·conv4RevAVX2(SB), NOSPLIT, $0-36
+	MOVQ n8+0(FP), CX
+	MOVQ o+8(FP), DI
+	MOVQ x+16(FP), SI
+	MOVQ w+24(FP), AX
+	VBROADCASTSS (AX), Y4
+	VBROADCASTSS 4(AX), Y5
+	VBROADCASTSS 8(AX), Y6
+	VBROADCASTSS 12(AX), Y7
+	VBROADCASTSS b+32(FP), Y8
+	TESTQ CX, CX
+	JZ conv4Rev_done
+conv4Rev_loop:
+	VMULPS 12(SI), Y4, Y0
+	VMULPS 8(SI), Y5, Y1
+	VADDPS Y1, Y0, Y0
+	VMULPS 4(SI), Y6, Y1
+	VADDPS Y1, Y0, Y0
+	VMULPS 0(SI), Y7, Y1
+	VADDPS Y1, Y0, Y0
+	VADDPS Y8, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ conv4Rev_loop
+conv4Rev_done:
+	VZEROUPPER
+	RET
+
 // func expAVX2(n16 int, dst, src *float32)
 TEXT ·expAVX2(SB), NOSPLIT, $0-24
 	MOVQ n16+0(FP), CX

@@ -415,8 +415,9 @@ func softplus() {
 
 // silu emits dst = src/(1 + exp(−src)) for 16·n16 floats, two interleaved
 // vectors per iteration, then gateSum (the gated sum built on the same
-// instructions).
+// instructions) and conv4 (the conv rows whose output SiLU takes next).
 func silu() {
+	defer conv4()
 	defer gateSum()
 	p("")
 	p("// func siluAVX2(n16 int, dst, src *float32)")
@@ -491,6 +492,51 @@ func gateSum() {
 	p("gs_done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
+}
+
+// conv4 emits conv4AVX2 and conv4RevAVX2: Mamba's 4-tap depthwise conv
+// rows, eight outputs per iteration, o[i] = ((((w0·x[i+s0] + w1·x[i+s1]) +
+// w2·x[i+s2]) + w3·x[i+s3]) + b with (s0..s3) = (0, 1, 2, 3) (causal, x
+// pointing three before the first output's time) or (3, 2, 1, 0)
+// (anti-causal): products and sums rounded one at a time in the order of
+// kernels' scalar conv4/conv4Rev (no fused multiply-add), so the results
+// are theirs bit for bit.
+func conv4() {
+	for _, v := range []struct {
+		name string
+		offs [4]int
+	}{{"conv4AVX2", [4]int{0, 1, 2, 3}}, {"conv4RevAVX2", [4]int{3, 2, 1, 0}}} {
+		lab := strings.TrimSuffix(v.name, "AVX2")
+		p("")
+		p("// func %s(n8 int, o, x, w *float32, b float32)", v.name)
+		p("TEXT ·%s(SB), NOSPLIT, $0-36", v.name)
+		p("\tMOVQ n8+0(FP), CX")
+		p("\tMOVQ o+8(FP), DI")
+		p("\tMOVQ x+16(FP), SI")
+		p("\tMOVQ w+24(FP), AX")
+		p("\tVBROADCASTSS (AX), Y4")
+		p("\tVBROADCASTSS 4(AX), Y5")
+		p("\tVBROADCASTSS 8(AX), Y6")
+		p("\tVBROADCASTSS 12(AX), Y7")
+		p("\tVBROADCASTSS b+32(FP), Y8")
+		p("\tTESTQ CX, CX")
+		p("\tJZ %s_done", lab)
+		p("%s_loop:", lab)
+		p("\tVMULPS %d(SI), Y4, Y0", 4*v.offs[0])
+		for j := 1; j < 4; j++ {
+			p("\tVMULPS %d(SI), Y%d, Y1", 4*v.offs[j], 4+j)
+			p("\tVADDPS Y1, Y0, Y0")
+		}
+		p("\tVADDPS Y8, Y0, Y0")
+		p("\tVMOVUPS Y0, (DI)")
+		p("\tADDQ $32, SI")
+		p("\tADDQ $32, DI")
+		p("\tDECQ CX")
+		p("\tJNZ %s_loop", lab)
+		p("%s_done:", lab)
+		p("\tVZEROUPPER")
+		p("\tRET")
+	}
 }
 
 // expVec emits dst = exp(src) for 16·n16 floats, two vectors per iteration.

@@ -1,0 +1,65 @@
+package asm
+
+import "fmt"
+
+// Conv4 is Mamba's causal 4-tap depthwise conv row: o[t] = w[0]·x[t−3] +
+// w[1]·x[t−2] + w[2]·x[t−1] + w[3]·x[t] + b for t < len(x), zeros before
+// t = 0, summed left to right with each product and sum rounded (no fused
+// multiply-add). Its twin Conv4Go is the definition; the SIMD version (AVX2,
+// also on AVX-512 CPUs) computes eight outputs at a time in the same order,
+// equal to it bit for bit. o must not overlap x.
+func Conv4(o, x, w []float32, b float32) {
+	conv4Check("Conv4", o, x, w)
+	conv4Vec(o[:len(x)], x, (*[4]float32)(w), b, false)
+}
+
+// Conv4Rev is the anti-causal row: o[t] = w[0]·x[t+3] + w[1]·x[t+2] +
+// w[2]·x[t+1] + w[3]·x[t] + b, zeros past the end, in that order. Its twin
+// Conv4RevGo is the definition; the SIMD version equals it bit for bit.
+// o must not overlap x.
+func Conv4Rev(o, x, w []float32, b float32) {
+	conv4Check("Conv4Rev", o, x, w)
+	conv4Vec(o[:len(x)], x, (*[4]float32)(w), b, true)
+}
+
+func conv4Check(op string, o, x, w []float32) {
+	if len(o) < len(x) || len(w) != 4 {
+		panic(fmt.Sprintf("asm: %s: len(o) %d < len(x) %d or len(w) %d != 4", op, len(o), len(x), len(w)))
+	}
+}
+
+// Conv4Go is the pure-Go twin of Conv4 and its definition.
+func Conv4Go(o, x, w []float32, b float32) {
+	for t := range x {
+		o[t] = conv4At(x, (*[4]float32)(w), b, t)
+	}
+}
+
+// Conv4RevGo is the pure-Go twin of Conv4Rev and its definition.
+func Conv4RevGo(o, x, w []float32, b float32) {
+	for t := range x {
+		o[t] = conv4RevAt(x, (*[4]float32)(w), b, t)
+	}
+}
+
+// conv4At is output t of Conv4.
+func conv4At(x []float32, w *[4]float32, b float32, t int) float32 {
+	at := func(i int) float32 {
+		if i < 0 {
+			return 0
+		}
+		return x[i]
+	}
+	return w[0]*at(t-3) + w[1]*at(t-2) + w[2]*at(t-1) + w[3]*x[t] + b
+}
+
+// conv4RevAt is output t of Conv4Rev.
+func conv4RevAt(x []float32, w *[4]float32, b float32, t int) float32 {
+	at := func(i int) float32 {
+		if i >= len(x) {
+			return 0
+		}
+		return x[i]
+	}
+	return w[0]*at(t+3) + w[1]*at(t+2) + w[2]*at(t+1) + w[3]*x[t] + b
+}
