@@ -155,12 +155,22 @@ func (b *Branch) prepare(be kernels.Backend, ws *Workspace, y, x, z *kernels.Ten
 	// x_dbl = x_proj · xc per batch, channel-major: rows dt | B | C.
 	xdbl := ws.Get(be, "mamba.branch.xdbl", bt, r+2*n, l)
 	be.MatMul(xdbl, widened(be, ws, "mamba.packed.xproj", b.XProj, b.xProjP), xc, false, false)
-	dtLow := ws.Get(be, "mamba.branch.dtlow", bt, r, l)
-	bm := ws.Get(be, "mamba.branch.B", bt, n, l)
-	cm := ws.Get(be, "mamba.branch.C", bt, n, l)
-	be.CopyBox(dtLow, []int{0, 0, 0}, xdbl, []int{0, 0, 0}, []int{bt, r, l})
-	be.CopyBox(bm, []int{0, 0, 0}, xdbl, []int{0, r, 0}, []int{bt, n, l})
-	be.CopyBox(cm, []int{0, 0, 0}, xdbl, []int{0, r + n, 0}, []int{bt, n, l})
+	var dtLow, bm, cm *kernels.Tensor
+	if bt == 1 && xdbl.Data != nil {
+		// One sequence in host memory: the three row blocks are
+		// contiguous views of x_dbl, no copies.
+		rows := xdbl.Reshape(r+2*n, l)
+		dtLow = rows.Narrow0(0, r).Reshape(1, r, l)
+		bm = rows.Narrow0(r, n).Reshape(1, n, l)
+		cm = rows.Narrow0(r+n, n).Reshape(1, n, l)
+	} else {
+		dtLow = ws.Get(be, "mamba.branch.dtlow", bt, r, l)
+		bm = ws.Get(be, "mamba.branch.B", bt, n, l)
+		cm = ws.Get(be, "mamba.branch.C", bt, n, l)
+		be.CopyBox(dtLow, []int{0, 0, 0}, xdbl, []int{0, 0, 0}, []int{bt, r, l})
+		be.CopyBox(bm, []int{0, 0, 0}, xdbl, []int{0, r, 0}, []int{bt, n, l})
+		be.CopyBox(cm, []int{0, 0, 0}, xdbl, []int{0, r + n, 0}, []int{bt, n, l})
+	}
 
 	a = &kernels.ScanArgs{
 		U: xc, A: b.A, B: bm, C: cm, D: b.D, Z: z,
