@@ -44,22 +44,30 @@ func Conv4RevGo(o, x, w []float32, b float32) {
 
 // conv4At is output t of Conv4.
 func conv4At(x []float32, w *[4]float32, b float32, t int) float32 {
-	at := func(i int) float32 {
-		if i < 0 {
-			return 0
-		}
-		return x[i]
+	var x0, x1, x2 float32 // x[t−3], x[t−2], x[t−1], zero before the start
+	if t >= 3 {
+		x0 = x[t-3]
 	}
-	return w[0]*at(t-3) + w[1]*at(t-2) + w[2]*at(t-1) + w[3]*x[t] + b
+	if t >= 2 {
+		x1 = x[t-2]
+	}
+	if t >= 1 {
+		x2 = x[t-1]
+	}
+	return w[0]*x0 + w[1]*x1 + w[2]*x2 + w[3]*x[t] + b
 }
 
 // conv4RevAt is output t of Conv4Rev.
 func conv4RevAt(x []float32, w *[4]float32, b float32, t int) float32 {
-	at := func(i int) float32 {
-		if i >= len(x) {
-			return 0
-		}
-		return x[i]
+	var x3, x2, x1 float32 // x[t+3], x[t+2], x[t+1], zero past the end
+	if t+3 < len(x) {
+		x3 = x[t+3]
 	}
-	return w[0]*at(t+3) + w[1]*at(t+2) + w[2]*at(t+1) + w[3]*x[t] + b
+	if t+2 < len(x) {
+		x2 = x[t+2]
+	}
+	if t+1 < len(x) {
+		x1 = x[t+1]
+	}
+	return w[0]*x3 + w[1]*x2 + w[2]*x1 + w[3]*x[t] + b
 }
