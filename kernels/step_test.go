@@ -148,3 +148,34 @@ func TestSelectiveStateUpdateExact(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSelectiveStateUpdateHeld times the decode step's state update
+// of one mamba-130m layer (1536 channels, N = 16, every operand) as the
+// LM's step runs it, with helpers held (HoldWorkers): split over
+// GOMAXPROCS goroutines ("held", the CPU backend) against one goroutine
+// ("serial", CPUSerial), to judge the split on a given machine.
+func BenchmarkSelectiveStateUpdateHeld(b *testing.B) {
+	const d, n = 1536, 16
+	r := rand.New(rand.NewPCG(13, 14))
+	a := &StepArgs{
+		State: rndT(r, 1, 1, d, n), X: rndT(r, 1, 1, d), DT: rndT(r, 1, 1, d), A: rndT(r, 1, d, n),
+		B: rndT(r, 1, 1, n), C: rndT(r, 1, 1, n), D: rndT(r, 1, d), Z: rndT(r, 1, 1, d), DTBias: rndT(r, 1, d),
+		DTSoftplus: true, Out: New(1, d),
+	}
+	for i := range a.A.Data {
+		a.A.Data[i] = -float32(1 + i%n)
+	}
+	for _, c := range []struct {
+		name string
+		be   Backend
+	}{{"held", CPU()}, {"serial", CPUSerial()}} {
+		b.Run(c.name, func(b *testing.B) {
+			release := HoldWorkers()
+			defer release()
+			b.SetBytes(int64(4 * (3*d*n + 6*d)))
+			for b.Loop() {
+				c.be.SelectiveStateUpdate(a)
+			}
+		})
+	}
+}
