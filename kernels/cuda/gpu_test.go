@@ -215,12 +215,36 @@ func randT(r *rand.Rand, scale float32, shape ...int) *kernels.Tensor {
 	return t
 }
 
+// uniT is a host tensor of values uniform in [lo, hi).
 func uniT(r *rand.Rand, lo, hi float32, shape ...int) *kernels.Tensor {
 	t := kernels.New(shape...)
 	for i := range t.Data {
 		t.Data[i] = lo + (hi-lo)*r.Float32()
 	}
 	return t
+}
+
+// scanBC is a random B or C of the scan in one of its layouts: "inv" (D, N)
+// time-invariant, "var" (Bt, N, L) time-varying, otherwise (Bt, G, N, L)
+// grouped.
+func scanBC(r *rand.Rand, kind string, bt, d, g, n, l int) *kernels.Tensor {
+	switch kind {
+	case "inv":
+		return randT(r, 1, d, n)
+	case "var":
+		return randT(r, 1, bt, n, l)
+	}
+	return randT(r, 1, bt, g, n, l)
+}
+
+// scanNegA is a random negative A (D, N): state n of every channel near
+// −(n+1), as Mamba's S4D-real initialisation makes it.
+func scanNegA(r *rand.Rand, d, n int) *kernels.Tensor {
+	a := kernels.New(d, n)
+	for i := range a.Data {
+		a.Data[i] = -float32(math.Exp(math.Log(float64(i%n+1)) + 0.1*r.NormFloat64()))
+	}
+	return a
 }
 
 // opCase runs one op on the CPU backend and on the GPU from the same
@@ -457,19 +481,8 @@ func TestOpsVsCPU(t *testing.T) {
 		{1, 40, 64, 20, "var", "var", 1, true},
 		{2, 64, 2, 1, "var", "var", 1, true},
 	} {
-		bc := func(kind string) *kernels.Tensor {
-			switch kind {
-			case "inv":
-				return randT(r, 1, c.d, c.n)
-			case "var":
-				return randT(r, 1, c.bt, c.n, c.l)
-			}
-			return randT(r, 1, c.bt, c.g, c.n, c.l)
-		}
-		aLog := kernels.New(c.d, c.n)
-		for i := range aLog.Data {
-			aLog.Data[i] = -float32(math.Exp(math.Log(float64(i%c.n+1)) + 0.1*r.NormFloat64()))
-		}
+		bc := func(kind string) *kernels.Tensor { return scanBC(r, kind, c.bt, c.d, c.g, c.n, c.l) }
+		aLog := scanNegA(r, c.d, c.n)
 		var dd, z, dbias *kernels.Tensor
 		delta := uniT(r, 0, 0.5, c.bt, c.d, c.l)
 		if c.opts {

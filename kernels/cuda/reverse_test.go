@@ -2,7 +2,6 @@ package cuda
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -29,19 +28,8 @@ func TestReverseOpsVsCPU(t *testing.T) {
 		bk, ck      string
 		g           int
 	}{{1, 64, 197, 16, "var", "var", 1}, {2, 32, 50, 1, "grp", "grp", 4}, {1, 16, 9, 4, "inv", "var", 1}} {
-		bc := func(kind string) *kernels.Tensor {
-			switch kind {
-			case "inv":
-				return randT(r, 1, c.d, c.n)
-			case "var":
-				return randT(r, 1, c.bt, c.n, c.l)
-			}
-			return randT(r, 1, c.bt, c.g, c.n, c.l)
-		}
-		aNeg := kernels.New(c.d, c.n)
-		for i := range aNeg.Data {
-			aNeg.Data[i] = -float32(math.Exp(math.Log(float64(i%c.n+1)) + 0.1*r.NormFloat64()))
-		}
+		bc := func(kind string) *kernels.Tensor { return scanBC(r, kind, c.bt, c.d, c.g, c.n, c.l) }
+		aNeg := scanNegA(r, c.d, c.n)
 		cases = append(cases, opCase{name: fmt.Sprintf("SelectiveScanReverse/%+v", c), tol: 2e-5,
 			in: []*kernels.Tensor{randT(r, 1, c.bt, c.d, c.l), randT(r, 0.5, c.bt, c.d, c.l), aNeg, bc(c.bk), bc(c.ck),
 				randT(r, 1, c.d), randT(r, 1, c.bt, c.d, c.l), uniT(r, -4, -2, c.d)},

@@ -2,7 +2,6 @@ package cuda
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -52,19 +51,8 @@ func TestScanSegmentsVsCPU(t *testing.T) {
 		for _, c := range shapes {
 			for _, rev := range []bool{false, true} {
 				for _, acc := range []bool{false, true} {
-					bc := func(kind string) *kernels.Tensor {
-						switch kind {
-						case "inv":
-							return randT(r, 1, c.d, c.n)
-						case "var":
-							return randT(r, 1, c.bt, c.n, c.l)
-						}
-						return randT(r, 1, c.bt, c.g, c.n, c.l)
-					}
-					aNeg := kernels.New(c.d, c.n)
-					for i := range aNeg.Data {
-						aNeg.Data[i] = -float32(math.Exp(math.Log(float64(i%c.n+1)) + 0.1*r.NormFloat64()))
-					}
+					bc := func(kind string) *kernels.Tensor { return scanBC(r, kind, c.bt, c.d, c.g, c.n, c.l) }
+					aNeg := scanNegA(r, c.d, c.n)
 					var dd, z, dbias *kernels.Tensor
 					delta := uniT(r, 0, 0.5, c.bt, c.d, c.l)
 					if c.opts {
