@@ -42,13 +42,7 @@ func TestSelectiveScanDeltaProj(t *testing.T) {
 					a := randScan(r, c.bt, c.d, c.l, c.n, "grp", "grp", c.g, c.opts)
 					a.Reverse, a.LastState = rev, nil
 					w, low := rndT(r, 0.5, c.d, c.rk), rndT(r, 1, c.bt, c.g, c.rk, c.l)
-					per := c.d / c.g
-					for b := range c.bt {
-						for gi := range c.g {
-							Sgemm(false, false, per, c.l, c.rk, 1, w.Data[gi*per*c.rk:], c.rk, low.Data[(b*c.g+gi)*c.rk*c.l:], c.l,
-								0, a.Delta.Data[(b*c.d+gi*per)*c.l:], c.l)
-						}
-					}
+					projectDelta(a.Delta, w, low)
 					a.Accumulate = acc
 					init := rndT(r, 1, a.Out.Shape()...)
 					copy(a.Out.Data, init.Data)
@@ -61,6 +55,21 @@ func TestSelectiveScanDeltaProj(t *testing.T) {
 					closeTo(t, "out", got.Data, f64(want.Data), 1e-6, 1e-5)
 				})
 			}
+		}
+	}
+}
+
+// projectDelta writes the reference Δ of SelectiveScanDeltaProj into delta
+// (Bt, D, L): for each batch row and group, the group's rows of w (D, R)
+// times its low-rank rows low (Bt, G, R, L), as one Sgemm.
+func projectDelta(delta, w, low *Tensor) {
+	bt, d, l := delta.Dim(0), delta.Dim(1), delta.Dim(2)
+	g, rk := low.Dim(1), low.Dim(2)
+	per := d / g
+	for b := range bt {
+		for gi := range g {
+			Sgemm(false, false, per, l, rk, 1, w.Data[gi*per*rk:], rk, low.Data[(b*g+gi)*rk*l:], l,
+				0, delta.Data[(b*d+gi*per)*l:], l)
 		}
 	}
 }

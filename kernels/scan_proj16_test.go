@@ -45,13 +45,7 @@ func TestSelectiveScanDeltaProjN16(t *testing.T) {
 							}
 						}
 					}
-					per := c.d / c.g
-					for b := range c.bt {
-						for gi := range c.g {
-							Sgemm(false, false, per, c.l, c.rk, 1, w.Data[gi*per*c.rk:], c.rk, low.Data[(b*c.g+gi)*c.rk*c.l:], c.l,
-								0, a.Delta.Data[(b*c.d+gi*per)*c.l:], c.l)
-						}
-					}
+					projectDelta(a.Delta, w, low)
 					init := rndT(r, 1, a.Out.Shape()...)
 					copy(a.Out.Data, init.Data)
 					CPU().SelectiveScan(a)
