@@ -169,6 +169,7 @@ func kernelNames() []string {
 		names = append(names, split...)
 	}
 	names = append(names, opKernels...)
+	names = append(names, halfKernels...)
 	return names
 }
 

@@ -28,25 +28,31 @@ func scanLanes(nmax int) int {
 // bcLayout returns the B/C addressing of src/scan.cu for a (D, N),
 // (Bt, N, L) or (Bt, G, N, L) operand, and whether it is time-varying.
 func bcLayout(op string, t *kernels.Tensor, bt, d, n, l int) (strides [6]int, varying bool, groupSize int) {
-	switch t.Rank() {
+	return bcLayoutShape(op, t, t.Shape(), bt, d, n, l)
+}
+
+// bcLayoutShape is bcLayout for an operand of the given shape (t only names
+// it in a panic): the fp32 and the 16-bit scans share it.
+func bcLayoutShape(op string, t any, shape []int, bt, d, n, l int) (strides [6]int, varying bool, groupSize int) {
+	switch len(shape) {
 	case 2:
-		if t.Dim(0) != d || t.Dim(1) != n {
+		if shape[0] != d || shape[1] != n {
 			panicf(op, "B/C %v, want (%d, %d)", t, d, n)
 		}
 		return [6]int{0, 0, n, 1, 0, 1}, false, d
 	case 3:
-		if t.Dim(0) != bt || t.Dim(1) != n || t.Dim(2) != l {
+		if shape[0] != bt || shape[1] != n || shape[2] != l {
 			panicf(op, "B/C %v, want (%d, %d, %d)", t, bt, n, l)
 		}
 		return [6]int{n * l, 0, 0, l, 1, max(d, 1)}, true, d
 	case 4:
-		g := t.Dim(1)
-		if t.Dim(0) != bt || g < 1 || d%g != 0 || t.Dim(2) != n || t.Dim(3) != l {
+		g := shape[1]
+		if shape[0] != bt || g < 1 || d%g != 0 || shape[2] != n || shape[3] != l {
 			panicf(op, "B/C %v, want (%d, G, %d, %d) with G dividing %d", t, bt, n, l, d)
 		}
 		return [6]int{g * n * l, n * l, 0, l, 1, max(d/g, 1)}, true, d / g
 	}
-	panicf(op, "B/C %v has rank %d", t, t.Rank())
+	panicf(op, "B/C %v has rank %d", t, len(shape))
 	return
 }
 
