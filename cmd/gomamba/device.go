@@ -40,9 +40,25 @@ func openBackend(name string) (kernels.Backend, error) {
 	return openBackendPrecision(name, precisionFlag)
 }
 
+// checkPrecisionName rejects a --precision value that no backend knows
+// before --device auto can fall back to the CPU, where the GPU would have
+// refused it but the fallback would only print a notice.
+func checkPrecisionName(p string) error {
+	switch strings.ToLower(strings.TrimSpace(p)) {
+	case "", cuda.PrecisionFP32, "float32", cuda.PrecisionTF32, cuda.PrecisionBF16, "bfloat16":
+		return nil
+	case mamba.PrecisionInt8:
+		return fmt.Errorf("--precision int8: int8 weight storage is for the language model on the CPU (generate, bench lm)")
+	}
+	return fmt.Errorf("--precision %q: want fp32, tf32 or bf16 (and, for generate and bench lm on the CPU, int8)", p)
+}
+
 // openBackendPrecision returns the backend named by a --device value with
 // its GEMMs in the given precision (the CPU computes in fp32 only).
 func openBackendPrecision(name, precision string) (kernels.Backend, error) {
+	if err := checkPrecisionName(precision); err != nil {
+		return nil, err
+	}
 	switch n := strings.ToLower(strings.TrimSpace(name)); {
 	case n == "auto":
 		be, err := openBackendPrecision("cuda", precision)

@@ -20,6 +20,13 @@ func TestOpenBackendPrecision(t *testing.T) {
 	require.ErrorContains(t, err, "fp32 only")
 	_, err = openBackendPrecision("tpu", "fp32")
 	require.Error(t, err)
+	// Unknown precisions fail on every device, before auto can fall back.
+	for _, dev := range []string{"auto", "cpu", "cuda"} {
+		_, err = openBackendPrecision(dev, "int4")
+		require.ErrorContains(t, err, `--precision "int4"`, dev)
+		_, err = openBackendPrecision(dev, "int8")
+		require.ErrorContains(t, err, "language model on the CPU", dev)
+	}
 
 	// auto: the GPU when there is one, else the CPU with a one-line notice.
 	var notice bytes.Buffer
