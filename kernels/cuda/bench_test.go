@@ -28,6 +28,18 @@ func gpuLoop(b *testing.B, be *Backend, fn func()) float64 {
 	return d.Seconds() / float64(b.N)
 }
 
+// reportScanGBs reports a scan's time per call, its GB/s over the bytes it
+// moves, and the device-to-device copy bandwidth of the same traffic
+// measured now, with the scan's share of it.
+func reportScanGBs(b *testing.B, be *Backend, sec float64, bytes int) {
+	scan := float64(bytes) / sec / 1e9
+	mc := memcpyGBs(b, be, bytes/2)
+	b.ReportMetric(sec*1e6, "gpu-us/op")
+	b.ReportMetric(scan, "scan-GB/s")
+	b.ReportMetric(mc, "memcpy-GB/s")
+	b.ReportMetric(100*scan/mc, "%memcpy")
+}
+
 // memcpyGBs measures device-to-device copy bandwidth (bytes read plus
 // bytes written) on a buffer of the given size.
 func memcpyGBs(b *testing.B, be *Backend, bytes int) float64 {
@@ -90,12 +102,7 @@ func benchScanShape(b *testing.B, be *Backend, prefix string, bt, d, l, n int, s
 			a.Reverse = rev
 			bytes := 4 * (4*bt*d*l + 2*bt*n*l)
 			sec := gpuLoop(b, be, func() { be.SelectiveScan(a) })
-			scan := float64(bytes) / sec / 1e9
-			mc := memcpyGBs(b, be, bytes/2)
-			b.ReportMetric(sec*1e6, "gpu-us/op")
-			b.ReportMetric(scan, "scan-GB/s")
-			b.ReportMetric(mc, "memcpy-GB/s")
-			b.ReportMetric(100*scan/mc, "%memcpy")
+			reportScanGBs(b, be, sec, bytes)
 		})
 	}
 	if a != nil {

@@ -198,16 +198,7 @@ func (be *Backend) SelectiveScanHalf(a *HalfScanArgs) {
 		(a.LastState != nil && (a.LastState.Rank() != 3 || a.LastState.Dim(0) != bt || a.LastState.Dim(1) != d || a.LastState.Dim(2) != n)) {
 		panicf(op, "D %v, delta_bias %v, last_state %v for u %v, N %d", a.D, a.DeltaBias, a.LastState, u, n)
 	}
-	nmax := 0
-	for _, m := range scanNMax {
-		if n <= m {
-			nmax = m
-			break
-		}
-	}
-	if nmax == 0 {
-		panicf(op, "d_state %d above the supported 64", n)
-	}
+	nmax := scanNMaxFor(op, n)
 	bs, _, _ := bcLayoutShape(op, a.B, a.B.shape, bt, d, n, l)
 	cs, _, _ := bcLayoutShape(op, a.C, a.C.shape, bt, d, n, l)
 	args := []uint64{be.hdev(op, u), be.hdev(op, a.Delta), be.dev(op, a.A), be.hdev(op, a.B), be.hdev(op, a.C),

@@ -241,12 +241,7 @@ func BenchmarkSelectiveScanHalf(b *testing.B) {
 					h.Reverse = rev
 					sec = gpuLoop(b, be, func() { be.SelectiveScanHalf(h) })
 				}
-				scan := float64(bytes) / sec / 1e9
-				mc := memcpyGBs(b, be, bytes/2)
-				b.ReportMetric(sec*1e6, "gpu-us/op")
-				b.ReportMetric(scan, "scan-GB/s")
-				b.ReportMetric(mc, "memcpy-GB/s")
-				b.ReportMetric(100*scan/mc, "%memcpy")
+				reportScanGBs(b, be, sec, bytes)
 			})
 		}
 		if h != nil {

@@ -57,6 +57,18 @@ func bcLayoutShape(op string, t any, shape []int, bt, d, n, l int) (strides [6]i
 }
 
 // SelectiveScan runs the Mamba selective scan (../shared/spec/scan.md).
+// scanNMaxFor is the smallest kernel register-array size (scanNMax) that
+// holds n states; it panics above the largest.
+func scanNMaxFor(op string, n int) int {
+	for _, m := range scanNMax {
+		if n <= m {
+			return m
+		}
+	}
+	panicf(op, "d_state %d above the supported %d", n, scanNMax[len(scanNMax)-1])
+	return 0
+}
+
 func (be *Backend) SelectiveScan(a *kernels.ScanArgs) {
 	const op = "SelectiveScan"
 	u := a.U
@@ -68,16 +80,7 @@ func (be *Backend) SelectiveScan(a *kernels.ScanArgs) {
 		(a.LastState != nil && (a.LastState.Rank() != 3 || a.LastState.Dim(0) != bt || a.LastState.Dim(1) != d || a.LastState.Dim(2) != n)) {
 		panicf(op, "z %v, D %v, delta_bias %v, last_state %v for u %v, N %d", a.Z, a.D, a.DeltaBias, a.LastState, u, n)
 	}
-	nmax := 0
-	for _, m := range scanNMax {
-		if n <= m {
-			nmax = m
-			break
-		}
-	}
-	if nmax == 0 {
-		panicf(op, "d_state %d above the supported 64", n)
-	}
+	nmax := scanNMaxFor(op, n)
 	if bt == 0 || d == 0 || l == 0 {
 		if a.LastState != nil && a.LastState.Len() > 0 {
 			be.setErr(drvMemset32(be.ctx, be.dev(op, a.LastState), 0, a.LastState.Len(), be.stream))
