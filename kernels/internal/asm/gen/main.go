@@ -58,6 +58,8 @@ func main() {
 		scanN1()
 		softplus()
 		silu()
+		gateSum() // the gated sum built on silu's instructions
+		conv4()   // the conv rows whose output SiLU takes next
 		expVec()
 		gelu()
 		scanN16Z()

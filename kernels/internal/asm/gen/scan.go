@@ -414,11 +414,8 @@ func softplus() {
 }
 
 // silu emits dst = src/(1 + exp(−src)) for 16·n16 floats, two interleaved
-// vectors per iteration, then gateSum (the gated sum built on the same
-// instructions) and conv4 (the conv rows whose output SiLU takes next).
+// vectors per iteration.
 func silu() {
-	defer conv4()
-	defer gateSum()
 	p("")
 	p("// func siluAVX2(n16 int, dst, src *float32)")
 	p("TEXT ·siluAVX2(SB), NOSPLIT, $0-24")
