@@ -72,14 +72,20 @@ func c(name string) string {
 	panic("unknown constant " + name)
 }
 
-func scanConsts() {
+// constTable emits the read-only table sym (such as "scanc<>") of the
+// scan constants names, each stored 8 times (one YMM vector), in order.
+func constTable(sym string, names []string) {
 	p("")
-	for i, k := range scanConstList {
+	for i, k := range names {
 		for j := 0; j < 8; j++ {
-			p("DATA scanc<>+%d(SB)/4, $0x%08x", 32*i+4*j, scanConstBits[k])
+			p("DATA %s+%d(SB)/4, $0x%08x", sym, 32*i+4*j, scanConstBits[k])
 		}
 	}
-	p("GLOBL scanc<>(SB), RODATA|NOPTR, $%d", 32*len(scanConstList))
+	p("GLOBL %s(SB), RODATA|NOPTR, $%d", sym, 32*len(names))
+}
+
+func scanConsts() {
+	constTable("scanc<>", scanConstList)
 	// revidx<>: the lane indices 15, 14, …, 0 (VPERMPS reverses a zmm).
 	for i := 0; i < 16; i++ {
 		p("DATA revidx<>+%d(SB)/4, $%d", 4*i, 15-i)

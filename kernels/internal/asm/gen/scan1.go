@@ -34,15 +34,7 @@ func interleave1(lists ...[]string) {
 }
 
 // scan1Consts emits scan1c<>, a copy of scanc<>.
-func scan1Consts() {
-	p("")
-	for i, k := range scanConstList {
-		for j := 0; j < 8; j++ {
-			p("DATA scan1c<>+%d(SB)/4, $0x%08x", 32*i+4*j, scanConstBits[k])
-		}
-	}
-	p("GLOBL scan1c<>(SB), RODATA|NOPTR, $%d", 32*len(scanConstList))
-}
+func scan1Consts() { constTable("scan1c<>", scanConstList) }
 
 // prepLines returns, for the ymm at byte offset off, Δ = softplus(delta +
 // bias) (softplusLines without its store, the result in r[4]), da =

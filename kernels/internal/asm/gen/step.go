@@ -25,15 +25,7 @@ func stepLines(l []string) []string {
 	return out
 }
 
-func stepConsts() {
-	p("")
-	for i, k := range stepConstList {
-		for j := 0; j < 8; j++ {
-			p("DATA stepc<>+%d(SB)/4, $0x%08x", 32*i+4*j, scanConstBits[k])
-		}
-	}
-	p("GLOBL stepc<>(SB), RODATA|NOPTR, $%d", 32*len(stepConstList))
-}
+func stepConsts() { constTable("stepc<>", stepConstList) }
 
 // stepChannel returns the update of channel j of a group of four (N = 16,
 // AVX2) in the six registers r: dt at 4j(SI), x at 4j(DI), states at
