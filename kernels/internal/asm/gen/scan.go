@@ -656,6 +656,25 @@ func gelu() {
 // with a .BCST instruction or VBROADCASTSS.
 func cz(name string) string { return c(name) }
 
+// opZ renders "ins const, src, dst" with the scan constant k taken from
+// its register in reg (holding it in all 16 lanes) or else as an embedded
+// broadcast.
+func opZ(reg map[string]string, ins, k, src, dst string) string {
+	if r, ok := reg[k]; ok {
+		return fmt.Sprintf("%s %s, %s, %s", ins, r, src, dst)
+	}
+	return fmt.Sprintf("%s.BCST %s, %s, %s", ins, cz(k), src, dst)
+}
+
+// loadZ returns the instruction setting zmm dst to the scan constant k in
+// all lanes: a copy of its register in reg, or else a broadcast load.
+func loadZ(reg map[string]string, k, dst string) string {
+	if r, ok := reg[k]; ok {
+		return fmt.Sprintf("VMOVAPS %s, %s", r, dst)
+	}
+	return fmt.Sprintf("VBROADCASTSS %s, %s", cz(k), dst)
+}
+
 // expZ returns exp(x) in place for a zmm register x with temporaries t1, t2,
 // t3: expLines with broadcast constants.
 func expZ(x, t1, t2, t3 string) []string { return expZr(x, t1, t2, t3, nil) }
@@ -663,34 +682,22 @@ func expZ(x, t1, t2, t3 string) []string { return expZr(x, t1, t2, t3, nil) }
 // expZr is expZ taking the constants named in reg from registers (each
 // holding the constant in all 16 lanes) instead of memory.
 func expZr(x, t1, t2, t3 string, reg map[string]string) []string {
-	// op renders "OP const, src, dst" with const from a register or as an
-	// embedded broadcast.
-	op := func(ins, k, src, dst string) string {
-		if r, ok := reg[k]; ok {
-			return fmt.Sprintf("%s %s, %s, %s", ins, r, src, dst)
-		}
-		return fmt.Sprintf("%s.BCST %s, %s, %s", ins, cz(k), src, dst)
-	}
-	e5 := fmt.Sprintf("VBROADCASTSS %s, %s", cz("e5"), t2)
-	if r, ok := reg["e5"]; ok {
-		e5 = fmt.Sprintf("VMOVAPS %s, %s", r, t2)
-	}
 	return []string{
-		op("VMINPS", "expmax", x, x),
-		op("VMAXPS", "expmin", x, x),
-		op("VMULPS", "log2e", x, t1),
+		opZ(reg, "VMINPS", "expmax", x, x),
+		opZ(reg, "VMAXPS", "expmin", x, x),
+		opZ(reg, "VMULPS", "log2e", x, t1),
 		fmt.Sprintf("VRNDSCALEPS $0, %s, %s", t1, t1),
-		op("VFNMADD231PS", "ln2hi", t1, x),
-		op("VFNMADD231PS", "ln2lo", t1, x),
-		e5,
-		op("VFMADD213PS", "e4", x, t2),
-		op("VFMADD213PS", "e3", x, t2),
-		op("VFMADD213PS", "e2", x, t2),
-		op("VFMADD213PS", "e1", x, t2),
-		op("VFMADD213PS", "e0", x, t2),
+		opZ(reg, "VFNMADD231PS", "ln2hi", t1, x),
+		opZ(reg, "VFNMADD231PS", "ln2lo", t1, x),
+		loadZ(reg, "e5", t2),
+		opZ(reg, "VFMADD213PS", "e4", x, t2),
+		opZ(reg, "VFMADD213PS", "e3", x, t2),
+		opZ(reg, "VFMADD213PS", "e2", x, t2),
+		opZ(reg, "VFMADD213PS", "e1", x, t2),
+		opZ(reg, "VFMADD213PS", "e0", x, t2),
 		fmt.Sprintf("VMULPS %s, %s, %s", x, x, t3),
 		fmt.Sprintf("VFMADD213PS %s, %s, %s", x, t3, t2),
-		op("VADDPS", "one", t2, t2),
+		opZ(reg, "VADDPS", "one", t2, t2),
 		// ·2^k in one instruction: the clamp keeps k in [−124, 127], so
 		// the scaling is exact and equals expLines' exponent add.
 		fmt.Sprintf("VSCALEFPS %s, %s, %s", t1, t2, x),
@@ -704,24 +711,14 @@ func expZr(x, t1, t2, t3 string, reg map[string]string) []string {
 // below −126 gives 0 or a denormal, above 128 +Inf, as exp does), exactly
 // equal to exp2Lines' exponent add wherever that one's clamp is inactive.
 func exp2Zr(y, t1, t2 string, reg map[string]string) []string {
-	op := func(ins, k, src, dst string) string {
-		if r, ok := reg[k]; ok {
-			return fmt.Sprintf("%s %s, %s, %s", ins, r, src, dst)
-		}
-		return fmt.Sprintf("%s.BCST %s, %s, %s", ins, cz(k), src, dst)
-	}
-	q5 := fmt.Sprintf("VBROADCASTSS %s, %s", cz("q5"), t2)
-	if r, ok := reg["q5"]; ok {
-		q5 = fmt.Sprintf("VMOVAPS %s, %s", r, t2)
-	}
 	l := []string{
-		op("VADDPS", "magic", y, t1),
-		op("VSUBPS", "magic", t1, t1),              // k
+		opZ(reg, "VADDPS", "magic", y, t1),
+		opZ(reg, "VSUBPS", "magic", t1, t1),        // k
 		fmt.Sprintf("VSUBPS %s, %s, %s", t1, y, y), // f = y − k
-		q5,
+		loadZ(reg, "q5", t2),
 	}
 	for _, k := range []string{"q4", "q3", "q2", "q1", "q0", "one"} {
-		l = append(l, op("VFMADD213PS", k, y, t2))
+		l = append(l, opZ(reg, "VFMADD213PS", k, y, t2))
 	}
 	return append(l, fmt.Sprintf("VSCALEFPS %s, %s, %s", t1, t2, y))
 }
