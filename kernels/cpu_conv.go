@@ -1,10 +1,6 @@
 package kernels
 
-import (
-	"runtime"
-
-	"github.com/gomamba/gomamba/kernels/internal/asm"
-)
+import "github.com/gomamba/gomamba/kernels/internal/asm"
 
 func (cb cpuBackend) Conv1dCausal(dst, x, w, bias *Tensor, act Activation) {
 	cb.conv1d("Conv1dCausal", dst, x, w, bias, act, false)
@@ -182,20 +178,13 @@ func (cb cpuBackend) Conv2d(dst, x, w, bias *Tensor, p Conv2dParams) {
 	if pa != nil && bias != nil {
 		epi = &gemmEpi{bias: bias.Data}
 	}
-	procs := 1
-	if !cb.serial {
-		procs = runtime.GOMAXPROCS(0)
-	}
+	procs := cb.procs()
 	// mul writes wg (cog × kc) · m (kc × n, row stride ldm) into o (row
 	// stride plane), from the prepacked weights when they serve the shape
-	// (as the swapped product when n is narrow: cpu_gemm_swap.go).
+	// (sgemmPrepacked).
 	mul := func(wg []float32, n int, m []float32, ldm int, o []float32) {
 		if pa != nil && usePacked(false, cog, n, kc) {
-			if swapWins(cog, n, kc) {
-				sgemmSwapped(procs, pe, w.Data, m, ldm, n, 0, o, plane, epi)
-				return
-			}
-			sgemmAEpi(procs, pa, false, n, m, ldm, 0, o, plane, epi)
+			sgemmPrepacked(procs, pe, w.Data, m, ldm, n, 0, o, plane, epi)
 			return
 		}
 		cb.sgemm(false, false, cog, n, kc, 1, wg, kc, m, ldm, 0, o, plane)

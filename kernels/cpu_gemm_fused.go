@@ -1,10 +1,6 @@
 package kernels
 
-import (
-	"runtime"
-
-	"github.com/gomamba/gomamba/kernels/internal/asm"
-)
+import "github.com/gomamba/gomamba/kernels/internal/asm"
 
 // FusedPointwise is implemented by backends that fold a 1×1 convolution's
 // bias, its activation and a residual add into the matrix product (the CPU
@@ -71,10 +67,7 @@ func (cb cpuBackend) PointwiseConv(dst, x, w, bias *Tensor, act Activation, accu
 		cb.pointwiseUnfused(dst, x, w, bias, act, accumulate)
 		return
 	}
-	procs := 1
-	if !cb.serial {
-		procs = runtime.GOMAXPROCS(0)
-	}
+	procs := cb.procs()
 	epi := &gemmEpi{act: act}
 	if bias != nil {
 		epi.bias = bias.Data
@@ -86,12 +79,22 @@ func (cb cpuBackend) PointwiseConv(dst, x, w, bias *Tensor, act Activation, accu
 	for b := range bt {
 		xb := x.Data[b*cin*plane : (b+1)*cin*plane]
 		ob := dst.Data[b*cout*plane : (b+1)*cout*plane]
-		if swapWins(cout, plane, cin) { // narrow maps: cpu_gemm_swap.go
-			sgemmSwapped(procs, pe, w.Data, xb, plane, plane, beta, ob, plane, epi)
-			continue
-		}
-		sgemmAEpi(procs, pe.mats[0], false, plane, xb, plane, beta, ob, plane, epi)
+		sgemmPrepacked(procs, pe, w.Data, xb, plane, plane, beta, ob, plane, epi)
 	}
+}
+
+// sgemmPrepacked computes C = W·X + beta·C and then epi (nil for none) on
+// each finished block, for the prepacked weight W (its entry pe and data
+// w, M×K), X (K×n, row stride ldx) and C (M×n, row stride ldc), over up to
+// procs goroutines: as the swapped product when it wins (narrow maps:
+// cpu_gemm_swap.go), else sgemmAEpi. PointwiseConv and Conv2d share it.
+func sgemmPrepacked(procs int, pe *prepackEntry, w, x []float32, ldx, n int, beta float32, c []float32, ldc int, epi *gemmEpi) {
+	pa := pe.mats[0]
+	if swapWins(pa.m, n, pa.k) {
+		sgemmSwapped(procs, pe, w, x, ldx, n, beta, c, ldc, epi)
+		return
+	}
+	sgemmAEpi(procs, pa, false, n, x, ldx, beta, c, ldc, epi)
 }
 
 // pointwiseUnfused is PointwiseConv as separate ops (weights not prepacked).

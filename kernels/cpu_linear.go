@@ -141,13 +141,18 @@ func usePacked(transB bool, m, n, k int) bool {
 	return k > 0 && m*n*k > gemmTiny && !(transB && m <= gemvMaxM)
 }
 
+// procs is the number of goroutines the backend's prepacked GEMMs may use:
+// GOMAXPROCS, or one for the serial backend.
+func (cb cpuBackend) procs() int {
+	if cb.serial {
+		return 1
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
 // sgemmA is sgemmA on GOMAXPROCS goroutines, or one for the serial backend.
 func (cb cpuBackend) sgemmA(pa *packedA, transB bool, n int, b []float32, ldb int, c []float32, ldc int) {
-	procs := 1
-	if !cb.serial {
-		procs = runtime.GOMAXPROCS(0)
-	}
-	sgemmA(procs, pa, transB, n, b, ldb, c, ldc)
+	sgemmA(cb.procs(), pa, transB, n, b, ldb, c, ldc)
 }
 
 // sgemm is Sgemm, or for the serial backend Sgemm's single-goroutine
