@@ -162,9 +162,7 @@ func kernelNames() []string {
 		"gm_norm_rows", "gm_layernorm2d", "gm_softmax", "gm_mean_axis",
 		"gm_unary", "gm_scale", "gm_binary", "gm_strided_copy", "gm_sgemm",
 	}
-	for _, n := range scanNMax {
-		names = append(names, fmt.Sprintf("gm_scan_fwd_g%d", n))
-	}
+	names = append(names, scanGeneralNames...)
 	for _, split := range scanSplitNames {
 		names = append(names, split...)
 	}

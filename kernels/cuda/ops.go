@@ -9,8 +9,8 @@ import (
 
 const threads = 256
 
-// opKernels lists the kernels of this file that kernelNames does not name
-// itself: the fast data-movement and depthwise-conv paths.
+// opKernels lists the kernels of ops.go and conv.go that kernelNames does
+// not name itself: the fast data-movement and depthwise-conv paths.
 var opKernels = []string{"gm_flip", "gm_transpose", "gm_dwconv2d_k3", "gm_conv1d_naive"}
 
 func panicf(op, format string, args ...any) {
