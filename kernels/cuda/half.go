@@ -2,7 +2,7 @@ package cuda
 
 import (
 	"fmt"
-	"strings"
+	"slices"
 
 	"github.com/gomamba/gomamba/kernels"
 )
@@ -66,13 +66,7 @@ func (h *HalfTensor) Free() {
 }
 
 // String describes the tensor, e.g. "HalfTensor[2 3]bf16".
-func (h *HalfTensor) String() string {
-	var b strings.Builder
-	b.WriteString("HalfTensor")
-	fmt.Fprint(&b, h.shape)
-	b.WriteString(h.dtype.String())
-	return b.String()
-}
+func (h *HalfTensor) String() string { return fmt.Sprintf("HalfTensor%v%v", h.shape, h.dtype) }
 
 // halfScanNames are the 16-bit scan kernels by element type (bf16, fp16)
 // and scanNMax index; halfKernels lists every kernel of src/scan_half.cu.
@@ -174,17 +168,7 @@ func (be *Backend) SelectiveScanHalf(a *HalfScanArgs) {
 	if u == nil || a.Delta == nil || a.Out == nil || a.B == nil || a.C == nil || a.A == nil {
 		panicf(op, "U, Delta, A, B, C and Out are required")
 	}
-	same := func(x *HalfTensor) bool {
-		if len(x.shape) != len(u.shape) {
-			return false
-		}
-		for i := range x.shape {
-			if x.shape[i] != u.shape[i] {
-				return false
-			}
-		}
-		return true
-	}
+	same := func(x *HalfTensor) bool { return slices.Equal(x.shape, u.shape) }
 	if len(u.shape) != 3 || !same(a.Delta) || !same(a.Out) || (a.Z != nil && !same(a.Z)) || a.A.Rank() != 2 || a.A.Dim(0) != u.shape[1] {
 		panicf(op, "u %v, delta %v, z %v, A %v, out %v", u, a.Delta, a.Z, a.A, a.Out)
 	}
@@ -204,27 +188,15 @@ func (be *Backend) SelectiveScanHalf(a *HalfScanArgs) {
 	args := []uint64{be.hdev(op, u), be.hdev(op, a.Delta), be.dev(op, a.A), be.hdev(op, a.B), be.hdev(op, a.C),
 		be.dev(op, a.D), be.hdev(op, a.Z), be.dev(op, a.DeltaBias), be.hdev(op, a.Out), be.dev(op, a.LastState)}
 	if bt == 0 || d == 0 || l == 0 {
-		if a.LastState != nil && a.LastState.Len() > 0 {
-			be.setErr(drvMemset32(be.ctx, be.dev(op, a.LastState), 0, a.LastState.Len(), be.stream))
-		}
+		be.zeroState(op, a.LastState)
 		return
 	}
-	for _, s := range bs {
-		args = append(args, i64(s))
-	}
-	for _, s := range cs {
-		args = append(args, i64(s))
-	}
+	args = appendStrides(args, bs, cs)
 	args = append(args, i64(bt), i64(d), i64(l), i64(n), b64(a.DeltaSoftplus), b64(a.Reverse), b64(a.Accumulate))
-	warps := 2
-	if nmax == 64 {
-		warps = 1
-	}
-	chanWarps := (d + 31) / 32
-	grid := [3]uint32{uint32((chanWarps + warps - 1) / warps), uint32(min(bt, 65535)), 1}
+	grid, block := laneScanDims(nmax, d, bt)
 	names := halfScanNames[0]
 	if u.dtype == FP16 {
 		names = halfScanNames[1]
 	}
-	be.launch(names[nmaxIndex(nmax)], grid, [3]uint32{uint32(32 * warps), 1, 1}, args)
+	be.launch(names[nmaxIndex(nmax)], grid, block, args)
 }

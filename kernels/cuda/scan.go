@@ -56,7 +56,6 @@ func bcLayoutShape(op string, t any, shape []int, bt, d, n, l int) (strides [6]i
 	return
 }
 
-// SelectiveScan runs the Mamba selective scan (../shared/spec/scan.md).
 // scanNMaxFor is the smallest kernel register-array size (scanNMax) that
 // holds n states; it panics above the largest.
 func scanNMaxFor(op string, n int) int {
@@ -69,6 +68,7 @@ func scanNMaxFor(op string, n int) int {
 	return 0
 }
 
+// SelectiveScan runs the Mamba selective scan (../shared/spec/scan.md).
 func (be *Backend) SelectiveScan(a *kernels.ScanArgs) {
 	const op = "SelectiveScan"
 	u := a.U
@@ -82,9 +82,7 @@ func (be *Backend) SelectiveScan(a *kernels.ScanArgs) {
 	}
 	nmax := scanNMaxFor(op, n)
 	if bt == 0 || d == 0 || l == 0 {
-		if a.LastState != nil && a.LastState.Len() > 0 {
-			be.setErr(drvMemset32(be.ctx, be.dev(op, a.LastState), 0, a.LastState.Len(), be.stream))
-		}
+		be.zeroState(op, a.LastState)
 		return
 	}
 	bs, bVar, bGroup := bcLayout(op, a.B, bt, d, n, l)
@@ -109,12 +107,7 @@ func (be *Backend) SelectiveScan(a *kernels.ScanArgs) {
 	}
 	args := []uint64{be.dev(op, u), be.dev(op, a.Delta), be.dev(op, a.A), be.dev(op, a.B), be.dev(op, a.C),
 		be.dev(op, a.D), be.dev(op, a.Z), be.dev(op, a.DeltaBias), be.dev(op, a.Out), be.dev(op, a.LastState)}
-	for _, s := range bs {
-		args = append(args, i64(s))
-	}
-	for _, s := range cs {
-		args = append(args, i64(s))
-	}
+	args = appendStrides(args, bs, cs)
 	args = append(args, i64(bt), i64(d), i64(l), i64(n), b64(a.DeltaSoftplus))
 	chanWarps := (d + 31) / 32
 	if staged {
@@ -144,12 +137,41 @@ func (be *Backend) SelectiveScan(a *kernels.ScanArgs) {
 		return
 	}
 	args = append(args, 0, 1, 0)
+	grid, block := laneScanDims(nmax, d, bt)
+	be.launch(scanGeneralNames[nmaxIndex(nmax)], grid, block, args)
+}
+
+// zeroState writes the zero state h_0 into an empty scan's LastState t
+// (nil: none).
+func (be *Backend) zeroState(op string, t *kernels.Tensor) {
+	if t != nil && t.Len() > 0 {
+		be.setErr(drvMemset32(be.ctx, be.dev(op, t), 0, t.Len(), be.stream))
+	}
+}
+
+// appendStrides appends the B and C addressing of bcLayout to a scan
+// kernel's arguments.
+func appendStrides(args []uint64, bs, cs [6]int) []uint64 {
+	for _, s := range bs {
+		args = append(args, i64(s))
+	}
+	for _, s := range cs {
+		args = append(args, i64(s))
+	}
+	return args
+}
+
+// laneScanDims is the launch shape of the lane-per-channel scan kernels
+// (gm_scan_fwd_g<N>, and gm_scan_half_*_g<N> of src/scan_half.cu): a warp
+// per 32 channels, two warps a block (one for N = 64), a grid row per
+// batch row.
+func laneScanDims(nmax, d, bt int) (grid, block [3]uint32) {
 	warps := 2
 	if nmax == 64 {
 		warps = 1
 	}
-	grid := [3]uint32{uint32((chanWarps + warps - 1) / warps), uint32(min(bt, 65535)), 1}
-	be.launch(scanGeneralNames[nmaxIndex(nmax)], grid, [3]uint32{uint32(32 * warps), 1, 1}, args)
+	chanWarps := (d + 31) / 32
+	return [3]uint32{uint32((chanWarps + warps - 1) / warps), uint32(min(bt, 65535)), 1}, [3]uint32{uint32(32 * warps), 1, 1}
 }
 
 // Kernel names by scanNMax index: split-state forward and reverse scans,
