@@ -257,18 +257,8 @@ func scanN16v(name, lab string, rev bool) {
 			p("\t%s", s)
 		}
 	}
-	// [p0..p3] → lane j of X4 = Σ p_j: pairs, pairs of pairs, halves.
-	p("\tVUNPCKLPS Y5, Y4, Y8")
-	p("\tVUNPCKHPS Y5, Y4, Y4")
-	p("\tVADDPS Y8, Y4, Y4")
-	p("\tVUNPCKLPS Y7, Y6, Y8")
-	p("\tVUNPCKHPS Y7, Y6, Y6")
-	p("\tVADDPS Y8, Y6, Y6")
-	p("\tVSHUFPS $0x44, Y6, Y4, Y8")
-	p("\tVSHUFPS $0xEE, Y6, Y4, Y4")
-	p("\tVADDPS Y8, Y4, Y4")
-	p("\tVEXTRACTF128 $1, Y4, X8")
-	p("\tVADDPS X8, X4, X4")
+	// [p0..p3] → lane j of X4 = Σ p_j.
+	sum4Lanes(4, 8)
 	if rev { // lane j is step j, time 3 − j of the group
 		p("\tVPERMILPS $0x1B, X4, X4")
 	}
@@ -318,6 +308,25 @@ func scanN16v(name, lab string, rev bool) {
 	p("\tVMOVUPS Y1, 32(AX)")
 	p("\tVZEROUPPER")
 	p("\tRET")
+}
+
+// sum4Lanes emits the transposing add tree of four ymm vectors Y(r) …
+// Y(r+3): pairs, pairs of pairs, halves, so that lane j of X(r) is the sum
+// of the lanes of Y(r+j), ((p0+p2)+(p1+p3)) + ((p4+p6)+(p5+p7)). Y(r) …
+// Y(r+3) and the temporary Y(t) are clobbered.
+func sum4Lanes(r, t int) {
+	a, b, c, d := r, r+1, r+2, r+3
+	p("\tVUNPCKLPS Y%d, Y%d, Y%d", b, a, t)
+	p("\tVUNPCKHPS Y%d, Y%d, Y%d", b, a, a)
+	p("\tVADDPS Y%d, Y%d, Y%d", t, a, a)
+	p("\tVUNPCKLPS Y%d, Y%d, Y%d", d, c, t)
+	p("\tVUNPCKHPS Y%d, Y%d, Y%d", d, c, c)
+	p("\tVADDPS Y%d, Y%d, Y%d", t, c, c)
+	p("\tVSHUFPS $0x44, Y%d, Y%d, Y%d", c, a, t)
+	p("\tVSHUFPS $0xEE, Y%d, Y%d, Y%d", c, a, a)
+	p("\tVADDPS Y%d, Y%d, Y%d", t, a, a)
+	p("\tVEXTRACTF128 $1, Y%d, X%d", a, t)
+	p("\tVADDPS X%d, X%d, X%d", t, a, a)
 }
 
 // scanN1 is the scalar-state recurrence (N = 1) given the decays da[t]:

@@ -69,8 +69,8 @@ func stepChannel(j int, prod string, r [6]string) []string {
 // interleaved (stepChannel into Y0–Y3; a channel's exp chain is long and
 // one at a time left the out-of-order window short of independent work),
 // their four sums
-// reduced together by scanN16v's transposing add tree (lane j of X0 is
-// channel j's ((p0+p2)+(p1+p3)) + ((p4+p6)+(p5+p7))), then
+// reduced together by sum4Lanes, scanN16v's transposing add tree (lane j
+// of X0 is channel j's ((p0+p2)+(p1+p3)) + ((p4+p6)+(p5+p7))), then
 // out = (y + x·D)·gate for the four at once. Every channel's arithmetic is
 // the same whichever lane it takes, so a channel's result does not depend
 // on its neighbours (the Go side pads a tail to four).
@@ -96,18 +96,8 @@ func stepN16() {
 	for j := 0; j < 4; j += 2 { // two channels' chains interleaved
 		interleave(stepChannel(j, fmt.Sprintf("Y%d", j), ra), stepChannel(j+1, fmt.Sprintf("Y%d", j+1), rb))
 	}
-	// [p0..p3] → lane j of X0 = Σ p_j (scanN16v's tree).
-	p("\tVUNPCKLPS Y1, Y0, Y8")
-	p("\tVUNPCKHPS Y1, Y0, Y0")
-	p("\tVADDPS Y8, Y0, Y0")
-	p("\tVUNPCKLPS Y3, Y2, Y8")
-	p("\tVUNPCKHPS Y3, Y2, Y2")
-	p("\tVADDPS Y8, Y2, Y2")
-	p("\tVSHUFPS $0x44, Y2, Y0, Y8")
-	p("\tVSHUFPS $0xEE, Y2, Y0, Y0")
-	p("\tVADDPS Y8, Y0, Y0")
-	p("\tVEXTRACTF128 $1, Y0, X8")
-	p("\tVADDPS X8, X0, X0")
+	// [p0..p3] → lane j of X0 = Σ p_j.
+	sum4Lanes(0, 8)
 	p("\tVMOVUPS (DI), X8")
 	p("\tVFMADD231PS (R8), X8, X0") // + x·D
 	p("\tVMULPS (R9), X0, X0")      // · gate
