@@ -25,9 +25,7 @@ func init() {
 				files[preset], preset, ModelsDirEnv)
 		},
 	},
-		deit.ReadSidecar,
-		func(src checkpoint.Source, sc *deit.Sidecar) (deit.Config, error) { return deit.InferConfig(src, sc) },
-		deit.Preset, deit.FromCheckpoint,
+		deit.ReadSidecar, deit.InferConfig, deit.Preset, deit.FromCheckpoint,
 		func(m *deit.Model) Network { return &deitNet{m: m} }))
 }
 

@@ -14,7 +14,7 @@ import (
 // model from the checkpoint (build) and adapt it to Network (wrap).
 func loaderFamily[S, C, M any](f Family,
 	readSidecar func(dir string) (S, error),
-	infer func(src checkpoint.Source, sc S) (C, error),
+	infer func(h checkpoint.Header, sc S) (C, error),
 	preset func(name string) (C, bool),
 	build func(src checkpoint.Source, cfg C, be kernels.Backend) (M, error),
 	wrap func(M) Network,

@@ -24,11 +24,7 @@ func init() {
 			return fmt.Sprintf("the official weights are on Hugging Face (%s); save the .pth as ~/.cache/gomamba/%s.pth or into $%s", files[preset], preset, ModelsDirEnv)
 		},
 	},
-		vim.ReadSidecar,
-		func(src checkpoint.Source, sc *vim.SidecarConfig) (vim.Config, error) {
-			return vim.InferConfig(src, sc)
-		},
-		vim.Preset, vim.FromCheckpoint,
+		vim.ReadSidecar, vim.InferConfig, vim.Preset, vim.FromCheckpoint,
 		func(m *vim.Model) Network { return &vimNet{m: m} }))
 }
 
