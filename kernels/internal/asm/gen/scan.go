@@ -147,15 +147,27 @@ func expLines(x, t1, t2, t3 string) []string {
 	}
 }
 
-// interleave emits equally long instruction lists round-robin, so that
-// independent dependency chains overlap.
-func interleave(lists ...[]string) {
+// interleaved returns equally long instruction lists merged round-robin,
+// so that independent dependency chains overlap.
+func interleaved(lists ...[]string) []string {
+	var out []string
 	for i := range lists[0] {
 		for _, l := range lists {
-			p("\t%s", l[i])
+			out = append(out, l[i])
 		}
 	}
+	return out
 }
+
+// emit prints lines as instructions, one a line.
+func emit(lines []string) {
+	for _, s := range lines {
+		p("\t%s", s)
+	}
+}
+
+// interleave emits lists interleaved.
+func interleave(lists ...[]string) { emit(interleaved(lists...)) }
 
 // expInterleaved emits exp in place for each group {x, t1, t2, t3}.
 func expInterleaved(g ...[4]string) {
@@ -183,11 +195,7 @@ func scanN16Step(dtOff, uOff int, prod string) []string {
 		"VMULPS Y2, Y8, Y9", // y (states 0..7)
 		"VMULPS Y3, Y8, Y8", // y (states 8..15)
 	}
-	for _, s := range [][2][]string{{exp2Lines("Y9", "Y10", "Y11"), exp2Lines("Y8", "Y12", "Y13")}} {
-		for i := range s[0] {
-			l = append(l, s[0][i], s[1][i])
-		}
-	}
+	l = append(l, interleaved(exp2Lines("Y9", "Y10", "Y11"), exp2Lines("Y8", "Y12", "Y13"))...)
 	return append(l,
 		fmt.Sprintf("VMOVSS %d(DI), X14", uOff),
 		fmt.Sprintf("VMULSS %d(SI), X14, X14", dtOff), // du = dt·u
@@ -253,9 +261,7 @@ func scanN16v(name, lab string, rev bool) {
 		if rev {
 			off = 12 - 4*j
 		}
-		for _, s := range scanN16Step(off, off, fmt.Sprintf("Y%d", 4+j)) {
-			p("\t%s", s)
-		}
+		emit(scanN16Step(off, off, fmt.Sprintf("Y%d", 4+j)))
 	}
 	// [p0..p3] → lane j of X4 = Σ p_j.
 	sum4Lanes(4, 8)
@@ -283,9 +289,7 @@ func scanN16v(name, lab string, rev bool) {
 			p("\tSUBQ $4, %s", r)
 		}
 	}
-	for _, s := range scanN16Step(0, 0, "Y4") {
-		p("\t%s", s)
-	}
+	emit(scanN16Step(0, 0, "Y4"))
 	p("\tVEXTRACTF128 $1, Y4, X8")
 	p("\tVADDPS X8, X4, X4")
 	p("\tVMOVHLPS X4, X4, X8")
@@ -840,9 +844,7 @@ func scanN16Zv(name, lab string, rev bool, reg map[string]string) {
 		p("\tVMOVUPS Z0, (SP)")
 	}
 	for j := 0; j < 16; j++ {
-		for _, s := range scanStepZ(j, dtBase, dtOff, fmt.Sprintf("Z%d", 16+j), reg) {
-			p("\t%s", s)
-		}
+		emit(scanStepZ(j, dtBase, dtOff, fmt.Sprintf("Z%d", 16+j), reg))
 	}
 	// Level 1: pairs (v2k, v2k+1) → per 128-bit lane [a0+a2, b0+b2, a1+a3, b1+b3].
 	for k := 0; k < 8; k++ {
@@ -893,9 +895,7 @@ func scanN16Zv(name, lab string, rev bool, reg map[string]string) {
 			p("\tSUBQ $4, %s", r)
 		}
 	}
-	for _, s := range scanStep1Z() {
-		p("\t%s", s)
-	}
+	emit(scanStep1Z())
 	p("\tVEXTRACTF64X4 $1, Z11, Y12")
 	p("\tVADDPS Y12, Y11, Y11")
 	p("\tVEXTRACTF128 $1, Y11, X12")
@@ -952,9 +952,7 @@ func vecZ(name, label string, extra []string, body func(x string) []string) {
 	p("\tCMPQ CX, $16")
 	p("\tJLT %s_ztail", label)
 	p("\tVMOVUPS (SI), Z0")
-	for _, s := range body("Z0") {
-		p("\t%s", s)
-	}
+	emit(body("Z0"))
 	p("\tVMOVUPS Z0, (DI)")
 	p("\tADDQ $64, SI")
 	p("\tADDQ $64, DI")
@@ -968,9 +966,7 @@ func vecZ(name, label string, extra []string, body func(x string) []string) {
 	p("\tDECL AX")
 	p("\tKMOVW AX, K1")
 	p("\tVMOVUPS.Z (SI), K1, Z0")
-	for _, s := range body("Z0") {
-		p("\t%s", s)
-	}
+	emit(body("Z0"))
 	p("\tVMOVUPS Z0, K1, (DI)")
 	p("%s_zdone:", label)
 	p("\tVZEROUPPER")

@@ -25,13 +25,7 @@ func q1(lines ...string) {
 }
 
 // interleave1 is interleave for q1.
-func interleave1(lists ...[]string) {
-	for i := range lists[0] {
-		for _, l := range lists {
-			q1(l[i])
-		}
-	}
-}
+func interleave1(lists ...[]string) { q1(interleaved(lists...)...) }
 
 // scan1Consts emits scan1c<>, a copy of scanc<>.
 func scan1Consts() { constTable("scan1c<>", scanConstList) }

@@ -43,10 +43,7 @@ func stepChannel(j int, prod string, r [6]string) []string {
 		fmt.Sprintf("VMULPS %d(BX), %s, %s", 64*j, r[3], r[0]),   // y, states 0..7
 		fmt.Sprintf("VMULPS %d(BX), %s, %s", 64*j+32, r[3], r[1]),
 	}
-	e0, e1 := exp2Lines(r[0], r[2], r[3]), exp2Lines(r[1], r[4], r[5])
-	for i := range e0 {
-		l = append(l, e0[i], e1[i])
-	}
+	l = append(l, interleaved(exp2Lines(r[0], r[2], r[3]), exp2Lines(r[1], r[4], r[5]))...)
 	return stepLines(append(l,
 		fmt.Sprintf("VMOVSS %d(SI), %s", 4*j, x(r[2])),
 		fmt.Sprintf("VMULSS %d(DI), %s, %s", 4*j, x(r[2]), x(r[2])), // dx = dt·x
