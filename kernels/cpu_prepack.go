@@ -181,19 +181,19 @@ func sgemmAEpi(procs int, pa *packedA, transB bool, n int, b []float32, ldb int,
 	checkGemm(false, transB, m, n, k, m*k, k, len(b), ldb, len(c), ldc)
 	pm, pn := gemmGridCost(m, n, k, procs, 0)
 	if pm*pn <= 1 {
-		sgemmAPart(pa, transB, 0, m, 0, n, 1, b, ldb, beta, c, ldc, epi)
+		sgemmAPart(pa, transB, 0, m, 0, n, b, ldb, beta, c, ldc, epi)
 		return
 	}
 	parallelTiles(m, n, pm, pn, func(i0, i1, j0, j1 int) {
-		sgemmAPart(pa, transB, i0, i1, j0, j1, 1, b, ldb, beta, c, ldc, epi)
+		sgemmAPart(pa, transB, i0, i1, j0, j1, b, ldb, beta, c, ldc, epi)
 	})
 }
 
 // sgemmAPart computes rows [i0, i1) (i0 a multiple of MR) and columns
-// [j0, j1) of C = alpha·A·op(B) + beta·C, A taken from pa, on one goroutine
+// [j0, j1) of C = A·op(B) + beta·C, A taken from pa, on one goroutine
 // with sgemmPacked's loops (jc → pc → ic → jr → ir), then epi (nil for
 // none) on each finished block.
-func sgemmAPart(pa *packedA, transB bool, i0, i1, j0, j1 int, alpha float32, b []float32, ldb int, beta float32, c []float32, ldc int, epi *gemmEpi) {
+func sgemmAPart(pa *packedA, transB bool, i0, i1, j0, j1 int, b []float32, ldb int, beta float32, c []float32, ldc int, epi *gemmEpi) {
 	const nr = asm.NR
 	m, k := i1-i0, pa.k
 	n := j1 - j0
@@ -218,7 +218,7 @@ func sgemmAPart(pa *packedA, transB bool, i0, i1, j0, j1 int, alpha float32, b [
 		}
 		for ic := 0; ic < m; ic += gemmMC {
 			mc := min(gemmMC, m-ic)
-			macroTile(mc, nc, kc, ablk[ic*kc:], bp, c[ic*ldc+jc:], ldc, alpha, be, tile, pairs, e, i0+ic)
+			macroTile(mc, nc, kc, ablk[ic*kc:], bp, c[ic*ldc+jc:], ldc, 1, be, tile, pairs, e, i0+ic)
 		}
 	})
 }
