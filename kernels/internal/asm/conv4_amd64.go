@@ -15,12 +15,10 @@ func conv4RevAVX2(n8 int, o, x, w *float32, b float32)
 func conv4Vec(o, x []float32, w *[4]float32, b float32, rev bool) {
 	n := len(x)
 	if !useSIMD || n < 11 {
-		for t := range n {
-			if rev {
-				o[t] = conv4RevAt(x, w, b, t)
-			} else {
-				o[t] = conv4At(x, w, b, t)
-			}
+		if rev {
+			Conv4RevGo(o, x, w[:], b)
+		} else {
+			Conv4Go(o, x, w[:], b)
 		}
 		return
 	}
