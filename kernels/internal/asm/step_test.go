@@ -87,24 +87,19 @@ func TestStepStates16ChannelsIndependent(t *testing.T) {
 // mamba-130m layer (1536 channels) and of a mamba-2.8b one (5120) on one
 // goroutine; bytes are the states read and written plus A.
 func BenchmarkStepStates16(b *testing.B) {
-	for _, n := range []int{1536, 5120} {
-		r := rand.New(rand.NewPCG(95, 96))
-		h, a, dt, x, dSkip, gate, bb, c := stepOperands(r, n)
-		out := make([]float32, n)
-		for _, m := range simdModes {
-			b.Run(fmt.Sprintf("%s/d%d", m.name, n), func(b *testing.B) {
-				restore, ok := m.set()
-				defer restore()
-				if !ok {
-					b.Skipf("no %s kernels", m.name)
-				}
+	benchModes(b, func(b *testing.B) {
+		for _, n := range []int{1536, 5120} {
+			r := rand.New(rand.NewPCG(95, 96))
+			h, a, dt, x, dSkip, gate, bb, c := stepOperands(r, n)
+			out := make([]float32, n)
+			b.Run(fmt.Sprintf("d%d", n), func(b *testing.B) {
 				b.SetBytes(int64(4 * 48 * n))
 				for b.Loop() {
 					StepStates16(h, a, dt, x, dSkip, gate, out, bb, c)
 				}
 			})
 		}
-	}
+	})
 }
 
 // TestConv4StepMatchesTwin requires the SIMD conv step to equal its twin
@@ -147,17 +142,10 @@ func BenchmarkConv4Step(b *testing.B) {
 	const n = 1536
 	r := rand.New(rand.NewPCG(99, 100))
 	st, x, w, bias, dst := randSlice(r, 4*n), randSlice(r, n), randSlice(r, 4*n), randSlice(r, n), make([]float32, n)
-	for _, m := range simdModes {
-		b.Run(m.name, func(b *testing.B) {
-			restore, ok := m.set()
-			defer restore()
-			if !ok {
-				b.Skipf("no %s kernels", m.name)
-			}
-			b.SetBytes(int64(4 * 15 * n))
-			for b.Loop() {
-				Conv4Step(dst, st, x, w, bias)
-			}
-		})
-	}
+	benchModes(b, func(b *testing.B) {
+		b.SetBytes(int64(4 * 15 * n))
+		for b.Loop() {
+			Conv4Step(dst, st, x, w, bias)
+		}
+	})
 }
