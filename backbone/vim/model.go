@@ -403,13 +403,11 @@ func (m *Model) run(ctx context.Context, ws *mamba.Workspace, x *kernels.Tensor,
 	return m.runRange(ctx, ws, x, 0, x.Dim(0), visit)
 }
 
-// runRange is run on images [first, first+bt) of x. On a device backend x
-// may be a host tensor (see embedTokens).
+// runRange is run on images [first, first+bt) of x, which its callers
+// (run, Forward) have passed through checkInput. On a device backend x may
+// be a host tensor (see embedTokens).
 func (m *Model) runRange(ctx context.Context, ws *mamba.Workspace, x *kernels.Tensor, first, bt int, visit func(i int, hidden, residual *kernels.Tensor) error) (out *kernels.Tensor, gh, gw int, err error) {
 	be := m.be
-	if err := m.checkInput(x); err != nil {
-		return nil, 0, 0, err
-	}
 	gh, gw, err = m.embed.Grid(x.Dim(2), x.Dim(3))
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("vim: %w", err)
