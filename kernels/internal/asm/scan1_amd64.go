@@ -213,11 +213,7 @@ func deltaRow(dst, x []float32, stride int, w []float32) {
 	}
 	i := len(dst) / lanes * lanes
 	if i > 0 {
-		if useAVX512 {
-			deltaRowAVX512(i/16, &dst[0], &x[0], stride, &w[0], len(w))
-		} else {
-			deltaRowAVX2(i/8, &dst[0], &x[0], stride, &w[0], len(w))
-		}
+		deltaRowVec(i/lanes, &dst[0], &x[0], stride, w)
 	}
 	rem := len(dst) - i
 	if rem == 0 {
@@ -225,11 +221,7 @@ func deltaRow(dst, x []float32, stride int, w []float32) {
 	}
 	if i > 0 { // the last vector again, overlapping the ones before
 		j := len(dst) - lanes
-		if useAVX512 {
-			deltaRowAVX512(1, &dst[j], &x[j], stride, &w[0], len(w))
-		} else {
-			deltaRowAVX2(1, &dst[j], &x[j], stride, &w[0], len(w))
-		}
+		deltaRowVec(1, &dst[j], &x[j], stride, w)
 		return
 	}
 	if len(w) > deltaTailRows {
@@ -241,12 +233,19 @@ func deltaRow(dst, x []float32, stride int, w []float32) {
 	for r := range w {
 		copy(xt[r*16:r*16+rem], x[r*stride+i:r*stride+i+rem])
 	}
-	if useAVX512 {
-		deltaRowAVX512(1, &out[0], &xt[0], 16, &w[0], len(w))
-	} else {
-		deltaRowAVX2(1, &out[0], &xt[0], 16, &w[0], len(w)) // rem < 8
-	}
+	deltaRowVec(1, &out[0], &xt[0], 16, w) // AVX2: rem < 8
 	copy(dst[i:], out[:rem])
+}
+
+// deltaRowVec runs this CPU's deltaRow kernel (AVX-512 or AVX2) over n
+// vectors of steps. (Direct calls: through a func value the noescape
+// operands would escape.)
+func deltaRowVec(n int, dst, x *float32, stride int, w []float32) {
+	if useAVX512 {
+		deltaRowAVX512(n, dst, x, stride, &w[0], len(w))
+		return
+	}
+	deltaRowAVX2(n, dst, x, stride, &w[0], len(w))
 }
 
 func prefetch(x []float32) {
