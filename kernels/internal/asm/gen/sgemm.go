@@ -243,7 +243,6 @@ func packBN16() {
 	p("pbn_done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
-	packBNGroup(4)
 }
 
 // packBNGroup emits packBN<16·g>AVX2(n int, src *float32, ld int, dst
@@ -324,7 +323,6 @@ func packAT6() {
 	p("\tJNZ pat_loop")
 	p("pat_done:")
 	p("\tRET")
-	packAT48()
 }
 
 // packAT48 emits packAT48AVX2(n int, src *float32, ld int, dst *float32,
