@@ -59,7 +59,8 @@ func (cb cpuBackend) SelectiveScanDeltaProj(a *ScanArgs, w, low *Tensor) {
 	lc := scanBCLayout(op, "C", a.C, bt, d, n, l)
 	fused := useOct1 && asm.Enabled() && n == 1 && a.DeltaSoftplus && lb.varying && r > 0 &&
 		(bt*d)%8 == 0 && a.LastState == nil && l > 0
-	if !fused && cb.scanProjN16(&f, &deltaProj{w: w.Data, low: low.Data, r: r, l: l, d: d, g: g, per: per}) {
+	dp := &deltaProj{w: w.Data, low: low.Data, r: r, l: l, d: d, g: g, per: per}
+	if !fused && cb.scanProjN16(&f, dp) {
 		return
 	}
 	if !fused {
@@ -80,7 +81,6 @@ func (cb cpuBackend) SelectiveScanDeltaProj(a *ScanArgs, w, low *Tensor) {
 		(a.DeltaBias != nil && (a.DeltaBias.Rank() != 1 || a.DeltaBias.Dim(0) != d)) {
 		panicf(op, "u %v, z %v, D %v, delta_bias %v: want z (Bt, D, L), D and delta_bias (D)", shp(a.U), shp(a.Z), shp(a.D), shp(a.DeltaBias))
 	}
-	dp := &deltaProj{w: w.Data, low: low.Data, r: r, l: l, d: d, g: g, per: per}
 	octs := bt * d / 8
 	run := func(lo, hi int) {
 		var sc oct1Scratch
