@@ -2,7 +2,6 @@ package cuda
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -43,10 +42,7 @@ func TestFastPathsVsCPU(t *testing.T) {
 			}
 			return randT(r, 1, c.bt, c.g, c.n, c.l)
 		}
-		aNeg := kernels.New(c.d, c.n)
-		for i := range aNeg.Data {
-			aNeg.Data[i] = -float32(math.Exp(math.Log(float64(i%c.n+1)) + 0.1*r.NormFloat64()))
-		}
+		aNeg := scanNegA(r, c.d, c.n)
 		in := []*kernels.Tensor{randT(r, 1, c.bt, c.d, c.l), uniT(r, 0, 0.5, c.bt, c.d, c.l), aNeg, bc(), bc(), nil, nil, nil}
 		if c.opts {
 			in[1] = randT(r, 0.5, c.bt, c.d, c.l)

@@ -247,6 +247,31 @@ func scanNegA(r *rand.Rand, d, n int) *kernels.Tensor {
 	return a
 }
 
+// scanCase is a selective-scan test shape: B and C in the layouts bk and
+// ck ("inv", "var" or "grp" with g groups, see scanBC) and, with opts, D,
+// z, delta_bias and softplus.
+type scanCase struct {
+	bt, d, n, l int
+	bk, ck      string
+	g           int
+	opts        bool
+}
+
+// inputs draws the scan's operands u, Δ, A, B, C, D, z, delta_bias (the
+// last three nil without opts); Δ is in [0, 0.5) without opts, normal with
+// them (then passed through softplus).
+func (c scanCase) inputs(r *rand.Rand) []*kernels.Tensor {
+	aNeg := scanNegA(r, c.d, c.n)
+	var dd, z, dbias *kernels.Tensor
+	delta := uniT(r, 0, 0.5, c.bt, c.d, c.l)
+	if c.opts {
+		dd, z, dbias = randT(r, 1, c.d), randT(r, 1, c.bt, c.d, c.l), uniT(r, -4, -2, c.d)
+		delta = randT(r, 0.5, c.bt, c.d, c.l)
+	}
+	return []*kernels.Tensor{randT(r, 1, c.bt, c.d, c.l), delta, aNeg,
+		scanBC(r, c.bk, c.bt, c.d, c.g, c.n, c.l), scanBC(r, c.ck, c.bt, c.d, c.g, c.n, c.l), dd, z, dbias}
+}
+
 // opCase runs one op on the CPU backend and on the GPU from the same
 // inputs (cloned, so in-place ops see the same start) and compares every
 // tensor run returns.
@@ -462,13 +487,7 @@ func TestOpsVsCPU(t *testing.T) {
 	// Selective scan: every B/C layout (time-invariant, (Bt,N,L), grouped
 	// with and without whole warps per group), N padded and exact, L around
 	// the 16-step chunk, channels not a multiple of 32.
-	type sc struct {
-		bt, d, n, l int
-		bk, ck      string // "inv", "var", or "gG"
-		g           int
-		opts        bool
-	}
-	for _, c := range []sc{
+	for _, c := range []scanCase{
 		{2, 40, 16, 33, "var", "var", 1, true},
 		{1, 64, 16, 16, "var", "var", 1, false},
 		{3, 128, 16, 17, "grp", "grp", 2, true},
@@ -481,16 +500,7 @@ func TestOpsVsCPU(t *testing.T) {
 		{1, 40, 64, 20, "var", "var", 1, true},
 		{2, 64, 2, 1, "var", "var", 1, true},
 	} {
-		bc := func(kind string) *kernels.Tensor { return scanBC(r, kind, c.bt, c.d, c.g, c.n, c.l) }
-		aLog := scanNegA(r, c.d, c.n)
-		var dd, z, dbias *kernels.Tensor
-		delta := uniT(r, 0, 0.5, c.bt, c.d, c.l)
-		if c.opts {
-			dd, z, dbias = randT(r, 1, c.d), randT(r, 1, c.bt, c.d, c.l), uniT(r, -4, -2, c.d)
-			delta = randT(r, 0.5, c.bt, c.d, c.l)
-		}
-		cases = append(cases, opCase{name: fmt.Sprintf("SelectiveScan/%+v", c), tol: 2e-5,
-			in: []*kernels.Tensor{randT(r, 1, c.bt, c.d, c.l), delta, aLog, bc(c.bk), bc(c.ck), dd, z, dbias},
+		cases = append(cases, opCase{name: fmt.Sprintf("SelectiveScan/%+v", c), tol: 2e-5, in: c.inputs(r),
 			run: func(b kernels.Backend, in []*kernels.Tensor) []*kernels.Tensor {
 				a := &kernels.ScanArgs{U: in[0], Delta: in[1], A: in[2], B: in[3], C: in[4], D: in[5], Z: in[6], DeltaBias: in[7],
 					DeltaSoftplus: c.opts, Out: poisoned(b, c.bt, c.d, c.l), LastState: poisoned(b, c.bt, c.d, c.n)}

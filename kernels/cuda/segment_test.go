@@ -26,13 +26,7 @@ func withSegChunks(segC int, f func()) {
 func TestScanSegmentsVsCPU(t *testing.T) {
 	be := openGPU(t)
 	r := rand.New(rand.NewPCG(51, 52))
-	type sc struct {
-		bt, d, n, l int
-		bk, ck      string // "inv", "var", or "grp"
-		g           int
-		opts        bool
-	}
-	shapes := []sc{
+	shapes := []scanCase{
 		{2, 40, 16, 33, "var", "var", 1, true},
 		{1, 64, 16, 197, "var", "var", 1, true},
 		{3, 128, 16, 170, "grp", "grp", 2, true},
@@ -51,17 +45,9 @@ func TestScanSegmentsVsCPU(t *testing.T) {
 		for _, c := range shapes {
 			for _, rev := range []bool{false, true} {
 				for _, acc := range []bool{false, true} {
-					bc := func(kind string) *kernels.Tensor { return scanBC(r, kind, c.bt, c.d, c.g, c.n, c.l) }
-					aNeg := scanNegA(r, c.d, c.n)
-					var dd, z, dbias *kernels.Tensor
-					delta := uniT(r, 0, 0.5, c.bt, c.d, c.l)
-					if c.opts {
-						dd, z, dbias = randT(r, 1, c.d), randT(r, 1, c.bt, c.d, c.l), uniT(r, -4, -2, c.d)
-						delta = randT(r, 0.5, c.bt, c.d, c.l)
-					}
+					// in[8]: what Out holds before an accumulating scan.
 					cases = append(cases, opCase{name: fmt.Sprintf("seg%d/%+v/rev=%v/acc=%v", segC, c, rev, acc), tol: 2e-5,
-						in: []*kernels.Tensor{randT(r, 1, c.bt, c.d, c.l), delta, aNeg, bc(c.bk), bc(c.ck), dd, z, dbias,
-							randT(r, 1, c.bt, c.d, c.l)},
+						in: append(c.inputs(r), randT(r, 1, c.bt, c.d, c.l)),
 						run: func(b kernels.Backend, in []*kernels.Tensor) []*kernels.Tensor {
 							out := poisoned(b, c.bt, c.d, c.l)
 							if acc {
