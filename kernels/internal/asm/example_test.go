@@ -18,7 +18,7 @@ func Example() {
 	for j := 0; j < asm.NR; j++ {
 		b[j*k], b[j*k+1] = 1, float32(j)
 	}
-	ap := make([]float32, asm.MR*k+asm.PackPad)
+	ap := make([]float32, asm.MR*k)
 	bp := make([]float32, asm.NR*k)
 	asm.PackA(ap, a, k, false, asm.MR, k)
 	asm.PackB(bp, b, k, true, asm.NR, k)

@@ -17,11 +17,6 @@ const (
 	// atGroup is how many full A panels PackA packs in one sweep along the
 	// stored rows of a transposed A (AVX2, packAT48AVX2).
 	atGroup = 8
-	// PackPad is the slack, in floats, that A pack buffers need past the
-	// last packed panel: none, since PackA writes nothing past its last
-	// panel (so goroutines may pack adjacent panel ranges of one buffer).
-	// Buffers sized with it stay right.
-	PackPad = 0
 )
 
 // Kernel computes the MR×NR tile c[i*ldc+j] = alpha·Σ_p a[p*MR+i]·b[p*NR+j]
@@ -88,7 +83,8 @@ func KernelGo(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 // PackA packs rows×kc of op(A) into consecutive MR-row panels of dst: panel
 // q holds dst[q*MR*kc + p*MR + i] = op(A)(q*MR+i, p), zero for rows past the
 // end. op(A)(i, p) is a[i*lda+p], or a[p*lda+i] when trans is set. dst needs
-// ceil(rows/MR)*MR*kc floats; nothing past them is written.
+// ceil(rows/MR)*MR*kc floats; nothing past them is written (so goroutines
+// may pack adjacent panel ranges of one buffer).
 func PackA(dst, a []float32, lda int, trans bool, rows, kc int) {
 	panels := (rows + MR - 1) / MR
 	if len(dst) < panels*MR*kc {
