@@ -18,14 +18,6 @@ func (cb cpuBackend) SelectiveStateUpdate(a *StepArgs) {
 		(a.DTBias != nil && (a.DTBias.Rank() != 1 || a.DTBias.Dim(0) != d)) {
 		panicf(op, "x %v, z %v, D %v, dt_bias %v: want z (Bt, D), D and dt_bias (D)", shp(a.X), shp(a.Z), shp(a.D), shp(a.DTBias))
 	}
-	if n == 16 {
-		if cb.inline(bt*d, rowGrain(n*16)) {
-			stepRange16(a, gb, gc, d, 0, bt*d)
-			return
-		}
-		cb.par(bt*d, rowGrain(n*16), func(lo, hi int) { stepRange16(a, gb, gc, d, lo, hi) })
-		return
-	}
 	if cb.inline(bt*d, rowGrain(n*16)) {
 		stepRange(a, gb, gc, d, n, 0, bt*d)
 		return
@@ -96,9 +88,8 @@ const stepExpBlock = 512
 // silu(z) stepRange computes per vector call.
 const stepRowBlock = 64
 
-// stepRange updates channels [lo, hi) of the flattened (Bt, D) range for
-// N ≠ 16 (stepRange16 takes N = 16). Δ and
-// the gate are computed a block of channels at a time with the vector
+// stepRange updates channels [lo, hi) of the flattened (Bt, D) range; N =
+// 16 goes to stepRange16. For other N, Δ and the gate are computed a block of channels at a time with the vector
 // softplus and SiLU (the same kernels the full scan uses); then exp(Δ·A) of
 // as many whole channels as fit stepExpBlock is computed with one vector
 // exp, and each of those channels' N states is updated (stepStates). With
@@ -106,6 +97,10 @@ const stepRowBlock = 64
 // elementwise, so the blocking does not change a bit; channel, batch and
 // group indices advance by counting (no division per channel).
 func stepRange(a *StepArgs, gb, gc, d, n, lo, hi int) {
+	if n == 16 {
+		stepRange16(a, gb, gc, d, lo, hi)
+		return
+	}
 	var dtBuf, gateBuf [stepRowBlock]float32
 	var dA [stepExpBlock]float32
 	per := max(1, stepExpBlock/max(n, 1)) // channels per exp call
