@@ -136,14 +136,13 @@ func TestPackMatchesTwin(t *testing.T) {
 		for _, rows := range []int{1, 5, 6, 7, 12, 16, 17, 31, 33, 64, 67, 130} {
 			for _, kc := range []int{1, 7, 8, 9, 16, 63, 64, 67} {
 				cases := []struct {
-					name   string
-					panel  int
-					pack   func(dst, s []float32, ld int, tr bool, n, kc int)
-					twin   func(dst, s []float32, ld int, tr bool, n, kc int)
-					extras int
-				}{
-					{"A", MR, PackA, PackAGo, 0}, // guards right after the last panel
-					{"B", NR, PackB, PackBGo, 0},
+					name  string
+					panel int
+					pack  func(dst, s []float32, ld int, tr bool, n, kc int)
+					twin  func(dst, s []float32, ld int, tr bool, n, kc int)
+				}{ // guards right after the last panel
+					{"A", MR, PackA, PackAGo},
+					{"B", NR, PackB, PackBGo},
 				}
 				for _, pc := range cases {
 					// A untransposed and B transposed are stored n×kc; the
@@ -153,14 +152,14 @@ func TestPackMatchesTwin(t *testing.T) {
 						ld, nrow = rows+5, kc
 					}
 					src := randSlice(r, (nrow-1)*ld+ld)
-					size := (rows+pc.panel-1)/pc.panel*pc.panel*kc + pc.extras
+					size := (rows + pc.panel - 1) / pc.panel * pc.panel * kc
 					want := make([]float32, size)
 					pc.twin(want, src, ld, trans, rows, kc)
 					bothWays(t, func(t *testing.T) {
 						got, all := guarded(size)
 						pc.pack(got, src, ld, trans, rows, kc)
 						checkGuards(t, all, size)
-						for i := 0; i < size-pc.extras; i++ {
+						for i := range size {
 							if got[i] != want[i] {
 								t.Fatalf("Pack%s trans=%v rows=%d kc=%d: [%d] = %v, twin %v", pc.name, trans, rows, kc, i, got[i], want[i])
 							}
