@@ -23,15 +23,15 @@ type Mixer struct {
 	Branch
 
 	// inProjP and outProjP replace InProj and OutProj under bf16 or int8
-	// storage (Model.UseBF16, Model.UseInt8), which also sets dModel.
+	// storage (Model.UseBF16, Model.UseInt8).
 	inProjP, outProjP kernels.PackedMatrix
-	dModel            int
 }
 
 // Model returns d (d_model), the width of the mixer's input and output.
 func (m *Mixer) Model() int {
-	if m.InProj == nil {
-		return m.dModel
+	if m.inProjP != nil {
+		_, k := m.inProjP.Dims()
+		return k
 	}
 	return m.InProj.Dim(1)
 }

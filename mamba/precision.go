@@ -94,7 +94,6 @@ func (m *Model) usePacked(precision string, pack func(*kernels.Tensor) kernels.P
 		mx.outProjP = pack(mx.OutProj)
 		mx.xProjP = pack(mx.XProj)
 		mx.dtProjP = pack(mx.DTProjW)
-		mx.dModel = mx.InProj.Dim(1)
 		mx.InProj, mx.OutProj, mx.XProj, mx.DTProjW = nil, nil, nil, nil
 	}
 	m.Embedding, m.Head = nil, nil
