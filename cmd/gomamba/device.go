@@ -65,7 +65,7 @@ func openBackendPrecision(name, precision string) (kernels.Backend, error) {
 		if err == nil {
 			return be, nil
 		}
-		if !errors.Is(err, cuda.ErrNoDevice) && !errors.Is(err, cuda.ErrNotBuilt) {
+		if !noCUDA(err) {
 			return nil, err // a GPU is there but unusable as asked (e.g. --precision): say so
 		}
 		note := ""
@@ -107,26 +107,20 @@ func openBackendPrecision(name, precision string) (kernels.Backend, error) {
 // storage, which only the CPU has: "auto" then means the CPU.
 func openLMBackend(name string) (kernels.Backend, string, error) {
 	prec := strings.ToLower(strings.TrimSpace(precisionFlag))
-	if prec == mamba.PrecisionInt8 {
-		switch n := strings.ToLower(strings.TrimSpace(name)); n {
-		case "", "cpu", "auto":
-			return kernels.CPU(), mamba.PrecisionInt8, nil
-		}
+	n := strings.ToLower(strings.TrimSpace(name))
+	switch {
+	case prec == mamba.PrecisionInt8 && (n == "" || n == "cpu" || n == "auto"):
+		return kernels.CPU(), mamba.PrecisionInt8, nil
+	case prec == mamba.PrecisionInt8:
 		return nil, "", fmt.Errorf("--precision int8: int8 weight storage runs on the CPU only (use --device cpu)")
-	}
-	if prec != mamba.PrecisionBF16 {
-		be, err := openBackend(name)
-		return be, mamba.PrecisionFP32, err
-	}
-	switch n := strings.ToLower(strings.TrimSpace(name)); n {
-	case "", "cpu":
+	case prec == mamba.PrecisionBF16 && (n == "" || n == "cpu"):
 		return kernels.CPU(), mamba.PrecisionBF16, nil
-	case "auto":
+	case prec == mamba.PrecisionBF16 && n == "auto":
 		be, err := openBackendPrecision("cuda", precisionFlag)
 		if err == nil {
 			return be, mamba.PrecisionFP32, nil
 		}
-		if !errors.Is(err, cuda.ErrNoDevice) && !errors.Is(err, cuda.ErrNotBuilt) {
+		if !noCUDA(err) {
 			return nil, "", err
 		}
 		fmt.Fprintf(noticeOut, "gomamba: no CUDA GPU (%v); running on the CPU with bf16 weights\n", err)
@@ -134,6 +128,13 @@ func openLMBackend(name string) (kernels.Backend, string, error) {
 	}
 	be, err := openBackend(name)
 	return be, mamba.PrecisionFP32, err
+}
+
+// noCUDA reports whether opening a GPU failed because there is none (or
+// the binary was built without CUDA), the case where --device auto falls
+// back to the CPU.
+func noCUDA(err error) bool {
+	return errors.Is(err, cuda.ErrNoDevice) || errors.Is(err, cuda.ErrNotBuilt)
 }
 
 // deviceLabel names a backend in reports: "cpu", or "cuda:0 bf16".
