@@ -2,11 +2,13 @@
 // AVX2+FMA 6×16 SGEMM micro-kernel, the transposing pack routines and the
 // AVX-512 6×16 and 6×32 micro-kernels; sgemm.go) and scan_amd64.s (the
 // selective-scan state update over N = 16, vector exp, softplus, SiLU and
-// exact GELU, each for AVX2 and AVX-512F; scan.go) and bf16_amd64.s (dot
-// products and widening of bfloat16 weight panels; bf16.go) and
-// int8_amd64.s (the same for int8 weight panels with fp32 scales; int8.go)
-// and step_amd64.s (the decode step's state update over N = 16 and conv
-// step for K = 4; step.go).
+// exact GELU, each for AVX2 and AVX-512F, the gated sum and the 4-tap conv
+// rows; scan.go) and scan1_amd64.s (VMamba's N = 1 scan passes, the
+// channel-first LayerNorm2d, the 8×8 transpose, the 3×3 depthwise conv row
+// and their helpers; scan1.go) and bf16_amd64.s (dot products and widening
+// of bfloat16 weight panels; bf16.go) and int8_amd64.s (the same for int8
+// weight panels with fp32 scales; int8.go) and step_amd64.s (the decode
+// step's state update over N = 16 and conv step for K = 4; step.go).
 // Run from
 // kernels/internal/asm:
 //
