@@ -515,7 +515,7 @@ func gateSum() {
 // w2·x[i+s2]) + w3·x[i+s3]) + b with (s0..s3) = (0, 1, 2, 3) (causal, x
 // pointing three before the first output's time) or (3, 2, 1, 0)
 // (anti-causal): products and sums rounded one at a time in the order of
-// kernels' scalar conv4/conv4Rev (no fused multiply-add), so the results
+// the twins Conv4Go/Conv4RevGo (no fused multiply-add), so the results
 // are theirs bit for bit.
 func conv4() {
 	for _, v := range []struct {
