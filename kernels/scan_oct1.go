@@ -22,8 +22,9 @@ var useOct1 = true
 // oct1Block is the number of steps one pass of scanOct1 stages.
 const oct1Block = asm.Recur8Block
 
-// oct1Ones is the gate of a scan without z.
-var oct1Ones = func() (g [oct1Block]float32) {
+// onesBlock is a gate of ones, shared read-only by the scans and decode
+// steps without z (scanOct1, stepRange16).
+var onesBlock = func() (g [max(oct1Block, stepRowBlock)]float32) {
 	for i := range g {
 		g[i] = 1
 	}
@@ -94,7 +95,7 @@ func scanOct1(sc *oct1Scratch, a *ScanArgs, lb, lc bcLayout, h *[8]float32, d, l
 		}
 		asm.Recur8(h, &sc.da, &sc.w, m, a.Reverse)
 		for k := range 8 {
-			gate := oct1Ones[:m] // no z: a gate of ones, shared read-only
+			gate := onesBlock[:m] // no z: a gate of ones, shared read-only
 			if ch[k].z != nil {
 				gate = sc.gate[k][:m]
 			}

@@ -25,14 +25,9 @@ func (cb cpuBackend) SelectiveStateUpdate(a *StepArgs) {
 	cb.par(bt*d, rowGrain(n*16), func(lo, hi int) { stepRange(a, gb, gc, d, n, lo, hi) })
 }
 
-// stepOnes and stepZeros stand in for an absent gate and D skip in
-// stepRange16 (read only).
-var stepOnes, stepZeros = func() (o, z [stepRowBlock]float32) {
-	for i := range o {
-		o[i] = 1
-	}
-	return o, z
-}()
+// stepZeros stands in for an absent D skip in stepRange16 (read only; an
+// absent gate is onesBlock).
+var stepZeros [stepRowBlock]float32
 
 // stepRange16 is stepRange for N = 16 (every Mamba LM): the channels of
 // [lo, hi) go in blocks of at most stepRowBlock that share one batch row
@@ -61,7 +56,7 @@ func stepRange16(a *StepArgs, gb, gc, d, lo, hi int) {
 		if a.DTSoftplus {
 			asm.Softplus(dts, dts, 0)
 		}
-		gates := stepOnes[:k]
+		gates := onesBlock[:k]
 		if a.Z != nil {
 			gates = gateBuf[:k]
 			asm.Silu(gates, a.Z.Data[r0:r1])
