@@ -17,6 +17,12 @@ func addNorm(b kernels.Backend, dst, residual, h, w, bias *kernels.Tensor, eps f
 		g.AddNorm(dst, residual, h, w, bias, eps, rms)
 		return
 	}
+	addThenNorm(b, dst, residual, h, w, bias, eps, rms)
+}
+
+// addThenNorm is AddNorm's definition as two ops: Add, then RMSNorm or
+// LayerNorm.
+func addThenNorm(b kernels.Backend, dst, residual, h, w, bias *kernels.Tensor, eps float32, rms bool) {
 	b.Add(residual, residual, h)
 	if rms {
 		b.RMSNorm(dst, residual, w, eps)
@@ -56,12 +62,7 @@ func TestAddNormVsCPU(t *testing.T) {
 				}
 				d1, d2 := be.New(s.bt, s.l, s.c), be.New(s.bt, s.l, s.c)
 				be.AddNorm(d1, res1, h, w, bb, 1e-5, rms)
-				be.Add(res2, res2, h)
-				if rms {
-					be.RMSNorm(d2, res2, w, 1e-5)
-				} else {
-					be.LayerNorm(d2, res2, w, bb, 1e-5)
-				}
+				addThenNorm(be, d2, res2, h, w, bb, 1e-5, rms)
 				require.Equal(t, be.ToHost(d2).Data, be.ToHost(d1).Data)
 				require.Equal(t, be.ToHost(res2).Data, be.ToHost(res1).Data)
 				// dst aliasing h (Vim's hidden buffer holds the norm output).
