@@ -2,12 +2,10 @@ package kernels
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/gomamba/gomamba/kernels/internal/asm"
 )
@@ -27,12 +25,7 @@ func BenchmarkScanVsAnchor(b *testing.B) {
 			b.Run(fmt.Sprintf("%dx%dx%dx%d/threads=%d", s.bt, s.d, s.l, s.n, threads), func(b *testing.B) {
 				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(threads))
 				be := CPU()
-				best := time.Duration(math.MaxInt64)
-				for b.Loop() {
-					t0 := time.Now()
-					be.SelectiveScan(a)
-					best = min(best, time.Since(t0))
-				}
+				best := loopBest(b, func() { be.SelectiveScan(a) })
 				b.ReportMetric(elems*float64(b.N)/b.Elapsed().Seconds(), "elem/s")
 				ours := elems / best.Seconds()
 				b.ReportMetric(ours, "best-elem/s")
@@ -70,12 +63,7 @@ func BenchmarkScanPaths(b *testing.B) {
 				prev := asm.SetEnabled(path == "simd")
 				defer asm.SetEnabled(prev)
 				be := CPU()
-				best := time.Duration(math.MaxInt64)
-				for b.Loop() {
-					t0 := time.Now()
-					be.SelectiveScan(a)
-					best = min(best, time.Since(t0))
-				}
+				best := loopBest(b, func() { be.SelectiveScan(a) })
 				b.ReportMetric(elems/best.Seconds(), "best-elem/s")
 			})
 		}
@@ -106,12 +94,7 @@ func BenchmarkScanShapes(b *testing.B) {
 				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 				a.Reverse = rev
 				be := CPU()
-				best := time.Duration(math.MaxInt64)
-				for b.Loop() {
-					t0 := time.Now()
-					be.SelectiveScan(a)
-					best = min(best, time.Since(t0))
-				}
+				best := loopBest(b, func() { be.SelectiveScan(a) })
 				b.ReportMetric(elems/best.Seconds(), "best-elem/s")
 				b.ReportMetric(0, "ns/op")
 			})
