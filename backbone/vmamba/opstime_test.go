@@ -25,25 +25,12 @@ func (tb *timedBackend) add(name string, dst *kernels.Tensor, t0 time.Time) {
 // Prepack forwards to the wrapped backend, so that weights stay prepacked.
 func (tb *timedBackend) Prepack(w *kernels.Tensor) { kernels.Prepack(tb.Backend, w) }
 
-// PointwiseConv times the fused 1×1 convolution of backends that have it
-// (the CPU's) and runs Conv2d, Unary and Add otherwise.
+// PointwiseConv times the wrapped backend's fused 1×1 convolution
+// (BenchmarkVMambaOps wraps the CPU backend, which has it), so that the
+// forward takes the same path as unwrapped.
 func (tb *timedBackend) PointwiseConv(dst, x, w, b *kernels.Tensor, act kernels.Activation, acc bool) {
 	defer tb.add(fmt.Sprintf("Pointwise %v acc=%v", act, acc), dst, time.Now())
-	if f, ok := tb.Backend.(kernels.FusedPointwise); ok {
-		f.PointwiseConv(dst, x, w, b, act, acc)
-		return
-	}
-	y := dst
-	if acc {
-		y = tb.Backend.New(dst.Shape()...)
-	}
-	tb.Backend.Conv2d(y, x, w, b, kernels.Conv2dParams{})
-	if act != kernels.ActNone {
-		tb.Backend.Unary(y, y, act)
-	}
-	if acc {
-		tb.Backend.Add(dst, dst, y)
-	}
+	tb.Backend.(kernels.FusedPointwise).PointwiseConv(dst, x, w, b, act, acc)
 }
 
 func (tb *timedBackend) Conv2d(dst, x, w, b *kernels.Tensor, p kernels.Conv2dParams) {
