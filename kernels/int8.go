@@ -45,7 +45,7 @@ func NewInt8Matrix(w *Tensor, group int) *Int8Matrix {
 	groups := ceilDiv(l.kb, gb)
 	m := &Int8Matrix{panelLayout: l, gb: gb, groups: groups,
 		data: make([]int8, l.panels()*l.panelSize()), scales: make([]float32, l.panels()*groups*asm.PanelBF16)}
-	cols := gb * asm.BlockBF16
+	cols := m.Group()
 	Parallel(l.n, rowGrain(l.k), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := w.Data[i*l.k : i*l.k+l.k]
@@ -95,13 +95,13 @@ func (m *Int8Matrix) Bytes() int64 { return int64(len(m.data)) + 4*int64(len(m.s
 // At returns element (i, j) dequantised to fp32.
 func (m *Int8Matrix) At(i, j int) float32 {
 	m.check("Int8Matrix.At", i, j)
-	return float32(m.data[m.index(i, j)]) * m.scales[m.scaleIndex(i, j/(m.gb*asm.BlockBF16))]
+	return float32(m.data[m.index(i, j)]) * m.scales[m.scaleIndex(i, j/m.Group())]
 }
 
 // Row dequantises row i into dst (length ≥ K), e.g. an embedding lookup.
 func (m *Int8Matrix) Row(dst []float32, i int) {
 	m.checkRow("Int8Matrix.Row", dst, i)
-	cols := m.gb * asm.BlockBF16
+	cols := m.Group()
 	for j := range dst[:m.k] {
 		dst[j] = float32(m.data[m.index(i, j)]) * m.scales[m.scaleIndex(i, j/cols)]
 	}
