@@ -164,18 +164,14 @@ func (cb cpuBackend) Conv2d(dst, x, w, bias *Tensor, p Conv2dParams) {
 		col = getScratch(kc * band * ow)
 		defer putScratch(col)
 	}
-	var pa *packedA // w prepacked as one (Cout, Cin·KH·KW) matrix (Groups 1)
-	var pe *prepackEntry
+	var pe *prepackEntry // w prepacked as one (Cout, Cin·KH·KW) matrix (Groups 1)
 	if g == 1 {
 		pe = packedEntry(w, cout, kc)
-	}
-	if pe != nil {
-		pa = pe.mats[0]
 	}
 	// With prepacked weights the GEMM adds the bias to each block of the
 	// output as it finishes it (no pass over the output afterwards).
 	var epi *gemmEpi
-	if pa != nil && bias != nil {
+	if pe != nil && bias != nil {
 		epi = &gemmEpi{bias: bias.Data}
 	}
 	procs := cb.procs()
@@ -183,7 +179,7 @@ func (cb cpuBackend) Conv2d(dst, x, w, bias *Tensor, p Conv2dParams) {
 	// stride plane), from the prepacked weights when they serve the shape
 	// (sgemmPrepacked).
 	mul := func(wg []float32, n int, m []float32, ldm int, o []float32) {
-		if pa != nil && usePacked(false, cog, n, kc) {
+		if pe != nil && usePacked(false, cog, n, kc) {
 			sgemmPrepacked(procs, pe, w.Data, m, ldm, n, 0, o, plane, epi)
 			return
 		}
