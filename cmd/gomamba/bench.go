@@ -493,10 +493,10 @@ func benchVision(ctx context.Context, target string, fl benchFlags, progress fun
 			CPUMsPerImage: cpuMs, LoadAvg: bench.LoadAvg(), Device: deviceLabel(m.be),
 		})
 		if onGPU {
-			ms := dev.MemStats()
-			out[len(out)-1].PeakDeviceMiB = float64(ms.Peak) / (1 << 20)
-			out[len(out)-1].PeakDeviceHeldMiB = float64(ms.PeakHeld) / (1 << 20)
-			progress("%s %d: peak GPU memory %.0f MiB in live tensors, %.0f MiB held with the allocator's cache", m.name, side, float64(ms.Peak)/(1<<20), float64(ms.PeakHeld)/(1<<20))
+			ms, res := dev.MemStats(), &out[len(out)-1]
+			res.PeakDeviceMiB = float64(ms.Peak) / (1 << 20)
+			res.PeakDeviceHeldMiB = float64(ms.PeakHeld) / (1 << 20)
+			progress("%s %d: peak GPU memory %.0f MiB in live tensors, %.0f MiB held with the allocator's cache", m.name, side, res.PeakDeviceMiB, res.PeakDeviceHeldMiB)
 			if dev.Profiling() { // GOMAMBA_CUDA_PROFILE=1: where the timed runs' GPU time went
 				progress("%s %d×%d batch %d: per-op GPU time of the timed runs", m.name, side, side, fl.batch)
 				if err := printProfile(dev, t.Runs, progress); err != nil {
