@@ -13,12 +13,7 @@ import (
 // Out aliasing U, serial and on several goroutines.
 func TestSelectiveScanAccumulate(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
-	for _, c := range []struct {
-		bt, d, l, n  int
-		bKind, cKind string
-		g            int
-		opts         bool
-	}{
+	for _, c := range []scanCase{
 		{1, 1, 1, 16, "var", "var", 1, true},
 		{2, 5, 9, 3, "inv", "var", 1, true},
 		{2, 8, 33, 16, "grp", "grp", 4, true},

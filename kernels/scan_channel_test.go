@@ -110,12 +110,7 @@ func TestScanChannelSIMDMatchesGo(t *testing.T) {
 func TestSelectiveScanBothPaths(t *testing.T) {
 	r := rand.New(rand.NewPCG(43, 44))
 	be := CPU()
-	for _, c := range []struct {
-		bt, d, l, n  int
-		bKind, cKind string
-		g            int
-		opts         bool
-	}{
+	for _, c := range []scanCase{
 		{1, 24, 197, 16, "var", "var", 1, true},
 		{2, 8, 300, 16, "inv", "var", 1, true},
 		{2, 12, 65, 16, "grp", "grp", 4, false},

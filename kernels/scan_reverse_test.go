@@ -23,12 +23,7 @@ func flipL(t *Tensor) *Tensor {
 func TestSelectiveScanReverse(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
 	be := CPU()
-	for _, c := range []struct {
-		bt, d, l, n  int
-		bKind, cKind string
-		g            int
-		opts         bool
-	}{
+	for _, c := range []scanCase{
 		{1, 1, 1, 16, "var", "var", 1, true},
 		{2, 3, 5, 16, "var", "var", 1, false},
 		{1, 4, 7, 4, "inv", "inv", 1, true},

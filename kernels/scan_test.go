@@ -56,6 +56,16 @@ func scanRef64(a *ScanArgs) (out, last []float64) {
 	return out, last
 }
 
+// scanCase is a SelectiveScan test case as randScan takes it: Bt, D, L,
+// N, the layouts of B and C ("inv" (D, N), "var" (Bt, N, L), otherwise
+// grouped (Bt, G, N, L)), G, and opts (D, z, Δ bias and softplus).
+type scanCase struct {
+	bt, d, l, n  int
+	bKind, cKind string
+	g            int
+	opts         bool
+}
+
 // randScan builds random scan operands shaped like Mamba's (A < 0, Δ from
 // a softplus of a small value).
 func randScan(r *rand.Rand, bt, d, l, n int, bKind, cKind string, g int, opts bool) *ScanArgs {
@@ -92,12 +102,7 @@ func randScan(r *rand.Rand, bt, d, l, n int, bKind, cKind string, g int, opts bo
 func TestSelectiveScanRef64(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
 	be := CPU()
-	for _, c := range []struct {
-		bt, d, l, n  int
-		bKind, cKind string
-		g            int
-		opts         bool
-	}{
+	for _, c := range []scanCase{
 		{1, 1, 1, 1, "var", "var", 1, true},
 		{2, 3, 5, 16, "var", "var", 1, false},
 		{1, 4, 7, 4, "inv", "inv", 1, true},
