@@ -39,11 +39,17 @@ func (be *Backend) conv1d(op string, dst, x, w, bias *kernels.Tensor, act kernel
 		i64(x.Dim(0)), i64(x.Dim(1)), i64(l), i64(k), i64(int(act)), b64(rev)}
 	segs := rows * ((l + conv1dSeg - 1) / conv1dSeg)
 	if k > conv1dMaxK || segs >= math.MaxInt32 || k*x.Dim(1) >= math.MaxInt32 {
-		be.launch("gm_conv1d_naive", [3]uint32{uint32((l + threads - 1) / threads), uint32(min(rows, 65535)), 1}, [3]uint32{threads, 1, 1}, args)
+		be.conv1dNaive(args, rows, l)
 		return
 	}
 	blocks := (segs + conv1dWarps - 1) / conv1dWarps
 	be.launch("gm_conv1d_causal", [3]uint32{uint32(blocks), 1, 1}, [3]uint32{32 * conv1dWarps, 1, 1}, args)
+}
+
+// conv1dNaive launches gm_conv1d_naive on conv1d's arguments: a thread per
+// position along the grid's x axis, the rows of length l along y.
+func (be *Backend) conv1dNaive(args []uint64, rows, l int) {
+	be.launch("gm_conv1d_naive", [3]uint32{uint32((l + threads - 1) / threads), uint32(min(rows, 65535)), 1}, [3]uint32{threads, 1, 1}, args)
 }
 
 // Conv1dStep advances the rolling conv state (Bt, D, K) by one token.

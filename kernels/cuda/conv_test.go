@@ -71,9 +71,7 @@ func BenchmarkConv1d(b *testing.B) {
 					l := s.l
 					args := []uint64{be.dev("bench", x), be.dev("bench", w), be.dev("bench", bias), be.dev("bench", y),
 						i64(s.bt), i64(s.d), i64(l), 4, i64(int(kernels.ActSiLU)), 0}
-					fn = func() {
-						be.launch("gm_conv1d_naive", [3]uint32{uint32((l + threads - 1) / threads), uint32(min(s.bt*s.d, 65535)), 1}, [3]uint32{threads, 1, 1}, args)
-					}
+					fn = func() { be.conv1dNaive(args, s.bt*s.d, l) }
 				}
 				sec := gpuLoop(b, be, fn)
 				b.ReportMetric(float64(bytes)/sec/1e9, "GB/s")
