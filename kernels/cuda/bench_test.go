@@ -84,13 +84,7 @@ func benchScanShape(b *testing.B, be *Backend, prefix string, bt, d, l, n int, s
 		if a != nil {
 			return
 		}
-		r := rand.New(src)
-		a = &kernels.ScanArgs{
-			U: be.FromHost(randT(r, 1, bt, d, l)), Delta: be.FromHost(randT(r, 0.5, bt, d, l)),
-			A: be.FromHost(uniT(r, -16, -1, d, n)), B: be.FromHost(randT(r, 1, bt, n, l)), C: be.FromHost(randT(r, 1, bt, n, l)),
-			D: be.FromHost(randT(r, 1, d)), Z: be.FromHost(randT(r, 1, bt, d, l)), DeltaBias: be.FromHost(uniT(r, -4, -2, d)),
-			DeltaSoftplus: true, Out: be.New(bt, d, l),
-		}
+		a = benchScanArgs(be, rand.New(src), bt, d, l, n)
 	}
 	for _, rev := range []bool{false, true} {
 		name := fmt.Sprintf("%sBt%d_D%d_L%d_N%d", prefix, bt, d, l, n)
@@ -106,9 +100,25 @@ func benchScanShape(b *testing.B, be *Backend, prefix string, bt, d, l, n int, s
 		})
 	}
 	if a != nil {
-		for _, t := range []*kernels.Tensor{a.U, a.Delta, a.A, a.B, a.C, a.D, a.Z, a.DeltaBias, a.Out} {
-			be.Free(t)
-		}
+		freeScanArgs(be, a)
+	}
+}
+
+// benchScanArgs uploads random operands of a Mamba-configured scan (var
+// B/C, D, z, delta_bias, softplus) of shape (bt, d, l) with n states.
+func benchScanArgs(be *Backend, r *rand.Rand, bt, d, l, n int) *kernels.ScanArgs {
+	return &kernels.ScanArgs{
+		U: be.FromHost(randT(r, 1, bt, d, l)), Delta: be.FromHost(randT(r, 0.5, bt, d, l)),
+		A: be.FromHost(uniT(r, -16, -1, d, n)), B: be.FromHost(randT(r, 1, bt, n, l)), C: be.FromHost(randT(r, 1, bt, n, l)),
+		D: be.FromHost(randT(r, 1, d)), Z: be.FromHost(randT(r, 1, bt, d, l)), DeltaBias: be.FromHost(uniT(r, -4, -2, d)),
+		DeltaSoftplus: true, Out: be.New(bt, d, l),
+	}
+}
+
+// freeScanArgs frees benchScanArgs' tensors.
+func freeScanArgs(be *Backend, a *kernels.ScanArgs) {
+	for _, t := range []*kernels.Tensor{a.U, a.Delta, a.A, a.B, a.C, a.D, a.Z, a.DeltaBias, a.Out} {
+		be.Free(t)
 	}
 }
 

@@ -204,18 +204,8 @@ func TestSelectiveScanHalfVsCPU(t *testing.T) {
 func BenchmarkSelectiveScanHalf(b *testing.B) {
 	be := openGPU(b)
 	const bt, d, l, n = 64, 384, 1024, 16
-	r := rand.New(rand.NewPCG(5, 6))
-	f := &kernels.ScanArgs{
-		U: be.FromHost(randT(r, 1, bt, d, l)), Delta: be.FromHost(randT(r, 0.5, bt, d, l)),
-		A: be.FromHost(uniT(r, -16, -1, d, n)), B: be.FromHost(randT(r, 1, bt, n, l)), C: be.FromHost(randT(r, 1, bt, n, l)),
-		D: be.FromHost(randT(r, 1, d)), Z: be.FromHost(randT(r, 1, bt, d, l)), DeltaBias: be.FromHost(uniT(r, -4, -2, d)),
-		DeltaSoftplus: true, Out: be.New(bt, d, l),
-	}
-	defer func() {
-		for _, t := range []*kernels.Tensor{f.U, f.Delta, f.A, f.B, f.C, f.D, f.Z, f.DeltaBias, f.Out} {
-			be.Free(t)
-		}
-	}()
+	f := benchScanArgs(be, rand.New(rand.NewPCG(5, 6)), bt, d, l, n)
+	defer freeScanArgs(be, f)
 	elems := 4*bt*d*l + 2*bt*n*l
 	for _, dt := range []Dtype{0, BF16, FP16} {
 		var h *HalfScanArgs
