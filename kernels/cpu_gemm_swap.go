@@ -89,7 +89,7 @@ func sgemmSwapped(procs int, e *prepackEntry, w []float32, x []float32, ldx, n i
 	if ldx < n || ldc < n || (k > 0 && (k-1)*ldx+n > len(x)) || (m-1)*ldc+n > len(c) {
 		panicf("sgemmSwapped", "X %d floats (ldx %d), C %d floats (ldc %d): want X %d×%d, C %d×%d", len(x), ldx, len(c), ldc, k, n, m, n)
 	}
-	pm, pn := gemmGridCost(n, m, k, procs, 5)
+	pm, pn := gemmGrid(n, m, k, procs) // Xᵀ is packed per call, as A in Sgemm
 	if pm*pn <= 1 {
 		swapBlock(bt, x, ldx, 0, n, 0, m, beta, c, ldc, epi)
 		return
