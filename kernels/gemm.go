@@ -170,13 +170,8 @@ func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 	packedBBlocks(transB, n, k, kcStep, b, ldb, bp, beta, func(jc, nc, _, pc, kc int, be float32) {
 		for ic := 0; ic < m; ic += gemmMC {
 			mc := min(gemmMC, m-ic)
-			var aOff int
-			if transA {
-				aOff = pc*lda + ic
-			} else {
-				aOff = ic*lda + pc
-			}
-			asm.PackA(ap, a[aOff:], lda, transA, mc, kc)
+			// Row ic of op(A) at depth pc (a column of op(A), colOff).
+			asm.PackA(ap, a[rowOff(transA, ic, lda)+colOff(transA, pc, lda):], lda, transA, mc, kc)
 			macroTile(mc, nc, kc, ap, bp, c[ic*ldc+jc:], ldc, alpha, be, tile, pairs, nil, 0)
 		}
 	})
@@ -192,13 +187,8 @@ func packedBBlocks(transB bool, n, k, kcStep int, b []float32, ldb int, bp []flo
 		nc := min(gemmNC, n-jc)
 		for bi, pc := 0, 0; pc < k; bi, pc = bi+1, pc+kcStep {
 			kc := min(kcStep, k-pc)
-			var bOff int
-			if transB {
-				bOff = jc*ldb + pc
-			} else {
-				bOff = pc*ldb + jc
-			}
-			asm.PackB(bp, b[bOff:], ldb, transB, nc, kc)
+			// Column jc of op(B) at depth pc (a row of op(B), rowOff).
+			asm.PackB(bp, b[rowOff(transB, pc, ldb)+colOff(transB, jc, ldb):], ldb, transB, nc, kc)
 			be := beta
 			if pc > 0 {
 				be = 1
