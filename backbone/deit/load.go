@@ -32,7 +32,7 @@ var sniffKeys = []string{"patch_embed.proj.weight", "cls_token", "pos_embed", "b
 // pos_embed and attention blocks under blocks.<i>.
 func Sniff(h Header) bool {
 	for _, k := range sniffKeys {
-		if _, ok := h.Info(k); !ok {
+		if !checkpoint.Has(h, k) {
 			return false
 		}
 	}

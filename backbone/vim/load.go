@@ -27,10 +27,8 @@ var ErrNotVim = errors.New("not a Vision Mamba (Vim) checkpoint")
 // Sniff reports whether h looks like a Vim state dict: a conv patch
 // embedding and bidirectional (v2) Mamba mixers.
 func Sniff(h Header) bool {
-	_, a := h.Info("patch_embed.proj.weight")
-	_, b := h.Info("layers.0.mixer.in_proj.weight")
-	_, c := h.Info("layers.0.mixer.A_b_log")
-	return a && b && c
+	return checkpoint.Has(h, "patch_embed.proj.weight") && checkpoint.Has(h, "layers.0.mixer.in_proj.weight") &&
+		checkpoint.Has(h, "layers.0.mixer.A_b_log")
 }
 
 var layerRe = regexp.MustCompile(`^layers\.(\d+)\.`)
@@ -154,11 +152,10 @@ func InferConfig(h Header, sc *SidecarConfig) (Config, error) {
 	if hw := checkpoint.Shape(h, "head.weight"); len(hw) == 2 {
 		cfg.NumClasses = hw[0]
 	}
-	if _, ok := h.Info("norm_f.bias"); ok {
+	if checkpoint.Has(h, "norm_f.bias") {
 		cfg.LayerNorm = true
 	}
-	_, single := h.Info("cls_token")
-	_, double := h.Info("cls_token_head")
+	single, double := checkpoint.Has(h, "cls_token"), checkpoint.Has(h, "cls_token_head")
 	switch {
 	case double:
 		cfg.Cls = ClsDouble
