@@ -23,15 +23,7 @@ type packedBT struct {
 
 // packMatrixBT packs the m×k row-major matrix a as packedBT.
 func packMatrixBT(a []float32, m, k, kcStep int) *packedBT {
-	p := &packedBT{m: m, k: k, kcStep: kcStep}
-	cols := ceilDiv(m, asm.NR) * asm.NR
-	for pc := 0; pc < k; pc += kcStep {
-		kc := min(kcStep, k-pc)
-		buf := make([]float32, cols*kc)
-		asm.PackB(buf, a[pc:], k, true, m, kc)
-		p.blocks = append(p.blocks, buf)
-	}
-	return p
+	return &packedBT{m: m, k: k, kcStep: kcStep, blocks: packDepthBlocks(a, m, k, kcStep, asm.NR, asm.PackB, true)}
 }
 
 // btFor returns e's swapped packing of the rank-2 weight w (m×k), making

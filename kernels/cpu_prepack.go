@@ -117,15 +117,22 @@ func (cpuBackend) Prepack(w *Tensor) {
 // packMatrix packs the m×k row-major matrix a.
 func packMatrix(a []float32, m, k int) *packedA {
 	kcStep := ceilDiv(ceilDiv(k, ceilDiv(k, gemmKC)), 8) * 8
-	p := &packedA{m: m, k: k, kcStep: kcStep}
-	rows := ceilDiv(m, asm.MR) * asm.MR
+	return &packedA{m: m, k: k, kcStep: kcStep, blocks: packDepthBlocks(a, m, k, kcStep, asm.MR, asm.PackA, false)}
+}
+
+// packDepthBlocks packs the m×k row-major matrix a one depth block of
+// kcStep columns at a time with pack (asm.PackA, or asm.PackB with trans
+// for its transpose), each block padded to whole panels of panel rows.
+func packDepthBlocks(a []float32, m, k, kcStep, panel int, pack func(dst, src []float32, ld int, trans bool, rows, kc int), trans bool) [][]float32 {
+	var blocks [][]float32
+	rows := ceilDiv(m, panel) * panel
 	for pc := 0; pc < k; pc += kcStep {
 		kc := min(kcStep, k-pc)
 		buf := make([]float32, rows*kc)
-		asm.PackA(buf, a[pc:], k, false, m, kc)
-		p.blocks = append(p.blocks, buf)
+		pack(buf, a[pc:], k, trans, m, kc)
+		blocks = append(blocks, buf)
 	}
-	return p
+	return blocks
 }
 
 // packedFor returns the packed matrices of w (one per batch slice), or nil,
