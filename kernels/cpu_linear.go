@@ -109,7 +109,7 @@ func (cb cpuBackend) MatMul(dst, a, b *Tensor, transA, transB bool) {
 		}
 		cb.sgemm(transA, transB, m, n, k, 1, a.Data[i*aStride:i*aStride+ar*ac], ac, bi, bc, 0, c, n)
 	}
-	if procs := runtime.GOMAXPROCS(0); !cb.serial && k > 0 && batchSplit(batch, procs) {
+	if k > 0 && batchSplit(batch, cb.procs()) { // cb.procs() is 1 for the serial backend
 		// Whole batch items per goroutine, each computed serially (the
 		// same elements as a split of it): one goroutine start for the
 		// call instead of one per item. vmamba-tiny's dt_proj (K 6-48)
