@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"fmt"
-	"runtime"
 
 	"github.com/gomamba/gomamba/kernels/internal/asm"
 )
@@ -221,8 +220,8 @@ func (cb cpuBackend) gemvPacked(dst, x []float32, w PackedMatrix, m int) {
 	if pool.holders.Load() > 0 {
 		minShare = 16 << 10
 	}
-	workers := min(runtime.GOMAXPROCS(0), total/minShare)
-	if cb.serial || workers <= 1 {
+	workers := min(cb.procs(), total/minShare)
+	if workers <= 1 {
 		run(0, panels)
 		return
 	}
