@@ -141,7 +141,7 @@ func usePacked(transB bool, m, n, k int) bool {
 	return k > 0 && m*n*k > gemmTiny && !(transB && m <= gemvMaxM)
 }
 
-// procs is the number of goroutines the backend's prepacked GEMMs may use:
+// procs is the number of goroutines the backend's matrix products may use:
 // GOMAXPROCS, or one for the serial backend.
 func (cb cpuBackend) procs() int {
 	if cb.serial {
