@@ -23,19 +23,13 @@ func TestConv1dStepExact(t *testing.T) {
 				name := fmt.Sprintf("%+v %v bias=%v", c, act, bb != nil)
 				full := New(x.Shape()...)
 				be.Conv1dCausal(full, x, w, bb, act)
-				state := New(c.bt, c.d, c.k)
-				xt, yt := New(c.bt, c.d), New(c.bt, c.d)
-				for tt := range c.l {
-					for i := range c.bt * c.d {
-						xt.Data[i] = x.Data[i*c.l+tt]
-					}
-					be.Conv1dStep(yt, state, xt, w, bb, act)
+				state := stepConv1d(be, x, w, bb, act, func(tt int, yt *Tensor) {
 					for i, v := range yt.Data {
 						if want := full.Data[i*c.l+tt]; math.Float32bits(v) != math.Float32bits(want) && !(v == 0 && want == 0) {
 							t.Fatalf("%s t=%d row %d: step %v, full conv %v", name, tt, i, v, want)
 						}
 					}
-				}
+				})
 				for i := range c.bt * c.d {
 					for j := range c.k {
 						tt := c.l - c.k + j
@@ -51,6 +45,23 @@ func TestConv1dStepExact(t *testing.T) {
 			}
 		}
 	}
+}
+
+// stepConv1d steps a zero (Bt, D, K) state through the L tokens of x
+// (Bt, D, L) with Conv1dStep, hands each token's output to check and
+// returns the final state.
+func stepConv1d(be Backend, x, w, bias *Tensor, act Activation, check func(tt int, y *Tensor)) *Tensor {
+	bt, d, l := x.Dim(0), x.Dim(1), x.Dim(2)
+	state := New(bt, d, w.Dim(1))
+	xt, yt := New(bt, d), New(bt, d)
+	for tt := range l {
+		for i := range bt * d {
+			xt.Data[i] = x.Data[i*l+tt]
+		}
+		be.Conv1dStep(yt, state, xt, w, bias, act)
+		check(tt, yt)
+	}
+	return state
 }
 
 // BenchmarkConv1dStep times one decode step of the depthwise conv at Mamba

@@ -229,19 +229,13 @@ func TestConv1d(t *testing.T) {
 		// Stepping a zero state token by token reproduces the full conv.
 		full := New(x.Shape()...)
 		be.Conv1dCausal(full, x, w, bias, ActSiLU)
-		state := New(c.bt, c.d, c.k)
-		xt, yt := New(c.bt, c.d), New(c.bt, c.d)
-		for tt := range c.l {
-			for i := range c.bt * c.d {
-				xt.Data[i] = x.Data[i*c.l+tt]
-			}
-			be.Conv1dStep(yt, state, xt, w, bias, ActSiLU)
+		stepConv1d(be, x, w, bias, ActSiLU, func(tt int, yt *Tensor) {
 			want := make([]float64, c.bt*c.d)
 			for i := range want {
 				want[i] = float64(full.Data[i*c.l+tt])
 			}
 			closeTo(t, fmt.Sprintf("Conv1dStep %v t=%d", c, tt), yt.Data, want, 1e-6, 1e-6)
-		}
+		})
 	}
 	mustPanic(t, "kernels: Conv1dCausal:", func() { be.Conv1dCausal(New(1, 2, 3), New(1, 2, 3), New(3, 4), nil, ActNone) })
 	mustPanic(t, "kernels: Conv1dStep:", func() { be.Conv1dStep(New(1, 2), New(1, 2, 3), New(1, 2), New(2, 4), nil, ActNone) })
