@@ -29,9 +29,12 @@ type Mixer struct {
 
 // Model returns d (d_model), the width of the mixer's input and output.
 func (m *Mixer) Model() int {
-	if m.inProjP != nil {
+	switch {
+	case m.inProjP != nil:
 		_, k := m.inProjP.Dims()
 		return k
+	case m.InProj == nil:
+		return 0 // a zero Mixer
 	}
 	return m.InProj.Dim(1)
 }
